@@ -1,0 +1,69 @@
+"""inspector: an offline-first field tool for IEC accreditation inspections."""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask_htmx import HTMX
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+htmx = HTMX()
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _asset_dir(name):
+    # In a source checkout templates/ and static/ sit at the top of the repo;
+    # in an installed wheel they are packaged as inspector/templates|static.
+    top = _HERE.parent / name
+    return top if top.is_dir() else _HERE / name
+
+
+def default_data_dir():
+    return os.environ.get("INSPECTOR_DATA") or str(Path.home() / ".local" / "share" / "inspector")
+
+
+def create_app(test_config=None):
+    """Build the Flask app. ``test_config`` overrides settings (tests, CLI)."""
+    app = Flask(__name__, template_folder=str(_asset_dir("templates")), static_folder=str(_asset_dir("static")))
+    app.config.from_mapping(
+        DATA_DIR=default_data_dir(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=14),
+        # A page cached in the morning is used all afternoon: a form's token
+        # stays valid for the session's life instead of one hour.
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        SEND_FILE_MAX_AGE_DEFAULT=0,
+    )
+    if test_config:
+        app.config.update(test_config)
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.config["DATA_DIR"]))
+
+    from . import admin, auth, db, inspections, security
+    from sync import api as sync_api
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inspections.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(sync_api.bp)
+    csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
+    return app
+
+
+def _secret_key(data_dir):
+    # Kept in the data folder so sessions survive a restart of the server.
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

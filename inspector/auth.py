@@ -1,0 +1,89 @@
+"""Logging in and out, and the decorators that guard every view."""
+import functools
+
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import queries
+from .db import get_db
+
+bp = Blueprint("auth", __name__)
+
+
+
+@functools.cache
+def _dummy_hash():
+    # Checked against when the username is unknown, so a wrong username costs
+    # the same time as a wrong password.
+    return generate_password_hash("not a password")
+
+
+@bp.before_app_request
+def load_user():
+    user_id = session.get("user_id")
+    g.user = queries.user_by_id(get_db(), user_id) if user_id is not None else None
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(**kwargs)
+    return wrapped
+
+
+def api_login_required(view):
+    """Like login_required for JSON endpoints: a 401 the client can act on,
+    never a redirect to a login page that would swallow the request."""
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            response = jsonify(error="login_required", message="Your session has ended: log in again to sync.")
+            response.status_code = 401
+            return response
+        return view(**kwargs)
+    return wrapped
+
+
+def role_required(*roles):
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(**kwargs):
+            if g.user["role"] not in roles:
+                abort(403, description=f"This needs the role {' or '.join(roles)}.")
+            return view(**kwargs)
+        return wrapped
+    return decorator
+
+
+def _safe_next(target):
+    # Only local paths: never redirect off-site after login.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("inspections.home")
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        user = queries.user_by_username(get_db(), username)
+        ok = check_password_hash(user["password_hash"] if user else _dummy_hash(), password)
+        if user and ok:
+            session.clear()
+            session.permanent = True
+            session["user_id"] = user["id"]
+            return redirect(_safe_next(request.args.get("next")))
+        error = "Unknown username or wrong password."
+    return render_template("auth/login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=("POST",))
+def logout():
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,193 @@
+"""Catalogs: an edition of the standards, imported from CSV or JSON.
+
+The import is all or nothing: every row is checked first, and a single bad
+row fails the whole file with a message that names the line (CSV) or the
+index (JSON) and the problem.
+"""
+import csv
+import io
+import json
+from importlib import resources
+from pathlib import Path
+
+from .db import transaction
+
+FIELDS = ("code", "parent", "title", "text", "guidance", "roles")
+INSPECTOR_ROLES = ("clinical", "collection", "processing", "quality")
+ILLUSTRATIVE_EDITION = "IEC 3rd edition (illustrative, not the official text)"
+
+
+class CatalogError(ValueError):
+    """A catalog file that cannot be imported; the message says where and why."""
+
+
+def bundled_catalog_path():
+    return Path(str(resources.files("inspector.catalogs") / "iec3_illustrative.csv"))
+
+
+def read_file(path):
+    """Parse and check a CSV or JSON catalog file; returns the checked rows."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    return parse(raw, json_format=path.suffix.lower() == ".json", name=path.name)
+
+
+def parse(raw, json_format=False, name="catalog"):
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Locate the bad byte as a line number so the user can find it.
+        line = raw[:exc.start].count(b"\n") + 1
+        raise CatalogError(f"{name}: line {line}: bad encoding, the file must be UTF-8 "
+                           f"(byte 0x{raw[exc.start]:02x} cannot be decoded)") from exc
+    rows = _json_rows(content, name) if json_format else _csv_rows(content, name)
+    return check(rows, name)
+
+
+def _csv_rows(content, name):
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CatalogError(f"{name}: the file is empty") from None
+    header = [h.strip() for h in header]
+    if tuple(header) != FIELDS:
+        raise CatalogError(f"{name}: line 1: the header must be {','.join(FIELDS)} (found {','.join(header)})")
+    rows = []
+    try:
+        for values in reader:
+            where = f"line {reader.line_num}"
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(FIELDS):
+                raise CatalogError(f"{name}: {where}: expected {len(FIELDS)} columns, found {len(values)}")
+            rows.append((where, dict(zip(FIELDS, values))))
+    except csv.Error as exc:
+        raise CatalogError(f"{name}: line {reader.line_num}: {exc}") from exc
+    return rows
+
+
+def _json_rows(content, name):
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{name}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, list):
+        raise CatalogError(f"{name}: the JSON must be a list of objects with keys {', '.join(FIELDS)}")
+    rows = []
+    for index, item in enumerate(data):
+        where = f"index {index}"
+        if not isinstance(item, dict):
+            raise CatalogError(f"{name}: {where}: expected an object, found {type(item).__name__}")
+        unknown = set(item) - set(FIELDS)
+        if unknown:
+            raise CatalogError(f"{name}: {where}: unknown key(s) {', '.join(sorted(unknown))}")
+        row = {}
+        for field in FIELDS:
+            value = item.get(field, "")
+            if isinstance(value, list) and field == "roles":
+                value = ";".join(map(str, value))
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                raise CatalogError(f"{name}: {where}: {field} must be a string")
+            row[field] = value
+        rows.append((where, row))
+    return rows
+
+
+def check(rows, name="catalog"):
+    """Check codes, parents and roles; return rows with depth, section and position."""
+    if not rows:
+        raise CatalogError(f"{name}: no standards in the file")
+    seen = {}
+    checked = []
+    for position, (where, row) in enumerate(rows):
+        row = {k: v.strip() for k, v in row.items()}
+        code, parent = row["code"], row["parent"]
+        if not code:
+            raise CatalogError(f"{name}: {where}: missing code")
+        if any(c.isspace() for c in code) or "/" in code:
+            raise CatalogError(f"{name}: {where}: code {code!r} may not contain spaces or '/'")
+        if code in seen:
+            raise CatalogError(f"{name}: {where}: duplicate code {code} (first at {seen[code][0]})")
+        if parent and parent not in seen:
+            raise CatalogError(f"{name}: {where}: unknown parent {parent} for {code} "
+                               f"(a parent must appear before its children)")
+        if not row["title"]:
+            raise CatalogError(f"{name}: {where}: missing title for {code}")
+        roles = [r.strip() for r in row["roles"].split(";") if r.strip()]
+        unknown = [r for r in roles if r not in INSPECTOR_ROLES]
+        if unknown:
+            raise CatalogError(f"{name}: {where}: unknown role {unknown[0]!r} for {code} "
+                               f"(use {';'.join(INSPECTOR_ROLES)})")
+        if parent:
+            parent_row = seen[parent][1]
+            depth, section_code = parent_row["depth"] + 1, parent_row["section_code"]
+        else:
+            depth, section_code = 0, code
+        entry = {**row, "roles": ";".join(roles), "depth": depth, "section_code": section_code,
+                 "position": position}
+        seen[code] = (where, entry)
+        checked.append(entry)
+    return checked
+
+
+def import_rows(db, rows, edition, source, illustrative=False):
+    """Store checked rows as a new edition. Refuses an edition that exists."""
+    edition = (edition or "").strip()
+    if not edition:
+        raise CatalogError("an edition name is required")
+    with transaction(db):
+        if db.conn.execute("SELECT 1 FROM catalogs WHERE edition = ?", [edition]).fetchone():
+            raise CatalogError(f"edition {edition!r} is already imported; give the new one another name")
+        catalog_id = db["catalogs"].insert(
+            {"edition": edition, "source": source, "illustrative": int(illustrative)}).last_pk
+        db["standards"].insert_all(
+            ({"catalog_id": catalog_id, **row} for row in rows), batch_size=500)
+    return catalog_id
+
+
+def import_file(db, path, edition=None, illustrative=False):
+    rows = read_file(path)
+    return import_rows(db, rows, edition or Path(path).stem, source=Path(path).name, illustrative=illustrative)
+
+
+def import_bundled(db):
+    """Import the illustrative catalog that ships with the app (once)."""
+    existing = db.conn.execute("SELECT id FROM catalogs WHERE edition = ?", [ILLUSTRATIVE_EDITION]).fetchone()
+    if existing:
+        return existing[0]
+    return import_file(db, bundled_catalog_path(), ILLUSTRATIVE_EDITION, illustrative=True)
+
+
+def synthetic_rows(sections=12, per_section=15, children=3):
+    """A made-up catalog of any size, for benchmarks: ``sections`` top-level
+    rows, each with ``per_section`` standards, every third with ``children``
+    sub-standards."""
+    roles = INSPECTOR_ROLES
+    out = []
+    for s in range(1, sections + 1):
+        sec = f"S{s}"
+        out.append({"code": sec, "parent": "", "title": f"Synthetic section {s}",
+                    "text": f"Synthetic scope {s}.", "guidance": "", "roles": roles[s % 4]})
+        for n in range(1, per_section + 1):
+            code = f"{sec}.{n}"
+            out.append({"code": code, "parent": sec, "title": f"Synthetic standard {code}",
+                        "text": f"Requirement {code}, written for load tests.",
+                        "guidance": f"Look for the record that shows {code} is met.", "roles": roles[s % 4]})
+            if n % 3 == 0:
+                for c in range(1, children + 1):
+                    out.append({"code": f"{code}.{c}", "parent": code, "title": f"Sub-standard {code}.{c}",
+                                "text": "A detail.", "guidance": "Ask for the evidence.", "roles": roles[s % 4]})
+    return out
+
+
+def write_csv(rows, stream):
+    writer = csv.DictWriter(stream, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row[k] for k in FIELDS})

@@ -1,0 +1,139 @@
+"""The `inspector` command: serve, demo, users, catalogs."""
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from . import catalog as catalog_mod
+from . import create_app, default_data_dir, queries
+from .db import connect, database_path
+
+data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="INSPECTOR_DATA",
+                           default=default_data_dir, show_default="$INSPECTOR_DATA or ~/.local/share/inspector",
+                           help="Folder for the SQLite file and the photos.")
+
+
+def _open(data_dir):
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    return connect(database_path(data_dir))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """inspector: offline-first field tool for IEC accreditation inspections."""
+
+
+def _serve(data_dir, host, port):
+    app = create_app({"DATA_DIR": str(data_dir)})
+    click.echo(f"inspector is running at http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command()
+@data_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(data_dir, host, port):
+    """Serve the app."""
+    _serve(data_dir, host, port)
+
+
+@main.command()
+@data_option
+@click.option("--password", envvar="INSPECTOR_DEMO_PASSWORD", help="Password for every demo user "
+              "(default: a new random one, printed).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only seed the demo data.")
+def demo(data_dir, password, host, port, no_serve):
+    """Seed demo data (users, an inspection, findings) and serve."""
+    from .demo import seed
+    password = password or secrets.token_urlsafe(9)
+    db = _open(data_dir)
+    summary = seed(db, password)
+    db.conn.close()
+    click.echo(f"Demo data in {Path(data_dir).resolve()}")
+    click.echo(f"Inspection: {summary['site']} ({summary['standards']} standards, illustrative catalog)")
+    click.echo("Log in as any of these (password for all: %s):" % password)
+    for username, role in summary["users"]:
+        click.echo(f"  {username:<11} {role}")
+    if not no_serve:
+        _serve(data_dir, host, port)
+
+
+@main.group()
+def user():
+    """Manage users."""
+
+
+@user.command("add")
+@data_option
+@click.argument("username")
+@click.option("--role", type=click.Choice(queries.ROLES), required=True)
+@click.option("--name", "display_name", help="Full name shown in the app.")
+@click.password_option(envvar="INSPECTOR_PASSWORD", help="Password (prompted, or $INSPECTOR_PASSWORD).")
+def user_add(data_dir, username, role, display_name, password):
+    """Add a user with a role: admin, lead or inspector."""
+    db = _open(data_dir)
+    try:
+        queries.create_user(db, username, role, password, display_name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Added {username} ({role}).")
+
+
+@main.group()
+def catalog():
+    """Load and list checklist editions."""
+
+
+@catalog.command("import")
+@data_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--edition", help="Edition name (default: the file's name).")
+def catalog_import(data_dir, file, edition):
+    """Import a catalog from CSV (code,parent,title,text,guidance,roles) or JSON. All or nothing."""
+    db = _open(data_dir)
+    try:
+        catalog_id = catalog_mod.import_file(db, file, edition)
+    except catalog_mod.CatalogError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.echo("Nothing was imported.", err=True)
+        sys.exit(1)
+    count = db.conn.execute("SELECT count(*) FROM standards WHERE catalog_id = ? AND depth > 0",
+                            [catalog_id]).fetchone()[0]
+    click.echo(f"Imported {count} standards as edition {edition or Path(file).stem!r}.")
+
+
+@catalog.command("list")
+@data_option
+def catalog_list(data_dir):
+    """List the imported editions."""
+    for row in queries.catalogs(_open(data_dir)):
+        label = " (illustrative)" if row["illustrative"] else ""
+        click.echo(f"{row['id']:>3}  {row['edition']}{label}: {row['standards']} standards")
+
+
+@catalog.command("synthetic")
+@click.option("--sections", default=12, show_default=True)
+@click.option("--per-section", default=15, show_default=True)
+@click.option("--children", default=3, show_default=True, help="Sub-standards under every third standard.")
+def catalog_synthetic(sections, per_section, children):
+    """Write a made-up catalog of any size as CSV to stdout (for benchmarks)."""
+    catalog_mod.write_csv(catalog_mod.synthetic_rows(sections, per_section, children), sys.stdout)
+
+
+@main.command()
+@data_option
+def rebuild(data_dir):
+    """Rebuild findings from the op log."""
+    from sync.protocol import rebuild as rebuild_state
+    db = _open(data_dir)
+    rebuild_state(db)
+    click.echo("Findings rebuilt from %d ops." % db.conn.execute("SELECT count(*) FROM ops").fetchone()[0])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

@@ -1,0 +1,194 @@
+"""The one place that opens the database and owns its schema.
+
+Routes never open connections themselves: they call ``get_db()``. The schema
+is a list of migrations applied in order; ``PRAGMA user_version`` records how
+far a data folder has come, so an old folder is brought up to date on start.
+"""
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from flask import current_app, g
+
+# Each entry is applied once, in order, inside a transaction. Append only:
+# never edit a migration that has shipped.
+MIGRATIONS = [
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'lead', 'inspector')),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE catalogs (
+        id INTEGER PRIMARY KEY,
+        edition TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        illustrative INTEGER NOT NULL DEFAULT 0,
+        imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    -- Sections are the top-level rows (parent ''); every other row is a
+    -- standard an inspector assesses. section_code is the root ancestor.
+    CREATE TABLE standards (
+        catalog_id INTEGER NOT NULL REFERENCES catalogs(id),
+        code TEXT NOT NULL,
+        parent TEXT NOT NULL,
+        section_code TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        depth INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        guidance TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        PRIMARY KEY (catalog_id, code)
+    );
+    CREATE INDEX standards_section ON standards(catalog_id, section_code, position);
+    CREATE TABLE inspections (
+        id INTEGER PRIMARY KEY,
+        site_name TEXT NOT NULL,
+        catalog_id INTEGER NOT NULL REFERENCES catalogs(id),
+        starts_on TEXT NOT NULL,
+        ends_on TEXT NOT NULL,
+        created_by INTEGER NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE members (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        team_role TEXT NOT NULL CHECK (team_role IN ('lead', 'inspector')),
+        PRIMARY KEY (inspection_id, user_id)
+    );
+    CREATE INDEX members_user ON members(user_id);
+    CREATE TABLE assignments (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        section_code TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (inspection_id, section_code, user_id)
+    );
+    -- The op log: every write as received, append only. seq is the server's
+    -- cursor for pull; op_id is the client's idempotency key.
+    CREATE TABLE ops (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        op_id TEXT NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        device_id TEXT NOT NULL,
+        device_seq INTEGER NOT NULL,
+        hlc TEXT NOT NULL,
+        inspection_id INTEGER NOT NULL,
+        standard_code TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('applied', 'superseded')),
+        received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX ops_inspection ON ops(inspection_id, seq);
+    -- Materialised state. A finding belongs to (inspection, standard,
+    -- inspector); each field keeps the hlc of the op that set it, so the
+    -- last writer by hlc wins whatever order ops arrive in.
+    CREATE TABLE findings (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        inspector_id INTEGER NOT NULL REFERENCES users(id),
+        verdict TEXT,
+        verdict_hlc TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '',
+        note_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, inspector_id)
+    );
+    CREATE INDEX findings_seq ON findings(inspection_id, last_seq);
+    CREATE TABLE finding_photos (
+        inspection_id INTEGER NOT NULL,
+        standard_code TEXT NOT NULL,
+        inspector_id INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        attached INTEGER NOT NULL,
+        attached_hlc TEXT NOT NULL DEFAULT '',
+        caption TEXT NOT NULL DEFAULT '',
+        caption_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, inspector_id, sha256)
+    );
+    CREATE INDEX finding_photos_seq ON finding_photos(inspection_id, last_seq);
+    -- Blobs live on disk by hash; this row says the server verified one.
+    CREATE TABLE photos (
+        sha256 TEXT PRIMARY KEY,
+        bytes INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    -- Who uploaded which blob: before it is attached, only its uploaders
+    -- may read it.
+    CREATE TABLE photo_uploads (
+        sha256 TEXT NOT NULL REFERENCES photos(sha256),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (sha256, user_id)
+    );
+    """,
+]
+
+
+def connect(path):
+    """Open the SQLite file at ``path`` in WAL mode and bring its schema up to date."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    migrate(conn)
+    return sqlite_utils.Database(conn)
+
+
+def migrate(conn):
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def database_path(data_dir):
+    return Path(data_dir) / "inspector.sqlite3"
+
+
+def get_db():
+    """The request's database connection (sqlite_utils.Database), opened on first use."""
+    if "db" not in g:
+        g.db = connect(database_path(current_app.config["DATA_DIR"]))
+    return g.db
+
+
+def close_db(_exc=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.conn.close()
+
+
+class transaction:
+    """``with transaction(db):`` runs a block as one IMMEDIATE transaction."""
+
+    def __init__(self, db):
+        self.conn = db.conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def init_app(app):
+    app.teardown_appcontext(close_db)

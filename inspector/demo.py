@@ -1,0 +1,86 @@
+"""Demo data: the illustrative catalog, one user per role, and an inspection
+with the team on it, sections assigned, and some findings already recorded,
+including standards where two inspectors disagree. Safe to run again."""
+import time
+import uuid
+
+from . import catalog, queries
+from .db import transaction
+
+SITE = "Northbridge University Hospital, CAR-T program (demo)"
+USERS = [
+    ("admin", "admin", "Ada Admin"),
+    ("lead", "lead", "Lena Lead"),
+    ("inspector1", "inspector", "Iris Clinical"),
+    ("inspector2", "inspector", "Ivo Processing"),
+    ("inspector3", "inspector", "Ines Quality"),
+]
+# Who covers which sections; B1 and D3 are covered twice on purpose.
+SECTIONS = {
+    "inspector1": ["B1", "B2", "B4", "B5", "B6", "B7"],
+    "inspector2": ["C1", "D1", "D2", "D3"],
+    "inspector3": ["B1", "B3", "B8", "D3"],
+}
+# (inspector, standard, verdict, note)
+FINDINGS = [
+    ("inspector1", "B1.1", "compliant", "Director's appointment letter seen, signed and current."),
+    ("inspector1", "B1.2", "compliant", ""),
+    ("inspector1", "B1.3", "not_compliant", "No written ICU transfer agreement; only an informal email."),
+    ("inspector3", "B1.1", "compliant", "Org chart matches the named director."),
+    ("inspector3", "B1.3", "compliant", "ICU access described in the quality plan, section 4."),
+    ("inspector2", "D3.1", "compliant", "Identifier follows the bag from receipt to the bedside."),
+    ("inspector2", "D3.2", "not_compliant", "Second signature missing on two of ten thaw records."),
+    ("inspector3", "D3.2", "not_compliant", "Hand-off log lacks a second verifier for night shifts."),
+    ("inspector3", "D3.3", "not_applicable", ""),
+    ("inspector2", "D2.1", "compliant", "Shipper temperature logs reviewed for the last five receipts."),
+]
+
+
+def seed(db, password):
+    catalog_id = catalog.import_bundled(db)
+    ids = {}
+    for username, role, name in USERS:
+        existing = queries.user_by_username(db, username)
+        if existing:
+            queries.set_password(db, username, password)
+            ids[username] = existing["id"]
+        else:
+            ids[username] = queries.create_user(db, username, role, password, name)
+    inspection = db.conn.execute("SELECT id FROM inspections WHERE site_name = ?", [SITE]).fetchone()
+    if inspection is None:
+        with transaction(db):
+            inspection_id = queries.create_inspection(db, SITE, catalog_id, time.strftime("%Y-%m-%d"),
+                                                      time.strftime("%Y-%m-%d"), ids["admin"])
+            queries.add_member(db, inspection_id, ids["lead"], "lead")
+            for username, sections in SECTIONS.items():
+                queries.add_member(db, inspection_id, ids[username], "inspector")
+                for code in sections:
+                    queries.assign_section(db, inspection_id, code, ids[username])
+    else:
+        inspection_id = inspection[0]
+    _record_findings(db, inspection_id, ids)
+    total = db.conn.execute("SELECT count(*) FROM standards WHERE catalog_id = ? AND depth > 0",
+                            [catalog_id]).fetchone()[0]
+    return {"site": SITE, "inspection_id": inspection_id, "standards": total,
+            "users": [(u, r) for u, r, _ in USERS]}
+
+
+def _record_findings(db, inspection_id, ids):
+    # Through the same push path as a tablet, with stable op ids, so running
+    # the demo twice records nothing twice.
+    from sync.protocol import push
+    now_ms = 1_764_000_000_000  # fixed, so a re-run sends identical ops
+    by_user = {}
+    for n, (username, code, verdict, note) in enumerate(FINDINGS):
+        device = f"demo-{username}"
+        for field, value in (("verdict", verdict), ("note", note)):
+            if field == "note" and not note:
+                continue
+            seq = len(by_user.setdefault(username, []))
+            by_user[username].append({
+                "op_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo/{inspection_id}/{username}/{code}/{field}")),
+                "device_id": device, "seq": seq, "hlc": f"{now_ms:015d}:{seq:05d}:{device}",
+                "inspection_id": inspection_id, "standard": code, "field": field, "value": value,
+            })
+    for username, ops in by_user.items():
+        push(db, queries.user_by_id(db, ids[username]), {"ops": ops})

@@ -1,0 +1,105 @@
+"""Evidence photos: verify, clean and store them by hash.
+
+Photos taken in hospitals can show patients, so the server never keeps what
+the device sent as is: it checks the bytes hash to the name they were sent
+under, that they are really a JPEG or PNG within size and pixel limits, turns
+them upright by their EXIF orientation, and re-encodes them without any
+metadata (GPS, camera, time). The blob is stored under the hash the client
+computed, which is the name ops use to attach it.
+"""
+import hashlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 15 * 1024 * 1024          # a 2048 px JPEG is well under 2 MB
+MAX_PIXELS = 40_000_000               # a 12 MP camera photo is 12_000_000
+ALLOWED_FORMATS = {"JPEG", "PNG"}
+THUMB_SIZE = 320
+QUALITY = 88
+
+
+class PhotoError(ValueError):
+    """A photo the server refuses; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message, status=400, code="bad_photo"):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def photo_dir(data_dir):
+    return Path(data_dir) / "photos"
+
+
+def blob_path(data_dir, sha256, thumb=False):
+    return photo_dir(data_dir) / sha256[:2] / f"{sha256}{'.thumb' if thumb else ''}.jpg"
+
+
+def clean(raw):
+    """Return (jpeg_bytes, thumb_bytes, width, height) of a checked, upright,
+    metadata-free copy of ``raw``; raise PhotoError if it is not acceptable."""
+    if len(raw) > MAX_BYTES:
+        raise PhotoError(f"the photo is larger than {MAX_BYTES // (1024 * 1024)} MB", 413, "too_large")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw), formats=sorted(ALLOWED_FORMATS))
+            if image.format not in ALLOWED_FORMATS:
+                raise PhotoError("only JPEG and PNG photos are accepted", 415, "not_an_image")
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise PhotoError(f"the photo has {width}x{height} pixels, more than the "
+                                 f"{MAX_PIXELS // 1_000_000} megapixel limit", 413, "too_many_pixels")
+            image.load()
+    except PhotoError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoError("the photo is a decompression bomb (too many pixels)", 413, "too_many_pixels") from exc
+    except UnidentifiedImageError as exc:
+        raise PhotoError("the file is not a JPEG or PNG image", 415, "not_an_image") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError("the image is damaged or truncated", 400, "damaged_image") from exc
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode not in ("RGB", "L"):
+        upright = upright.convert("RGB")
+    # A fresh save with no exif/icc/comment arguments writes no metadata.
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=QUALITY, optimize=False)
+    thumb = upright.copy()
+    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, "JPEG", quality=80)
+    return out.getvalue(), thumb_out.getvalue(), upright.width, upright.height
+
+
+def store(db, data_dir, user_id, sha256, raw):
+    """Verify and store a photo sent under ``sha256``. Idempotent: a blob
+    already stored is only recorded as uploaded by this user too."""
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise PhotoError("the bytes received do not match the sha256 in the address "
+                         "(a truncated or altered upload); send it again", 400, "hash_mismatch")
+    existing = db.conn.execute("SELECT * FROM photos WHERE sha256 = ?", [sha256]).fetchone()
+    if existing is None:
+        jpeg, thumb, width, height = clean(raw)
+        path = blob_path(data_dir, sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, jpeg)
+        _write_atomically(blob_path(data_dir, sha256, thumb=True), thumb)
+        db.conn.execute("INSERT OR IGNORE INTO photos (sha256, bytes, width, height) VALUES (?, ?, ?, ?)",
+                        [sha256, len(jpeg), width, height])
+    db.conn.execute("INSERT OR IGNORE INTO photo_uploads (sha256, user_id) VALUES (?, ?)", [sha256, user_id])
+    return db.conn.execute("SELECT * FROM photos WHERE sha256 = ?", [sha256]).fetchone()
+
+
+def _write_atomically(path, data):
+    # A crash mid-write must never leave a half photo under a verified name.
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,31 @@
+"""Response headers that hold for every page: no inline script, no framing,
+no sniffing, and private pages kept out of the browser's HTTP cache (the
+service worker keeps its own per-user copy of what is taken offline)."""
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob: data:",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def set_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype in ("text/html", "application/json"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app):
+    app.after_request(set_headers)

@@ -1,0 +1,307 @@
+// Page behaviour: save edits through the outbox, overlay this device's latest
+// values on (possibly cached) pages, show the sync status, take an inspection
+// offline. Loaded once per full page load; with hx-boost, `init` runs again
+// after every swap, so everything here is bound per swapped element.
+import * as outbox from "/sync/static/outbox.js";
+import { prepare } from "/static/js/photos.js";
+
+const userId = document.body.dataset.userId;
+const VERDICT_LABELS = { compliant: "Compliant", not_compliant: "Not compliant", not_applicable: "Not applicable" };
+const objectUrls = new Map();
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    reg.active?.postMessage({ type: "user", userId: userId || null });
+  }).catch(() => { /* no service worker (plain http on a LAN address): pages work online only */ });
+}
+
+if (userId) {
+  outbox.open(userId);
+  outbox.onChange(renderStatus);
+  outbox.start();
+}
+
+function init(root) {
+  if (!userId) return;
+  renderStatus();
+  root.querySelectorAll("[data-finding]").forEach(initFinding);
+  root.querySelectorAll("ul.standards[data-inspection]").forEach(overlaySection);
+  root.querySelectorAll("[data-offline-panel]").forEach(initOfflinePanel);
+  root.querySelectorAll("form.logout").forEach(initLogout);
+  const tracked = root.querySelector("[data-inspection]");
+  if (tracked) outbox.trackInspection(tracked.dataset.inspection);
+}
+
+document.addEventListener("DOMContentLoaded", () => init(document));
+document.addEventListener("htmx:afterSettle", (e) => init(e.target === document.body ? document : e.target));
+
+async function renderStatus() {
+  const el = document.getElementById("sync-status");
+  if (!el || !userId) return;
+  const s = await outbox.status();
+  el.dataset.state = s.state;
+  el.textContent = s.text;
+  await renderProblems();
+  document.querySelectorAll("[data-finding]").forEach(renderSaveState);
+}
+
+async function renderProblems() {
+  const bad = await outbox.rejected();
+  let box = document.getElementById("sync-problems");
+  if (!bad.length) { box?.remove(); return; }
+  if (!box) {
+    box = document.createElement("section");
+    box.id = "sync-problems";
+    box.className = "problems";
+    box.setAttribute("aria-label", "Changes the server could not accept");
+    document.getElementById("main")?.prepend(box);
+  }
+  box.replaceChildren();
+  const h = document.createElement("h2");
+  h.textContent = "Changes the server could not accept (kept on this device)";
+  const ul = document.createElement("ul");
+  for (const op of bad) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = `/inspections/${op.inspection_id}/standards/${encodeURIComponent(op.standard)}`;
+    a.textContent = `${op.standard} (${op.field})`;
+    li.append(a, `: ${op.reason}`);
+    ul.append(li);
+  }
+  box.append(h, ul);
+}
+
+// --- a standard's finding ---------------------------------------------------
+
+function initFinding(form) {
+  if (form.dataset.bound) return;
+  form.dataset.bound = "1";
+  const ids = { inspectionId: form.dataset.inspection, standard: form.dataset.standard, section: form.dataset.section };
+  const save = async (field, value) => {
+    await outbox.record({ ...ids, field, value });
+    setSaveState(form, "Saved on this tablet", "saved");
+  };
+  const note = form.querySelector("textarea[name=note]");
+  let noteTimer = null;
+  const flushNote = () => {
+    if (noteTimer === null) return;
+    clearTimeout(noteTimer);
+    noteTimer = null;
+    save("note", note.value);
+  };
+  form.addEventListener("submit", (e) => e.preventDefault());
+  form.addEventListener("change", async (e) => {
+    const t = e.target;
+    if (t.name === "verdict") save("verdict", t.value);
+    else if (t === note) flushNote();
+    else if (t.matches("[data-caption]")) save("caption", { sha256: t.closest("[data-sha256]").dataset.sha256, text: t.value });
+    else if (t.matches("[data-add-photo]")) await addPhotos(form, t, save);
+  });
+  note.addEventListener("input", () => {
+    setSaveState(form, "Typing…", "typing");
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(flushNote, 600);
+  });
+  note.addEventListener("blur", flushNote);
+  addEventListener("pagehide", flushNote);
+  form.addEventListener("click", (e) => {
+    const button = e.target.closest("[data-remove-photo]");
+    if (!button) return;
+    const li = button.closest("[data-sha256]");
+    save("photo", { sha256: li.dataset.sha256, attached: false });
+    li.remove();
+  });
+  overlayFinding(form);
+}
+
+async function addPhotos(form, input, save) {
+  for (const file of [...input.files]) {
+    setSaveState(form, "Preparing photo…", "typing");
+    try {
+      const photo = await prepare(file);
+      await outbox.keepPhoto(photo);
+      addPhotoItem(form, photo.sha256, "");
+      await save("photo", { sha256: photo.sha256, attached: true });
+    } catch (err) {
+      setSaveState(form, `That file could not be read as a photo (${err.message}).`, "problem");
+    }
+  }
+  input.value = "";
+}
+
+async function photoSrc(sha256) {
+  if (objectUrls.has(sha256)) return objectUrls.get(sha256);
+  const blob = await outbox.photoBlob(sha256);
+  if (!blob) return `/sync/photos/${sha256}?size=thumb`;
+  const url = URL.createObjectURL(blob);
+  objectUrls.set(sha256, url);
+  return url;
+}
+
+async function addPhotoItem(form, sha256, caption) {
+  const list = form.querySelector("[data-photo-list]");
+  if (list.querySelector(`[data-sha256="${sha256}"]`)) return;
+  const li = document.createElement("li");
+  li.className = "photo";
+  li.dataset.sha256 = sha256;
+  const n = list.children.length + 1;
+  const img = document.createElement("img");
+  img.alt = `Photo ${n}`;
+  img.src = await photoSrc(sha256);
+  const id = `caption-${sha256.slice(0, 12)}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = "Caption";
+  const input = document.createElement("input");
+  input.id = id; input.className = "caption"; input.maxLength = 500; input.value = caption;
+  input.dataset.caption = "";
+  const remove = document.createElement("button");
+  remove.type = "button"; remove.className = "button secondary"; remove.textContent = "Remove photo";
+  remove.dataset.removePhoto = "";
+  li.append(img, label, input, remove);
+  list.append(li);
+}
+
+async function overlayFinding(form) {
+  const local = await outbox.values(form.dataset.inspection, form.dataset.standard);
+  for (const v of local) {
+    if (v.field === "verdict" && v.stamp > (form.dataset.verdictHlc || "")) {
+      form.querySelectorAll("input[name=verdict]").forEach((r) => { r.checked = r.value === v.value; });
+    } else if (v.field === "note" && v.stamp > (form.dataset.noteHlc || "")) {
+      const note = form.querySelector("textarea[name=note]");
+      if (document.activeElement !== note) note.value = v.value;
+    } else if (v.field === "photo") {
+      const li = form.querySelector(`[data-sha256="${v.value.sha256}"]`);
+      if (v.value.attached && !li) await addPhotoItem(form, v.value.sha256, "");
+      if (!v.value.attached && li) li.remove();
+    }
+  }
+  for (const v of local) {
+    if (v.field !== "caption") continue;
+    const input = form.querySelector(`[data-sha256="${v.value.sha256}"] [data-caption]`);
+    if (input && document.activeElement !== input) input.value = v.value.text;
+  }
+  renderSaveState(form);
+}
+
+function setSaveState(form, text, state) {
+  const el = form.querySelector("[data-save-state]");
+  el.textContent = text;
+  el.dataset.state = state;
+}
+
+async function renderSaveState(form) {
+  const el = form.querySelector("[data-save-state]");
+  if (el.dataset.state === "typing") return;
+  const mine = (await outbox.opsFor(form.dataset.inspection, form.dataset.standard));
+  const bad = mine.filter((o) => o.state === "rejected");
+  if (bad.length) setSaveState(form, `Not accepted by the server: ${bad[0].reason}`, "problem");
+  else if (mine.length) setSaveState(form, "Saved on this tablet, waiting to sync", "saved");
+  else if (el.dataset.state === "saved") setSaveState(form, "Saved and synced", "synced");
+}
+
+// --- a section's list of standards -------------------------------------------
+
+async function overlaySection(list) {
+  const local = await outbox.values(list.dataset.inspection);
+  for (const v of local) {
+    if (v.field !== "verdict") continue;
+    const row = list.querySelector(`[data-standard="${CSS.escape(v.standard)}"]`);
+    if (!row || v.stamp <= (row.dataset.verdictHlc || "")) continue;
+    const badge = row.querySelector(".verdict-badge");
+    badge.dataset.verdict = v.value || "";
+    badge.textContent = VERDICT_LABELS[v.value] || "Not assessed";
+  }
+}
+
+// --- taking an inspection offline --------------------------------------------
+
+function offlineKey(inspectionId) { return `inspector-offline-u${userId}-i${inspectionId}`; }
+
+function initOfflinePanel(panel) {
+  const state = panel.querySelector("[data-offline-state]");
+  const saved = JSON.parse(localStorage.getItem(offlineKey(panel.dataset.inspection)) || "null");
+  if (saved) state.textContent = `Available offline: ${saved.pages} pages, ${kb(saved.bytes)}, stored ${new Date(saved.when).toLocaleString()}.`;
+  showStorage(panel);
+  const button = panel.querySelector("[data-make-offline]");
+  if (button.dataset.bound) return;
+  button.dataset.bound = "1";
+  button.addEventListener("click", () => makeOffline(panel));
+}
+
+const kb = (bytes) => (bytes > 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`);
+
+async function makeOffline(panel) {
+  const state = panel.querySelector("[data-offline-state]");
+  const button = panel.querySelector("[data-make-offline]");
+  if (!("caches" in self)) {
+    state.textContent = "This browser cannot store pages: open the app over https:// or on localhost.";
+    return;
+  }
+  button.disabled = true;
+  try {
+    state.textContent = "Preparing…";
+    const manifest = await (await fetch(panel.dataset.manifest, { credentials: "same-origin" })).json();
+    const cache = await caches.open(`pages-u${userId}`);
+    const urls = [...manifest.pages, ...manifest.photos];
+    let done = 0, bytes = 0, failed = 0;
+    const worker = async () => {
+      while (urls.length) {
+        const url = urls.shift();
+        try {
+          const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+          if (!response.ok || response.redirected) throw new Error(String(response.status));
+          bytes += (await response.clone().arrayBuffer()).byteLength;
+          await cache.put(url, response);
+          done += 1;
+        } catch { failed += 1; }
+        state.textContent = `Storing pages: ${done} of ${manifest.pages.length + manifest.photos.length}…`;
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    await outbox.trackInspection(panel.dataset.inspection);
+    const persisted = navigator.storage?.persist ? await navigator.storage.persist() : false;
+    if (failed) {
+      state.textContent = `${failed} pages could not be stored; try again while online.`;
+    } else {
+      localStorage.setItem(offlineKey(panel.dataset.inspection), JSON.stringify({ when: Date.now(), pages: done, bytes }));
+      state.textContent = `Ready to use offline: ${done} pages, ${kb(bytes)} stored on this device.`;
+    }
+    showStorage(panel, persisted);
+  } catch (err) {
+    state.textContent = `Could not prepare offline use (${err.message}). Try again while online.`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function showStorage(panel, persisted) {
+  const el = panel.querySelector("[data-storage-state]");
+  if (!navigator.storage?.estimate) return;
+  const persistent = persisted ?? (navigator.storage.persisted ? await navigator.storage.persisted() : false);
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  el.textContent = `${persistent ? "Storage is persistent: the browser will not clear it." :
+    "Storage is not persistent: the browser may clear it if space runs low."} Using ${kb(usage)} of ${kb(quota)}.`;
+}
+
+// --- logging out on a shared tablet -----------------------------------------
+
+function initLogout(form) {
+  if (form.dataset.bound) return;
+  form.dataset.bound = "1";
+  form.addEventListener("submit", async (e) => {
+    if (form.dataset.confirmed) return;
+    e.preventDefault();
+    const waiting = await outbox.pendingCount();
+    if (waiting && !confirm(`${waiting} change${waiting === 1 ? " is" : "s are"} not synced yet. They stay on this tablet and sync when you log in again. Log out?`)) return;
+    if (!waiting && "caches" in self) {
+      // Nothing pending: this user's stored pages leave the tablet with them.
+      await caches.delete(`pages-u${userId}`);
+      Object.keys(localStorage).filter((k) => k.startsWith(`inspector-offline-u${userId}-`)).forEach((k) => localStorage.removeItem(k));
+    }
+    navigator.serviceWorker?.controller?.postMessage({ type: "user", userId: null });
+    form.dataset.confirmed = "1";
+    form.submit();
+  });
+}

@@ -1,0 +1,106 @@
+// Service worker. The server fills in VERSION (a hash of the shell files)
+// and SHELL, so any change to the shell installs a new worker and the old
+// shell cache is deleted on activation.
+const VERSION = "__VERSION__";
+const SHELL = __SHELL__;
+const SHELL_CACHE = `shell-${VERSION}`;
+const NETWORK_TIMEOUT_MS = 4000;
+let currentUser = null;   // whose cached pages may be served; set by the page
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("shell-") && name !== SHELL_CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+// The page says who is logged in; kept in a cache entry so it survives the
+// worker being stopped and restarted while offline.
+self.addEventListener("message", (event) => {
+  if (event.data?.type !== "user") return;
+  currentUser = event.data.userId ? String(event.data.userId) : null;
+  event.waitUntil(caches.open("meta").then((c) => c.put("/__user", new Response(JSON.stringify(currentUser)))));
+});
+
+async function userCache() {
+  if (currentUser === null) {
+    const stored = await (await caches.open("meta")).match("/__user");
+    currentUser = stored ? await stored.json() : null;
+  }
+  return currentUser ? caches.open(`pages-u${currentUser}`) : null;
+}
+
+function withTimeout(promise, ms) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("timeout")), ms);
+    promise.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+const OFFLINE_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Offline · inspector</title>
+<link rel="stylesheet" href="/static/css/app.css"></head><body><main id="main"><h1>You are offline</h1>
+<p>This page is not stored on this device. Pages of inspections you made available offline still open.</p>
+<p><a class="button primary" href="/">My inspections</a></p></main></body></html>`;
+
+async function fromCacheOrOffline(request) {
+  const cache = await userCache();
+  const url = new URL(request.url);
+  if (cache) {
+    const hit = await cache.match(url.pathname + url.search, { ignoreVary: true }) ||
+                await cache.match(url.pathname, { ignoreVary: true });
+    if (hit) return hit;
+    const jump = /^\/inspections\/(\d+)\/jump$/.exec(url.pathname);
+    if (jump) {
+      const code = (url.searchParams.get("code") || "").replace(/\s+/g, "").toUpperCase();
+      for (const key of await cache.keys()) {
+        const path = new URL(key.url).pathname;
+        if (decodeURIComponent(path).toUpperCase() === `/INSPECTIONS/${jump[1]}/STANDARDS/${code}`) {
+          return Response.redirect(path, 303);
+        }
+      }
+    }
+  }
+  if (request.destination === "image") return new Response("", { status: 404 });
+  return new Response(OFFLINE_PAGE, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
+async function networkFirst(request) {
+  try {
+    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
+    // Refresh a stored copy, but never store a login page (a redirect) under a page's address.
+    if (response.ok && !response.redirected && request.method === "GET") {
+      const cache = await userCache();
+      const url = new URL(request.url);
+      if (cache && await cache.match(url.pathname + url.search)) await cache.put(url.pathname + url.search, response.clone());
+    }
+    return response;
+  } catch {
+    return fromCacheOrOffline(request);
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (SHELL.includes(url.pathname)) {
+    event.respondWith(caches.match(url.pathname, { cacheName: SHELL_CACHE }).then((hit) => hit || fetch(request)));
+    return;
+  }
+  if (url.pathname.startsWith("/sync/photos/")) { event.respondWith(networkFirst(request)); return; }
+  if (url.pathname.startsWith("/sync/") || url.pathname === "/login" || url.pathname === "/sw.js") return;
+  const wantsHtml = request.mode === "navigate" || request.headers.get("HX-Request") ||
+                    (request.headers.get("Accept") || "").includes("text/html");
+  if (wantsHtml) event.respondWith(networkFirst(request));
+});

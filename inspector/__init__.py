@@ -39,6 +39,8 @@ def create_app(test_config=None):
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=0,
     )
+    if os.environ.get("INSPECTOR_CRASH_AFTER_OPS"):  # crash test only, see tests/test_sync_crash.py
+        app.config["CRASH_AFTER_OPS"] = int(os.environ["INSPECTOR_CRASH_AFTER_OPS"])
     if test_config:
         app.config.update(test_config)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)

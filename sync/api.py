@@ -58,7 +58,7 @@ def push():
     if batch is None:
         return _error(400, "malformed_batch", "The body must be JSON: {\"ops\": [...]}.")
     try:
-        result = protocol.push(get_db(), g.user, batch)
+        result = protocol.push(get_db(), g.user, batch, crash_after=current_app.config.get("CRASH_AFTER_OPS"))
     except protocol.BatchError as exc:
         return _error(400, "malformed_batch", str(exc))
     except protocol.Forbidden as exc:

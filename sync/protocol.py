@@ -6,6 +6,7 @@ applied last-writer-wins per field, ordered by its hybrid logical clock stamp
 state whatever order ops arrive in). See docs/sync-protocol.md.
 """
 import json
+import os
 import re
 
 from inspector.db import transaction
@@ -125,11 +126,13 @@ def _catalog_codes(db, inspection_ids):
     return codes
 
 
-def push(db, user, batch):
+def push(db, user, batch, crash_after=None):
     """Apply a batch of ops in one transaction; return the per-op results.
 
     Raises BatchError for a batch that is not a list of ops, and Forbidden if
     any op names an inspection the user is not on (nothing is written then).
+    ``crash_after`` kills the process after that many ops of the batch are
+    written: the crash test uses it to prove a batch is all or nothing.
     """
     if not isinstance(batch, dict) or not isinstance(batch.get("ops"), list):
         raise BatchError('the body must be a JSON object {"ops": [...]}')
@@ -147,7 +150,9 @@ def push(db, user, batch):
     results = []
     with transaction(db):
         verified = _verified_photos(db, user, ops, problems)
-        for op, problem in zip(ops, problems):
+        for n, (op, problem) in enumerate(zip(ops, problems)):
+            if crash_after is not None and n == crash_after:
+                os._exit(70)
             if problem:
                 op_id = op.get("op_id") if isinstance(op, dict) and isinstance(op.get("op_id"), str) else None
                 results.append({"op_id": op_id, "status": "rejected", "code": "malformed", "reason": problem})

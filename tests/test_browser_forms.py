@@ -1,0 +1,79 @@
+"""An inspector on a tablet records findings standard by standard in real
+headless Chromium, and every page fits a tablet and a phone."""
+import pytest
+from playwright.sync_api import expect
+
+from browser import PHONE, TABLET, chromium, live_server, log_in, server_db, tablet  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+FINDINGS = [
+    ("B2.1", "Not compliant", "not_compliant", "Two nurses lack yearly CRS training records."),
+    ("B2.2", "Compliant", "compliant", "Competency files complete for pharmacists."),
+    ("B4.1", "Not applicable", "not_applicable", "No paediatric patients treated."),
+]
+
+
+def demo_id(server):
+    with server_db(server) as db:
+        return db.execute("SELECT id FROM inspections").fetchone()[0]
+
+
+def test_inspector_records_three_findings_and_sees_them_after_reload(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+    inspection = demo_id(live_server)
+    page.get_by_role("link", name="Northbridge University Hospital").click()
+    expect(page.get_by_role("heading", name="My sections")).to_be_visible()
+
+    for code, label, _, note in FINDINGS:
+        page.get_by_label("Go to standard").fill(code)
+        page.get_by_role("button", name="Go").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(code)
+        page.get_by_label(label, exact=True).check()
+        page.get_by_label("Note").fill(note)
+        page.get_by_label("Note").blur()
+        expect(page.locator("[data-save-state]")).to_contain_text("Saved")
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
+
+    for code, label, _, note in FINDINGS:
+        page.goto(f"{live_server.url}/inspections/{inspection}/standards/{code}")
+        page.reload()
+        expect(page.get_by_label(label, exact=True)).to_be_checked()
+        expect(page.get_by_label("Note")).to_have_value(note)
+
+    with server_db(live_server) as db:
+        rows = db.execute(
+            "SELECT f.standard_code, f.verdict, f.note FROM findings f JOIN users u ON u.id = f.inspector_id "
+            "WHERE u.username = 'inspector1' AND f.standard_code IN ('B2.1', 'B2.2', 'B4.1') "
+            "ORDER BY f.standard_code").fetchall()
+    assert [tuple(r) for r in rows] == [(code, value, note) for code, _, value, note in FINDINGS]
+
+
+def page_fits(page):
+    """No horizontal scrolling, and every control is at least 44 px tall and wide
+    (a radio inside a big label is measured by its label)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    small = page.evaluate("""() => [...document.querySelectorAll(
+            'button, input:not([type=hidden]):not([type=file]), select, textarea, .button, label.choice, label.check')]
+        .filter(e => e.offsetParent !== null && !e.matches('label.choice input, label.check input'))
+        .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect()])
+        .filter(([, r]) => r.height < 44 || r.width < 44)
+        .map(([html, r]) => `${html} ${Math.round(r.width)}x${Math.round(r.height)}`)""")
+    return overflow, small
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet-768x1024", "phone-390x844"])
+def test_every_page_fits_the_screen_with_finger_sized_controls(live_server, chromium, viewport):
+    context = chromium.new_context(viewport=viewport)
+    page = context.new_page()
+    inspection = demo_id(live_server)
+    page.goto(live_server.url + "/login")
+    assert page_fits(page) == (0, [])
+    log_in(page, live_server.url, "lead")
+    paths = ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/D2",
+             f"/inspections/{inspection}/standards/D2.1", f"/inspections/{inspection}/team", "/inspections/new"]
+    for path in paths:
+        page.goto(live_server.url + path)
+        assert page_fits(page) == (0, []), path
+    context.close()

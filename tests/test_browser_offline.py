@@ -1,0 +1,138 @@
+"""The offline journey in real headless Chromium: an inspector takes an
+inspection offline, works through two sections with no network, photographs
+evidence, closes the page, and everything reaches the server exactly once
+when the network returns."""
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from browser import chromium, live_server, log_in, server_db, tablet  # noqa: F401
+from inspector.photos import blob_path
+
+pytestmark = pytest.mark.browser
+PHOTOS = Path(__file__).parent / "fixtures" / "photos"
+
+WORK = [  # (standard, verdict label, stored verdict, note, photo)
+    ("B2.1", "Not compliant", "not_compliant", "Night nurse has no CRS training record.", "gps_rotated.jpg"),
+    ("B4.2", "Compliant", "compliant", "Eligibility criteria signed by the panel.", "gps_upright.jpg"),
+]
+
+
+def demo_id(server):
+    with server_db(server) as db:
+        return db.execute("SELECT id FROM inspections").fetchone()[0]
+
+
+def take_offline(page, server):
+    inspection = demo_id(server)
+    page.goto(f"{server.url}/inspections/{inspection}")
+    page.get_by_role("button", name="Make available offline").click()
+    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    return inspection
+
+
+def record(page, server, inspection, code, label, note, photo=None):
+    page.goto(f"{server.url}/inspections/{inspection}/standards/{code}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(code)
+    page.get_by_label(label, exact=True).check()
+    page.get_by_label("Note").fill(note)
+    page.get_by_label("Note").blur()
+    if photo:
+        page.get_by_label("Add photo").set_input_files(str(PHOTOS / photo))
+        expect(page.locator("[data-photo-list] img")).to_have_count(1)
+    expect(page.locator("[data-save-state]")).to_contain_text("Saved on this tablet")
+
+
+def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+    inspection = take_offline(page, live_server)
+
+    tablet.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Northbridge")
+    for code, label, _, note, photo in WORK:
+        record(page, live_server, inspection, code, label, note, photo)
+    expect(page.get_by_role("status")).to_contain_text("changes waiting")
+
+    # Close the tab and open a new one, still offline: every value is there.
+    page.close()
+    page = tablet.new_page()
+    for code, label, _, note, _photo in WORK:
+        page.goto(f"{live_server.url}/inspections/{inspection}/standards/{code}")
+        expect(page.get_by_label(label, exact=True)).to_be_checked()
+        expect(page.get_by_label("Note")).to_have_value(note)
+        expect(page.locator("[data-photo-list] img")).to_have_count(1)
+    page.goto(f"{live_server.url}/inspections/{inspection}/sections/B2")
+    expect(page.locator("[data-standard='B2.1'] .verdict-badge")).to_have_text("Not compliant")
+    with server_db(live_server) as db:
+        assert db.execute("SELECT count(*) FROM ops WHERE standard_code IN ('B2.1', 'B4.2')").fetchone()[0] == 0
+
+    tablet.set_offline(False)
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
+
+    with server_db(live_server) as db:
+        findings = db.execute(
+            "SELECT f.standard_code, f.verdict, f.note FROM findings f JOIN users u ON u.id = f.inspector_id "
+            "WHERE u.username = 'inspector1' AND f.standard_code IN ('B2.1', 'B4.2') ORDER BY 1").fetchall()
+        photos = db.execute("SELECT standard_code, sha256 FROM finding_photos WHERE attached = 1 "
+                            "AND standard_code IN ('B2.1', 'B4.2') ORDER BY 1").fetchall()
+        op_ids = [r[0] for r in db.execute("SELECT op_id FROM ops WHERE standard_code IN ('B2.1', 'B4.2')")]
+        stored = db.execute("SELECT count(*) FROM photos").fetchone()[0]
+    assert [tuple(r) for r in findings] == [(c, v, n) for c, _, v, n, _ in WORK]
+    assert [r[0] for r in photos] == ["B2.1", "B4.2"]
+    assert stored == 2
+    assert len(op_ids) == len(set(op_ids)) == 6  # verdict, note, photo for each: once each
+
+    for (code, sha), (_, _, _, _, fixture) in zip(photos, WORK):
+        path = blob_path(live_server.data_dir, sha)
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() != hashlib.sha256((PHOTOS / fixture).read_bytes()).hexdigest()
+        assert b"Exif" not in data and b"GPS" not in data
+        with Image.open(path) as stored_image, Image.open(PHOTOS / fixture) as original:
+            assert not stored_image.getexif()
+            upright = original.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+            ow, oh = original.size
+            assert stored_image.size == ((oh, ow) if upright else (ow, oh))
+
+
+def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet):
+    """Not emulation: the server process is stopped while the inspector works."""
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector2")
+    inspection = take_offline(page, live_server)
+    live_server.stop()
+
+    record(page, live_server, inspection, "D2.3", "Not compliant", "Dewar alarm test not signed for March.")
+    page.reload()  # the cached page, overlaid with this device's values
+    expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
+    expect(page.get_by_label("Note")).to_have_value("Dewar alarm test not signed for March.")
+    expect(page.get_by_role("status")).to_contain_text("2 changes waiting")
+
+    live_server.start()
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
+    with server_db(live_server) as db:
+        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'D2.3'").fetchone()
+    assert tuple(row) == ("not_compliant", "Dewar alarm test not signed for March.")
+
+
+def test_session_expired_offline_keeps_the_work_until_the_inspector_logs_in(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+    inspection = take_offline(page, live_server)
+    tablet.set_offline(True)
+    record(page, live_server, inspection, "B5.1", "Compliant", "Bedside check list used for every infusion.")
+    tablet.clear_cookies()  # the session ended during the shift
+    tablet.set_offline(False)
+    expect(page.get_by_role("status")).to_contain_text("Log in again to sync", timeout=30_000)
+    with server_db(live_server) as db:
+        assert db.execute("SELECT count(*) FROM findings WHERE standard_code = 'B5.1'").fetchone()[0] == 0
+
+    log_in(page, live_server.url, "inspector1")
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
+    with server_db(live_server) as db:
+        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B5.1'").fetchone()
+    assert tuple(row) == ("compliant", "Bedside check list used for every infusion.")

@@ -1,0 +1,74 @@
+"""Evidence on a finding: captions, removing a photo, and a change the server
+refuses, which stays on the tablet and is shown, never dropped."""
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from browser import chromium, live_server, log_in, server_db, tablet  # noqa: F401
+
+pytestmark = pytest.mark.browser
+PHOTOS = Path(__file__).parent / "fixtures" / "photos"
+
+
+def standard_url(server, code):
+    with server_db(server) as db:
+        inspection = db.execute("SELECT id FROM inspections").fetchone()[0]
+    return f"{server.url}/inspections/{inspection}/standards/{code}"
+
+
+def test_caption_one_photo_and_remove_another(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector2")
+    page.goto(standard_url(live_server, "D2.4"))
+    page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
+    page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_rotated.jpg"))
+    expect(page.locator("[data-photo-list] li")).to_have_count(2)
+    page.get_by_label("Caption").first.fill("Dewar 3 alarm panel")
+    page.get_by_label("Caption").first.blur()
+    page.get_by_role("button", name="Remove photo").nth(1).click()
+    expect(page.locator("[data-photo-list] li")).to_have_count(1)
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=20_000)
+
+    page.reload()
+    expect(page.locator("[data-photo-list] li")).to_have_count(1)
+    expect(page.get_by_label("Caption")).to_have_value("Dewar 3 alarm panel")
+    with server_db(live_server) as db:
+        rows = db.execute("SELECT attached, caption FROM finding_photos WHERE standard_code = 'D2.4' "
+                          "ORDER BY attached DESC").fetchall()
+        removal = db.execute("SELECT count(*) FROM ops WHERE field = 'photo' AND standard_code = 'D2.4' "
+                             "AND value LIKE '%\"attached\":false%'").fetchone()[0]
+    assert [tuple(r) for r in rows] == [(1, "Dewar 3 alarm panel"), (0, "")]
+    assert removal == 1  # the removal is an op, kept in the log
+
+
+def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+
+    def refuse(route):
+        ops = json.loads(route.request.post_data)["ops"]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({
+            "results": [{"op_id": op["op_id"], "status": "rejected", "code": "unknown_standard",
+                         "reason": "standard B2.3 is not in this inspection's catalog"} for op in ops],
+            "cursor": 0, "hlc": ""}))
+
+    tablet.route("**/sync/push", refuse)
+    page.goto(standard_url(live_server, "B2.3"))
+    page.get_by_label("Compliant", exact=True).check()
+    expect(page.get_by_role("status")).to_contain_text("1 change could not be saved", timeout=15_000)
+    expect(page.locator("#sync-problems")).to_contain_text("not in this inspection's catalog")
+    expect(page.locator("[data-save-state]")).to_contain_text("Not accepted by the server")
+
+    # Still there after a reload, and still the inspector's latest value.
+    page.reload()
+    expect(page.get_by_label("Compliant", exact=True)).to_be_checked()
+    expect(page.locator("#sync-problems")).to_contain_text("B2.3 (verdict)")
+    count = page.evaluate("""async () => {
+        const open = indexedDB.open('inspector-u' + document.body.dataset.userId);
+        const db = await new Promise((ok, err) => { open.onsuccess = () => ok(open.result); open.onerror = err; });
+        const req = db.transaction('outbox').objectStore('outbox').count();
+        return await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+    }""")
+    assert count == 1

@@ -17,8 +17,11 @@ _HERE = Path(__file__).resolve().parent
 def _asset_dir(name):
     # In a source checkout templates/ and static/ sit at the top of the repo;
     # in an installed wheel they are packaged as inspector/templates|static.
+    # Only a checkout has pyproject.toml beside the package: in site-packages
+    # a top-level templates/ would belong to some other package.
     top = _HERE.parent / name
-    return top if top.is_dir() else _HERE / name
+    in_checkout = (_HERE.parent / "pyproject.toml").is_file()
+    return top if in_checkout and top.is_dir() else _HERE / name
 
 
 def default_data_dir():

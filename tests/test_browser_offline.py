@@ -136,3 +136,37 @@ def test_session_expired_offline_keeps_the_work_until_the_inspector_logs_in(live
     with server_db(live_server) as db:
         row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B5.1'").fetchone()
     assert tuple(row) == ("compliant", "Bedside check list used for every infusion.")
+
+
+def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tmp_path):
+    """A flat battery: the browser quits with changes unsynced, comes back
+    offline, and the inspector sees every entry; then it syncs."""
+    from browser import CHROMIUM, CHROMIUM_ARGS, TABLET
+
+    profile = tmp_path / "tablet-profile"
+
+    def launch():
+        return chromium.browser_type.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=TABLET)
+    if True:
+        context = launch()
+        page = context.new_page()
+        log_in(page, live_server.url, "inspector3")
+        inspection = take_offline(page, live_server)
+        context.set_offline(True)
+        record(page, live_server, inspection, "B3.2", "Not compliant", "Deviation log has no trend review.")
+        context.close()  # the battery dies
+
+        context = launch()
+        context.set_offline(True)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/inspections/{inspection}/standards/B3.2")
+        expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
+        expect(page.get_by_label("Note")).to_have_value("Deviation log has no trend review.")
+        expect(page.get_by_role("status")).to_have_text("2 changes waiting")
+        context.set_offline(False)
+        expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
+        context.close()
+    with server_db(live_server) as db:
+        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B3.2'").fetchone()
+    assert tuple(row) == ("not_compliant", "Deviation log has no trend review.")

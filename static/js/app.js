@@ -78,12 +78,21 @@ function initFinding(form) {
   if (form.dataset.bound) return;
   form.dataset.bound = "1";
   const ids = { inspectionId: form.dataset.inspection, standard: form.dataset.standard, section: form.dataset.section };
-  const save = async (field, value) => {
-    await outbox.record({ ...ids, field, value });
-    setSaveState(form, "Saved on this tablet", "saved");
-  };
   const note = form.querySelector("textarea[name=note]");
   let noteTimer = null;
+  let saving = 0;
+  // "Saved" only once every edit made so far is in IndexedDB: a slow earlier
+  // save must not announce a later one that is still being written.
+  const save = async (field, value) => {
+    saving += 1;
+    setSaveState(form, "Saving…", "typing");
+    try {
+      await outbox.record({ ...ids, field, value });
+    } finally {
+      saving -= 1;
+    }
+    if (!saving && noteTimer === null) setSaveState(form, "Saved on this tablet", "saved");
+  };
   const flushNote = () => {
     if (noteTimer === null) return;
     clearTimeout(noteTimer);

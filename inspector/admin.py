@@ -57,6 +57,10 @@ def team(inspection_id):
             db.conn.execute("DELETE FROM members WHERE inspection_id = ?", [inspection_id])
             for user_id, user in users.items():
                 team_role = request.form.get(f"member-{user_id}", "")
+                # Only lead accounts can lead a team: the team leader sees every
+                # inspector's findings and manages the team.
+                if team_role == "lead" and user["role"] != "lead":
+                    team_role = "inspector"
                 if team_role in ("lead", "inspector") and user["role"] != "admin":
                     queries.add_member(db, inspection_id, user_id, team_role)
                     for sec in sections:

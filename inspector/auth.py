@@ -1,5 +1,6 @@
 """Logging in and out, and the decorators that guard every view."""
 import functools
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -59,9 +60,14 @@ def role_required(*roles):
 
 
 def _safe_next(target):
-    # Only local paths: never redirect off-site after login.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    # Only local paths: never redirect off-site after login. Browsers read a
+    # backslash as a slash and drop tabs and newlines, so "/\\evil.example"
+    # and "/\t/evil.example" are as off-site as "//evil.example".
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("inspections.home")
 
 

@@ -39,12 +39,38 @@ def parse(raw, json_format=False, name="catalog"):
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # Locate the bad byte as a line number so the user can find it.
+        # Locate the bad byte as a line number (and, for JSON, the index of
+        # the object that holds it) so the user can find it.
         line = raw[:exc.start].count(b"\n") + 1
-        raise CatalogError(f"{name}: line {line}: bad encoding, the file must be UTF-8 "
+        where = f"line {line}"
+        index = _json_index_of_bad_bytes(raw) if json_format else None
+        if index is not None:
+            where = f"index {index} ({where})"
+        raise CatalogError(f"{name}: {where}: bad encoding, the file must be UTF-8 "
                            f"(byte 0x{raw[exc.start]:02x} cannot be decoded)") from exc
     rows = _json_rows(content, name) if json_format else _csv_rows(content, name)
     return check(rows, name)
+
+
+def _json_index_of_bad_bytes(raw):
+    """The index of the first JSON object holding undecodable bytes, or None."""
+    try:
+        data = json.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape"))
+    except ValueError:
+        return None
+
+    def bad(value):
+        if isinstance(value, str):
+            return any("\udc80" <= c <= "\udcff" for c in value)
+        if isinstance(value, dict):
+            return any(bad(k) or bad(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(bad(v) for v in value)
+        return False
+
+    if isinstance(data, list):
+        return next((index for index, item in enumerate(data) if bad(item)), None)
+    return None
 
 
 def _csv_rows(content, name):
@@ -58,8 +84,11 @@ def _csv_rows(content, name):
         raise CatalogError(f"{name}: line 1: the header must be {','.join(FIELDS)} (found {','.join(header)})")
     rows = []
     try:
+        end = reader.line_num
         for values in reader:
-            where = f"line {reader.line_num}"
+            # A quoted value may span lines: name the line the record starts on.
+            start, end = end + 1, reader.line_num
+            where = f"line {start}"
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(FIELDS):

@@ -13,7 +13,7 @@ import os
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 MAX_BYTES = 15 * 1024 * 1024          # a 2048 px JPEG is well under 2 MB
 MAX_PIXELS = 40_000_000               # a 12 MP camera photo is 12_000_000
@@ -39,11 +39,22 @@ def blob_path(data_dir, sha256, thumb=False):
     return photo_dir(data_dir) / sha256[:2] / f"{sha256}{'.thumb' if thumb else ''}.jpg"
 
 
+def _size_text(n):
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB"
+    return f"{n / 1024:.3g} KB" if n >= 1024 else f"{n} bytes"
+
+
+def _check_size(raw):
+    if len(raw) > MAX_BYTES:
+        raise PhotoError(f"the photo is larger than {_size_text(MAX_BYTES)}; it is not stored, and sending "
+                         f"it again will not help: downscale it first", 413, "too_large")
+
+
 def clean(raw):
     """Return (jpeg_bytes, thumb_bytes, width, height) of a checked, upright,
     metadata-free copy of ``raw``; raise PhotoError if it is not acceptable."""
-    if len(raw) > MAX_BYTES:
-        raise PhotoError(f"the photo is larger than {MAX_BYTES // (1024 * 1024)} MB", 413, "too_large")
+    _check_size(raw)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -63,10 +74,13 @@ def clean(raw):
         raise PhotoError("the file is not a JPEG or PNG image", 415, "not_an_image") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoError("the image is damaged or truncated", 400, "damaged_image") from exc
-    upright = ImageOps.exif_transpose(image)
+    upright = _upright(image)
     if upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGB")
-    # A fresh save with no exif/icc/comment arguments writes no metadata.
+    # Pillow's JPEG writer copies some of ``info`` into the file even when not
+    # asked to (the COM comment, where a camera or app may have typed a
+    # patient's name): drop all of it, so only pixels are written.
+    upright.info = {}
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=QUALITY, optimize=False)
     thumb = upright.copy()
@@ -76,9 +90,38 @@ def clean(raw):
     return out.getvalue(), thumb_out.getvalue(), upright.width, upright.height
 
 
+# EXIF Orientation -> the transpose that shows the picture upright.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image):
+    """A copy of ``image`` turned by its EXIF orientation. Unlike
+    ImageOps.exif_transpose this never re-serialises the EXIF block (which
+    raises on malformed EXIF, and which is thrown away anyway); an orientation
+    that cannot be read counts as upright."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # noqa: BLE001 - malformed EXIF must not refuse or crash the upload
+        orientation = 1
+    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image.copy()
+
+
 def store(db, data_dir, user_id, sha256, raw):
     """Verify and store a photo sent under ``sha256``. Idempotent: a blob
     already stored is only recorded as uploaded by this user too."""
+    # Size first: a body sent without Content-Length and cut at the server's
+    # limit would otherwise look like a damaged upload, which the client
+    # retries for ever, instead of one that is too large.
+    _check_size(raw)
     if hashlib.sha256(raw).hexdigest() != sha256:
         raise PhotoError("the bytes received do not match the sha256 in the address "
                          "(a truncated or altered upload); send it again", 400, "hash_mismatch")

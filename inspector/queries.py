@@ -239,13 +239,15 @@ def my_photos(db, user, inspection_id, code):
 
 
 def may_read_photo(db, user, sha256):
-    """A photo is readable by whoever uploaded it, by the inspector whose finding
-    holds it, and by the team leader of that inspection."""
+    """A photo is readable by whoever uploaded it, and, while a finding holds
+    it, by that finding's inspector and the inspection's team leader. (A row
+    with attached = 0 can be made by a caption or detach op for any hash, so
+    it grants nothing; attaching needs a verified upload by the sender.)"""
     return db.conn.execute(
         """
         SELECT 1 FROM photo_uploads WHERE sha256 = :h AND user_id = :u
         UNION ALL
-        SELECT 1 FROM finding_photos fp WHERE fp.sha256 = :h AND (fp.inspector_id = :u OR EXISTS (
+        SELECT 1 FROM finding_photos fp WHERE fp.sha256 = :h AND fp.attached = 1 AND (fp.inspector_id = :u OR EXISTS (
             SELECT 1 FROM members m WHERE m.inspection_id = fp.inspection_id AND m.user_id = :u
             AND m.team_role = 'lead'))
         LIMIT 1

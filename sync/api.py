@@ -10,6 +10,7 @@ we never grant, plus the browser's Sec-Fetch-Site / Origin.
 import hashlib
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, jsonify, request, send_file, url_for
 
@@ -44,11 +45,22 @@ def same_site_only():
         return None
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
-    if site not in (None, "same-origin", "none") or (origin and origin.rstrip("/") != request.host_url.rstrip("/")):
+    if site not in (None, "same-origin", "none") or (origin and not _same_host(origin)):
         return _error(403, "cross_site", "Sync requests must come from this site's own pages.")
     if request.headers.get(SYNC_HEADER) != "1" and request.endpoint not in ("sync.photo", "sync.offline_manifest"):
         return _error(400, "missing_header", f"Sync requests must carry the header {SYNC_HEADER}: 1.")
     return None
+
+
+def _same_host(origin):
+    """Whether an Origin header names this server. The host is compared, not
+    the scheme: behind the HTTPS proxy the README recommends (Caddy), the page
+    is https:// while the app itself is reached over http://."""
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
 
 
 @bp.route("/sync/push", methods=("POST",))

@@ -21,6 +21,7 @@ OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HLC = re.compile(r"^(\d{15}):(\d{5}):([A-Za-z0-9_-]{1,64})$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_INT = 2 ** 53 - 1  # the largest integer a JavaScript client counts exactly; SQLite holds it too
 
 
 class BatchError(ValueError):
@@ -47,14 +48,14 @@ def check_op(op):
     if not DEVICE_ID.match(op["device_id"]):
         return "device_id must be 1-64 letters, digits, '_' or '-'"
     seq = op.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        return "seq must be a non-negative integer"
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_INT:
+        return f"seq must be an integer from 0 to {MAX_INT}"
     inspection = op.get("inspection_id")
-    if not isinstance(inspection, int) or isinstance(inspection, bool):
-        return "inspection_id must be an integer"
+    if not isinstance(inspection, int) or isinstance(inspection, bool) or not 0 < inspection <= MAX_INT:
+        return "inspection_id must be a positive integer"
     stamp = HLC.match(op["hlc"])
     if not stamp:
-        return "hlc must look like 000001732573200000:00000:<device_id>"
+        return "hlc must look like 001732573200000:00000:<device_id> (ms since 1970 in 15 digits, a 5-digit counter)"
     if stamp.group(3) != op["device_id"]:
         return "hlc must end with the op's device_id"
     if not op["standard"] or len(op["standard"]) > 64:
@@ -63,15 +64,17 @@ def check_op(op):
         return "value is missing"
     field, value = op["field"], op["value"]
     if field == "verdict":
-        if value is not None and value not in VERDICTS:
+        if value is not None and (not isinstance(value, str) or value not in VERDICTS):
             return f"verdict must be one of {', '.join(VERDICTS)} or null"
     elif field == "note":
         if not isinstance(value, str):
             return "note must be a string"
         if len(value) > MAX_NOTE:
             return f"note is longer than {MAX_NOTE} characters"
+        if not _is_unicode(value):
+            return "note must be valid Unicode text"
     elif field in ("photo", "caption"):
-        if not isinstance(value, dict) or not SHA256.match(str(value.get("sha256", ""))):
+        if not isinstance(value, dict) or not isinstance(value.get("sha256"), str) or not SHA256.match(value["sha256"]):
             return f"{field} value must carry a sha256 (64 lowercase hex digits)"
         if field == "photo" and not isinstance(value.get("attached"), bool):
             return "photo value must say attached: true or false"
@@ -79,9 +82,20 @@ def check_op(op):
             text = value.get("text")
             if not isinstance(text, str) or len(text) > MAX_CAPTION:
                 return f"caption text must be a string of at most {MAX_CAPTION} characters"
+            if not _is_unicode(text):
+                return "caption text must be valid Unicode text"
     else:
         return f"unknown field {field!r} (use {', '.join(FIELDS)})"
     return None
+
+
+def _is_unicode(text):
+    # JSON may carry a lone surrogate ("\ud800"), which SQLite cannot store as text.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _stamp(op):
@@ -139,16 +153,18 @@ def push(db, user, batch, crash_after=None):
     ops = batch["ops"]
     if len(ops) > MAX_BATCH:
         raise BatchError(f"a batch holds at most {MAX_BATCH} ops; split it")
-    member_of = {r[0] for r in db.conn.execute("SELECT inspection_id FROM members WHERE user_id = ?",
-                                               [user["id"]])}
     problems = [check_op(op) for op in ops]
-    forbidden = [op["op_id"] for op, problem in zip(ops, problems)
-                 if problem is None and op["inspection_id"] not in member_of]
-    if forbidden:
-        raise Forbidden(forbidden)
-    codes = _catalog_codes(db, {op["inspection_id"] for op, p in zip(ops, problems) if p is None})
     results = []
     with transaction(db):
+        # Membership and catalog are read in the batch's own transaction, so a
+        # team change committed meanwhile cannot slip between check and write.
+        member_of = {r[0] for r in db.conn.execute("SELECT inspection_id FROM members WHERE user_id = ?",
+                                                   [user["id"]])}
+        forbidden = [op["op_id"] for op, problem in zip(ops, problems)
+                     if problem is None and op["inspection_id"] not in member_of]
+        if forbidden:
+            raise Forbidden(forbidden)
+        codes = _catalog_codes(db, {op["inspection_id"] for op, p in zip(ops, problems) if p is None})
         verified = _verified_photos(db, user, ops, problems)
         for n, (op, problem) in enumerate(zip(ops, problems)):
             if crash_after is not None and n == crash_after:
@@ -200,9 +216,10 @@ def _push_one(db, user, op, codes, verified):
 
 
 def max_hlc(db):
-    """The newest stamp the server has seen, so clients can move their clocks past it."""
+    """The newest stamp the server has seen, as ``wall:counter`` only, so
+    clients can move their clocks past it without learning whose device made it."""
     row = db.conn.execute("SELECT max(hlc) FROM ops").fetchone()
-    return row[0] or ""
+    return ":".join(row[0].split(":")[:2]) if row[0] else ""
 
 
 def pull(db, user, inspection, cursor):
@@ -211,6 +228,15 @@ def pull(db, user, inspection, cursor):
     is_lead = inspection["team_role"] == "lead"
     scope = "" if is_lead else "AND inspector_id = :u"
     params = {"i": inspection["id"], "c": cursor, "u": user["id"]}
+    with _snapshot(db):
+        # One read transaction: a push committed between these reads must not
+        # lift the cursor past a change this answer does not hold.
+        findings, photos, hlc = _pull_rows(db, scope, params)
+    newest = max([cursor] + [r["last_seq"] for r in findings] + [r["last_seq"] for r in photos])
+    return {"cursor": newest, "findings": findings, "photos": photos, "hlc": hlc}
+
+
+def _pull_rows(db, scope, params):
     findings = [dict(r) for r in db.conn.execute(
         f"SELECT standard_code AS standard, inspector_id, verdict, verdict_hlc, note, note_hlc, last_seq FROM findings "
         f"WHERE inspection_id = :i AND last_seq > :c {scope} ORDER BY last_seq", params)]
@@ -218,8 +244,22 @@ def pull(db, user, inspection, cursor):
         f"SELECT standard_code AS standard, inspector_id, sha256, attached, attached_hlc, caption, caption_hlc, last_seq "
         f"FROM finding_photos "
         f"WHERE inspection_id = :i AND last_seq > :c {scope} ORDER BY last_seq", params)]
-    newest = max([cursor] + [r["last_seq"] for r in findings] + [r["last_seq"] for r in photos])
-    return {"cursor": newest, "findings": findings, "photos": photos, "hlc": max_hlc(db)}
+    return findings, photos, max_hlc(db)
+
+
+class _snapshot:
+    """A read transaction (deferred: it never blocks a writer in WAL mode)."""
+
+    def __init__(self, db):
+        self.conn = db.conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
 
 
 def rebuild(db):

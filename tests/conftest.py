@@ -1,6 +1,7 @@
 """Fixtures: an app on a temporary data folder with the demo seeded, clients
 logged in as each demo user, and a helper to build sync ops."""
 import itertools
+import shutil
 import uuid
 
 import pytest
@@ -18,12 +19,22 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
-@pytest.fixture
-def app(data_dir):
-    data_dir.mkdir()
-    db = connect(database_path(data_dir))
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory):
+    """The demo seeded once (password hashing is slow on purpose); each test
+    gets its own copy of the file."""
+    folder = tmp_path_factory.mktemp("seeded")
+    db = connect(database_path(folder))
     seed(db, PASSWORD)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
+    return database_path(folder)
+
+
+@pytest.fixture
+def app(data_dir, seeded_db):
+    data_dir.mkdir()
+    shutil.copyfile(seeded_db, database_path(data_dir))
     app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SECRET_KEY": "test",
                       "WTF_CSRF_ENABLED": False})
     return app

@@ -1,0 +1,161 @@
+"""The `inspector` command as an admin uses it: load a checklist, add users,
+seed the demo, make a synthetic catalog."""
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.security import check_password_hash
+
+from inspector.cli import main
+from inspector.db import connect, database_path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "catalogs"
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    """A data folder; INSPECTOR_DATA points elsewhere so --data must win."""
+    monkeypatch.setenv("INSPECTOR_DATA", str(tmp_path / "not-this-one"))
+    monkeypatch.delenv("INSPECTOR_PASSWORD", raising=False)
+    monkeypatch.delenv("INSPECTOR_DEMO_PASSWORD", raising=False)
+    return tmp_path / "data"
+
+
+def run(*args, env=None, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env, input=input)
+
+
+def count(data_dir, sql):
+    db = connect(database_path(data_dir))
+    try:
+        return db.conn.execute(sql).fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+def test_help_lists_the_commands():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("serve", "demo", "user", "catalog"):
+        assert re.search(rf"^\s+{command}\s", result.output, re.M), command
+
+
+@pytest.mark.parametrize("command, options", [
+    (["serve"], ["--host", "--port", "--data"]),
+    (["demo"], ["--password", "--no-serve", "--data"]),
+    (["user", "add"], ["--role", "--password", "--data"]),
+    (["catalog", "import"], ["--edition", "--data", "FILE"]),
+    (["catalog", "synthetic"], ["--sections", "--per-section"]),
+])
+def test_each_command_documents_its_options(command, options):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    for option in options:
+        assert option in result.output
+
+
+@pytest.mark.parametrize("fixture, problem", [
+    ("unknown_parent.csv", "line 4: unknown parent T2"),
+    ("unknown_role.json", "index 1: unknown role 'nursing'"),
+])
+def test_a_bad_catalog_is_refused_with_where_and_why_and_nothing_is_imported(data, fixture, problem):
+    result = run("catalog", "import", "--data", data, FIXTURES / fixture)
+    assert result.exit_code != 0
+    assert problem in result.output
+    assert "Nothing was imported" in result.output
+    assert count(data, "SELECT count(*) FROM catalogs") == 0
+    assert count(data, "SELECT count(*) FROM standards") == 0
+
+
+@pytest.mark.parametrize("fixture, standards", [("good.csv", 3), ("good.json", 2)])
+def test_a_good_catalog_imports_and_says_how_many_standards(data, fixture, standards):
+    result = run("catalog", "import", "--data", data, FIXTURES / fixture, "--edition", "IEC 3 (ours)")
+    assert result.exit_code == 0, result.output
+    assert f"Imported {standards} standards as edition 'IEC 3 (ours)'" in result.output
+    listing = run("catalog", "list", "--data", data)
+    assert "IEC 3 (ours)" in listing.output
+    assert not (data.parent / "not-this-one").exists()
+
+
+def test_the_data_folder_can_come_from_the_environment(tmp_path):
+    folder = tmp_path / "from-env"
+    result = run("catalog", "import", FIXTURES / "good.csv", env={"INSPECTOR_DATA": str(folder)})
+    assert result.exit_code == 0, result.output
+    assert count(folder, "SELECT count(*) FROM catalogs") == 1
+
+
+def test_an_admin_adds_a_user_with_the_password_from_the_environment(data):
+    env = {"INSPECTOR_PASSWORD": "s3cret-pass"}
+    result = run("user", "add", "--data", data, "maria", "--role", "lead", "--name", "Maria Lead", env=env)
+    assert result.exit_code == 0, result.output
+    assert "Added maria (lead)" in result.output
+    again = run("user", "add", "--data", data, "maria", "--role", "inspector", env=env)
+    assert again.exit_code != 0
+    assert "user 'maria' exists already" in again.output
+    db = connect(database_path(data))
+    user = db.conn.execute("SELECT * FROM users").fetchall()
+    db.conn.close()
+    assert [(u["username"], u["role"], u["display_name"]) for u in user] == [("maria", "lead", "Maria Lead")]
+    assert check_password_hash(user[0]["password_hash"], "s3cret-pass")
+
+
+def test_a_password_can_be_typed_at_the_prompt(data):
+    result = run("user", "add", "--data", data, "ivo", "--role", "inspector", input="typed-pw\ntyped-pw\n")
+    assert result.exit_code == 0, result.output
+    stored = count(data, "SELECT password_hash FROM users WHERE username = 'ivo'")
+    assert check_password_hash(stored, "typed-pw")
+
+
+def test_an_unknown_role_is_refused(data):
+    result = run("user", "add", "--data", data, "bob", "--role", "boss", env={"INSPECTOR_PASSWORD": "x"})
+    assert result.exit_code != 0
+    assert "'boss' is not one of 'admin', 'lead', 'inspector'" in result.output
+    assert not database_path(data).exists() or count(data, "SELECT count(*) FROM users") == 0
+
+
+DEMO_USERS = ["admin", "lead", "inspector1", "inspector2", "inspector3"]
+
+
+def demo_counts(data_dir):
+    return {table: count(data_dir, f"SELECT count(*) FROM {table}")
+            for table in ("users", "catalogs", "standards", "inspections", "members", "assignments", "ops",
+                          "findings")}
+
+
+def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
+    first = run("demo", "--data", data, "--no-serve", "--password", "pw")
+    assert first.exit_code == 0, first.output
+    assert "password for all: pw" in first.output
+    for username in DEMO_USERS:
+        assert re.search(rf"^\s+{username}\s", first.output, re.M), username
+    before = demo_counts(data)
+    assert before["users"] == 5 and before["inspections"] == 1 and before["ops"] > 0
+
+    second = run("demo", "--data", data, "--no-serve", "--password", "pw")
+    assert second.exit_code == 0, second.output
+    assert demo_counts(data) == before
+
+
+def test_a_demo_without_a_password_prints_a_generated_one_that_works(data):
+    result = run("demo", "--data", data, "--no-serve")
+    assert result.exit_code == 0, result.output
+    password = re.search(r"password for all: (\S+?)\)", result.output).group(1)
+    assert len(password) >= 8
+    db = connect(database_path(data))
+    hashes = dict(db.conn.execute("SELECT username, password_hash FROM users").fetchall())
+    db.conn.close()
+    assert sorted(hashes) == sorted(DEMO_USERS)
+    assert all(check_password_hash(h, password) for h in hashes.values())
+
+
+def test_a_synthetic_catalog_imports(data, tmp_path):
+    result = run("catalog", "synthetic", "--sections", 3, "--per-section", 4)
+    assert result.exit_code == 0
+    assert result.output.startswith("code,parent,title,text,guidance,roles\n")
+    path = tmp_path / "synthetic.csv"
+    path.write_text(result.output)
+    imported = run("catalog", "import", "--data", data, path)
+    assert imported.exit_code == 0, imported.output
+    # 3 sections x 4 standards, plus 3 sub-standards under each one's 3rd.
+    assert "Imported 21 standards as edition 'synthetic'" in imported.output

@@ -34,23 +34,7 @@ if __package__ in (None, ""):
 from bench._common import (BATCH, SYNC_HEADER, Device, batches, compact, demo_standards, edits,  # noqa: E402
                            live_server, login, ratio, seeded_data_dir)
 
-OPS_DDL = """
-CREATE TABLE ops (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    op_id TEXT NOT NULL UNIQUE,
-    user_id INTEGER NOT NULL,
-    device_id TEXT NOT NULL,
-    device_seq INTEGER NOT NULL,
-    hlc TEXT NOT NULL,
-    inspection_id INTEGER NOT NULL,
-    standard_code TEXT NOT NULL,
-    field TEXT NOT NULL,
-    value TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('applied', 'superseded')),
-    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX ops_inspection ON ops(inspection_id, seq);
-"""
+
 
 
 def http_push(server, inspection_id, rounds):
@@ -112,11 +96,12 @@ def in_process_push(rounds):
 
 def raw_sqlite(rows_batches):
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
-        conn = sqlite3.connect(str(Path(tmp) / "raw.sqlite3"), isolation_level=None)
+        # The app's own schema and pragmas (WAL, synchronous=NORMAL), so the
+        # baseline differs from the push only by the protocol and HTTP.
+        from inspector.db import connect
+        conn = connect(Path(tmp) / "raw.sqlite3").conn
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(OPS_DDL)
+            conn.execute("PRAGMA foreign_keys=OFF")  # no users table rows in this bare file
             sql = ("INSERT INTO ops (op_id, user_id, device_id, device_seq, hlc, inspection_id, standard_code, "
                    "field, value, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'applied')")
             start = time.perf_counter()

@@ -180,13 +180,17 @@ def close_db(_exc=None):
 
 
 class transaction:
-    """``with transaction(db):`` runs a block as one IMMEDIATE transaction."""
+    """``with transaction(db):`` runs a block as one transaction: IMMEDIATE (takes
+    the write lock at once) by default, DEFERRED for a consistent read that
+    never blocks a writer in WAL mode."""
 
-    def __init__(self, db):
+    def __init__(self, db, mode="IMMEDIATE"):
+        assert mode in ("IMMEDIATE", "DEFERRED")
         self.conn = db.conn
+        self.mode = mode
 
     def __enter__(self):
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(f"BEGIN {self.mode}")
         return self
 
     def __exit__(self, exc_type, exc, tb):

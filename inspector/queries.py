@@ -224,6 +224,16 @@ def standard_codes_for(db, user, inspection):
 
 # --- findings ----------------------------------------------------------------
 
+def my_verdict_stamps(db, user, inspection):
+    """{standard code: [section code, verdict, verdict stamp]} of the user's
+    findings, for the page to recount progress with this device's newer edits."""
+    return {r[0]: [r[1], r[2], r[3]] for r in db.conn.execute(
+        "SELECT f.standard_code, s.section_code, f.verdict, f.verdict_hlc FROM findings f "
+        "JOIN standards s ON s.catalog_id = ? AND s.code = f.standard_code "
+        "WHERE f.inspection_id = ? AND f.inspector_id = ?",
+        [inspection["catalog_id"], inspection["id"], user["id"]])}
+
+
 def my_finding(db, user, inspection_id, code):
     return db.conn.execute(
         "SELECT * FROM findings WHERE inspection_id = ? AND standard_code = ? AND inspector_id = ?",

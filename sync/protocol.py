@@ -228,7 +228,7 @@ def pull(db, user, inspection, cursor):
     is_lead = inspection["team_role"] == "lead"
     scope = "" if is_lead else "AND inspector_id = :u"
     params = {"i": inspection["id"], "c": cursor, "u": user["id"]}
-    with _snapshot(db):
+    with transaction(db, "DEFERRED"):
         # One read transaction: a push committed between these reads must not
         # lift the cursor past a change this answer does not hold.
         findings, photos, hlc = _pull_rows(db, scope, params)
@@ -245,21 +245,6 @@ def _pull_rows(db, scope, params):
         f"FROM finding_photos "
         f"WHERE inspection_id = :i AND last_seq > :c {scope} ORDER BY last_seq", params)]
     return findings, photos, max_hlc(db)
-
-
-class _snapshot:
-    """A read transaction (deferred: it never blocks a writer in WAL mode)."""
-
-    def __init__(self, db):
-        self.conn = db.conn
-
-    def __enter__(self):
-        self.conn.execute("BEGIN")
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        return False
 
 
 def rebuild(db):

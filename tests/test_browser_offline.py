@@ -68,6 +68,9 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
         expect(page.locator("[data-photo-list] img")).to_have_count(1)
     page.goto(f"{live_server.url}/inspections/{inspection}/sections/B2")
     expect(page.locator("[data-standard='B2.1'] .verdict-badge")).to_have_text("Not compliant")
+    page.goto(f"{live_server.url}/inspections/{inspection}")  # stored before the shift began
+    expect(page.locator(".section-row[data-section='B2'] [data-mine]")).to_have_text("1")
+    expect(page.locator(".section-row[data-section='B4'] [data-mine]")).to_have_text("1")
     with server_db(live_server) as db:
         assert db.execute("SELECT count(*) FROM ops WHERE standard_code IN ('B2.1', 'B4.2')").fetchone()[0] == 0
 

@@ -47,7 +47,8 @@ class Page(HTMLParser):
         if "id" in a:
             self.ids[a["id"]] += 1
         self.inline += [f"{tag} {k}=" for k in a if k == "style" or k.startswith("on")]
-        if tag == "script" and "src" not in a:
+        # A JSON data block is not run, and CSP does not apply to it.
+        if tag == "script" and "src" not in a and a.get("type") != "application/json":
             self.inline.append("inline <script>")
         if tag == "style":
             self.inline.append("inline <style>")

@@ -28,6 +28,8 @@ function init(root) {
   root.querySelectorAll("[data-finding]").forEach(initFinding);
   root.querySelectorAll("ul.standards[data-inspection]").forEach(overlaySection);
   root.querySelectorAll("[data-offline-panel]").forEach(initOfflinePanel);
+  const verdicts = root.querySelector("#my-verdicts");
+  if (verdicts) overlayProgress(verdicts);
   root.querySelectorAll("form.logout").forEach(initLogout);
   const tracked = root.querySelector("[data-inspection]");
   if (tracked) outbox.trackInspection(tracked.dataset.inspection);
@@ -222,6 +224,26 @@ async function overlaySection(list) {
     badge.dataset.verdict = v.value || "";
     badge.textContent = VERDICT_LABELS[v.value] || "Not assessed";
   }
+}
+
+// --- progress on the inspection page -----------------------------------------
+
+async function overlayProgress(data) {
+  const panel = document.querySelector("[data-offline-panel]");
+  const mine = JSON.parse(data.textContent);  // code -> [section, verdict, stamp]
+  for (const v of await outbox.values(panel.dataset.inspection)) {
+    if (v.field !== "verdict") continue;
+    const known = mine[v.standard];
+    const section = known ? known[0] : v.section;
+    if (section && v.stamp > (known ? known[2] : "")) mine[v.standard] = [section, v.value, v.stamp];
+  }
+  const counts = {};
+  for (const [section, verdict] of Object.values(mine)) if (verdict) counts[section] = (counts[section] || 0) + 1;
+  document.querySelectorAll(".section-row[data-section]").forEach((row) => {
+    const n = counts[row.dataset.section] || 0;
+    row.querySelector("[data-mine]").textContent = n;
+    row.querySelector("progress").value = n;
+  });
 }
 
 // --- taking an inspection offline --------------------------------------------

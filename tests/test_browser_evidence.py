@@ -29,6 +29,7 @@ def test_caption_one_photo_and_remove_another(live_server, tablet):
     page.get_by_label("Caption").first.blur()
     page.get_by_role("button", name="Remove photo").nth(1).click()
     expect(page.locator("[data-photo-list] li")).to_have_count(1)
+    expect(page.locator("[data-save-state]")).to_contain_text("Saved")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=20_000)
 
     page.reload()

@@ -50,6 +50,35 @@ def test_inspector_records_three_findings_and_sees_them_after_reload(live_server
     assert [tuple(r) for r in rows] == [(code, value, note) for code, _, value, note in FINDINGS]
 
 
+def test_a_note_typed_a_moment_before_a_reload_is_kept(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+    url = f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B2.4"
+    page.goto(url)
+    page.get_by_label("Note").press_sequentially("Fridge log unsigned")
+    page.reload()  # no pause: the tab is closed the instant typing stops
+    expect(page.get_by_label("Note")).to_have_value("Fridge log unsigned")
+    expect(page.locator("[data-save-state]")).to_contain_text("Saved")
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
+    page.reload()
+    expect(page.get_by_label("Note")).to_have_value("Fridge log unsigned")
+
+
+def test_a_mistapped_verdict_can_be_cleared(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+    page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B2.5")
+    page.get_by_label("Not compliant", exact=True).check()
+    page.get_by_role("button", name="Clear verdict").click()
+    expect(page.locator("[data-save-state]")).to_contain_text("Saved")
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
+    page.reload()
+    for label in ("Compliant", "Not compliant", "Not applicable"):
+        expect(page.get_by_label(label, exact=True)).not_to_be_checked()
+    with server_db(live_server) as db:
+        assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'B2.5'").fetchone()[0] is None
+
+
 def page_fits(page):
     """No horizontal scrolling, and every control is at least 44 px tall and wide
     (a radio inside a big label is measured by its label)."""

@@ -81,49 +81,80 @@ function initFinding(form) {
   form.dataset.bound = "1";
   const ids = { inspectionId: form.dataset.inspection, standard: form.dataset.standard, section: form.dataset.section };
   const note = form.querySelector("textarea[name=note]");
-  let noteTimer = null;
   let saving = 0;
-  // "Saved" only once every edit made so far is in IndexedDB: a slow earlier
-  // save must not announce a later one that is still being written.
-  const save = async (field, value) => {
+  // Text is written to IndexedDB on every keystroke (the outbox keeps only
+  // the newest unsent op per field), so a reload, a closed tab or a dead
+  // battery a moment after typing loses nothing; only the push waits.
+  // "Saved" shows once every edit made so far is stored.
+  const save = async (field, value, syncDelay = 0) => {
     saving += 1;
     setSaveState(form, "Saving…", "typing");
     try {
-      await outbox.record({ ...ids, field, value });
+      await outbox.record({ ...ids, field, value, syncDelay });
+      clearDraft(ids, field, value);
     } finally {
       saving -= 1;
     }
-    if (!saving && noteTimer === null) setSaveState(form, "Saved on this tablet", "saved");
+    if (!saving) setSaveState(form, "Saved on this tablet", "saved");
   };
-  const flushNote = () => {
-    if (noteTimer === null) return;
-    clearTimeout(noteTimer);
-    noteTimer = null;
-    save("note", note.value);
+  // Text also goes to a synchronous localStorage draft first: an IndexedDB
+  // write still in flight when the tab is reloaded or closed is aborted, and
+  // the draft is replayed into the outbox on the next load.
+  const saveText = (field, value) => {
+    writeDraft(ids, field, value);
+    save(field, value, 1500);
   };
+  const caption = (input) => ({ sha256: input.closest("[data-sha256]").dataset.sha256, text: input.value });
   form.addEventListener("submit", (e) => e.preventDefault());
   form.addEventListener("change", async (e) => {
     const t = e.target;
     if (t.name === "verdict") save("verdict", t.value);
-    else if (t === note) flushNote();
-    else if (t.matches("[data-caption]")) save("caption", { sha256: t.closest("[data-sha256]").dataset.sha256, text: t.value });
     else if (t.matches("[data-add-photo]")) await addPhotos(form, t, save);
   });
-  note.addEventListener("input", () => {
-    setSaveState(form, "Typing…", "typing");
-    clearTimeout(noteTimer);
-    noteTimer = setTimeout(flushNote, 600);
+  form.addEventListener("input", (e) => {
+    const t = e.target;
+    if (t === note) saveText("note", note.value);
+    else if (t.matches("[data-caption]")) saveText("caption", caption(t));
   });
-  note.addEventListener("blur", flushNote);
-  addEventListener("pagehide", flushNote);
   form.addEventListener("click", (e) => {
+    if (e.target.closest("[data-clear-verdict]")) {
+      form.querySelectorAll("input[name=verdict]").forEach((r) => { r.checked = false; });
+      save("verdict", null);
+      return;
+    }
     const button = e.target.closest("[data-remove-photo]");
     if (!button) return;
     const li = button.closest("[data-sha256]");
     save("photo", { sha256: li.dataset.sha256, attached: false });
     li.remove();
   });
-  overlayFinding(form);
+  overlayFinding(form).then(() => replayDrafts(form, ids, save));
+}
+
+const draftKey = (ids, field, value) =>
+  `inspector-draft-u${userId}|${outbox.fieldKey(ids.inspectionId, ids.standard, field, value && value.sha256)}`;
+
+function writeDraft(ids, field, value) {
+  try { localStorage.setItem(draftKey(ids, field, value), JSON.stringify({ field, value })); } catch { /* full: IndexedDB still has it */ }
+}
+
+function clearDraft(ids, field, value) {
+  const key = draftKey(ids, field, value);
+  const draft = localStorage.getItem(key);
+  if (draft && JSON.stringify(JSON.parse(draft).value) === JSON.stringify(value)) localStorage.removeItem(key);
+}
+
+async function replayDrafts(form, ids, save) {
+  const prefix = `inspector-draft-u${userId}|${ids.inspectionId}|${ids.standard}|`;
+  for (const key of Object.keys(localStorage).filter((k) => k.startsWith(prefix))) {
+    const { field, value } = JSON.parse(localStorage.getItem(key));
+    if (field === "note") form.querySelector("textarea[name=note]").value = value;
+    if (field === "caption") {
+      const input = form.querySelector(`[data-sha256="${value.sha256}"] [data-caption]`);
+      if (input) input.value = value.text;
+    }
+    await save(field, value, 1500);
+  }
 }
 
 async function addPhotos(form, input, save) {

@@ -95,7 +95,7 @@ async function observe(remote) {
 }
 
 /** Record one edit: the op goes to the outbox and the value to `values`. */
-export async function record({ inspectionId, standard, section, field, value }) {
+export async function record({ inspectionId, standard, section, field, value, syncDelay = 0 }) {
   const db = await dbPromise;
   const tx = db.transaction(["outbox", "values", "meta"], "readwrite");
   const meta = tx.objectStore("meta");
@@ -119,7 +119,7 @@ export async function record({ inspectionId, standard, section, field, value }) 
   await meta.put([...inspections], "inspections");
   await tx.done;
   notify();
-  schedule(0);
+  schedule(syncDelay);  // typing pushes once it pauses, not on every key
   return op;
 }
 

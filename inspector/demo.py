@@ -1,8 +1,8 @@
 """Demo data: the illustrative catalog, one user per role, and an inspection
 with the team on it, sections assigned, and some findings already recorded,
 including standards where two inspectors disagree. Safe to run again."""
-import time
 import uuid
+from datetime import date, timedelta
 
 from . import catalog, queries
 from .db import transaction
@@ -49,8 +49,9 @@ def seed(db, password):
     inspection = db.conn.execute("SELECT id FROM inspections WHERE site_name = ?", [SITE]).fetchone()
     if inspection is None:
         with transaction(db):
-            inspection_id = queries.create_inspection(db, SITE, catalog_id, time.strftime("%Y-%m-%d"),
-                                                      time.strftime("%Y-%m-%d"), ids["admin"])
+            today = date.today()
+            inspection_id = queries.create_inspection(db, SITE, catalog_id, today.isoformat(),
+                                                      (today + timedelta(days=1)).isoformat(), ids["admin"])
             queries.add_member(db, inspection_id, ids["lead"], "lead")
             for username, sections in SECTIONS.items():
                 queries.add_member(db, inspection_id, ids[username], "inspector")

@@ -266,7 +266,7 @@ def test_inspection_page_shows_progress_for_me_and_the_team(as_user, db, demo_in
                                                             mine, team):
     html = as_user(username).get(f"/inspections/{demo_inspection}").get_data(as_text=True)
     total = total_in(db, section)
-    assert progress(html, section) == f"{mine} / {total} assessed by me · {team} / {total} by the team"
+    assert progress(html, section) == f"{mine} / {total} assessed by me, {team} / {total} by the team"
 
 
 def verdict_badges(html):

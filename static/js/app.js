@@ -284,15 +284,18 @@ function offlineKey(inspectionId) { return `inspector-offline-u${userId}-i${insp
 function initOfflinePanel(panel) {
   const state = panel.querySelector("[data-offline-state]");
   const saved = JSON.parse(localStorage.getItem(offlineKey(panel.dataset.inspection)) || "null");
-  if (saved) state.textContent = `Available offline: ${saved.pages} pages, ${kb(saved.bytes)}, stored ${new Date(saved.when).toLocaleString()}.`;
-  showStorage(panel);
+  if (saved) {
+    state.textContent = `Available offline: ${saved.pages} pages, ${kb(saved.bytes)}, stored ${new Date(saved.when).toLocaleString()}.`;
+    showStorage(panel);
+  }
   const button = panel.querySelector("[data-make-offline]");
   if (button.dataset.bound) return;
   button.dataset.bound = "1";
   button.addEventListener("click", () => makeOffline(panel));
 }
 
-const kb = (bytes) => (bytes > 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`);
+const kb = (bytes) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB`
+  : bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`);
 
 async function makeOffline(panel) {
   const state = panel.querySelector("[data-offline-state]");

@@ -176,7 +176,7 @@ def _shell():
 @bp.route("/manifest.webmanifest")
 def web_manifest():
     icon = lambda size: {"src": url_for("static", filename=f"icons/icon-{size}.png"),  # noqa: E731
-                         "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any maskable"}
+                         "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
     response = jsonify(name="inspector: IEC inspections", short_name="inspector", start_url="/",
                        display="standalone", background_color="#ffffff", theme_color="#0b5394",
                        icons=[icon(192), icon(512)])

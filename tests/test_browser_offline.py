@@ -97,9 +97,14 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
         assert b"Exif" not in data and b"GPS" not in data
         with Image.open(path) as stored_image, Image.open(PHOTOS / fixture) as original:
             assert not stored_image.getexif()
-            upright = original.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+            turned = original.getexif().get(0x0112, 1) == 6  # turn 90 degrees clockwise to display
             ow, oh = original.size
-            assert stored_image.size == ((oh, ow) if upright else (ow, oh))
+            assert stored_image.size == ((oh, ow) if turned else (ow, oh))
+            # The fixture's red block is top-left as stored; shown upright it is top-right.
+            rgb = stored_image.convert("RGB")
+            red_at = (rgb.width - 20, 20) if turned else (20, 20)
+            r, g, b = rgb.getpixel(red_at)
+            assert r > 200 and g < 80 and b < 80, (fixture, red_at, (r, g, b))
 
 
 def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet):

@@ -3,6 +3,7 @@ inspection offline, works through two sections with no network, photographs
 evidence, closes the page, and everything reaches the server exactly once
 when the network returns."""
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,14 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
     for code, label, _, note, photo in WORK:
         record(page, live_server, inspection, code, label, note, photo)
     expect(page.get_by_role("status")).to_contain_text("changes waiting")
+
+    # Still offline, moving around as on the ward: the jump box and the links.
+    page.get_by_label("Go to standard").first.fill("b2.1")
+    page.get_by_role("button", name="Go").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("B2.1")
+    expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
+    page.get_by_role("link", name=re.compile("^Next: ")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("B2.1.1")  # the next in the checklist
 
     # Close the tab and open a new one, still offline: every value is there.
     page.close()

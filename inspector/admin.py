@@ -1,5 +1,6 @@
 """Setting up an inspection: an admin or lead creates it, picks the team and
 assigns sections to inspectors."""
+import uuid
 from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -31,15 +32,20 @@ def new_inspection():
                 errors.append("The last day comes before the first.")
         except ValueError:
             errors.append("Give the first and last day as dates.")
+        request_id = form.get("request_id") or None
         if not errors:
             with transaction(db):
-                inspection_id = queries.create_inspection(db, site, int(form["catalog_id"]), starts, ends,
-                                                          g.user["id"])
-                if g.user["role"] == "lead":
-                    queries.add_member(db, inspection_id, g.user["id"], "lead")
+                done = queries.inspection_by_request(db, request_id) if request_id else None
+                if done:  # the same form sent again: nothing new to create
+                    inspection_id = done["id"]
+                else:
+                    inspection_id = queries.create_inspection(db, site, int(form["catalog_id"]), starts, ends,
+                                                              g.user["id"], request_id)
+                    if g.user["role"] == "lead":
+                        queries.add_member(db, inspection_id, g.user["id"], "lead")
             return redirect(url_for(".team", inspection_id=inspection_id))
-    return render_template("admin/new_inspection.html", catalogs=catalogs, errors=errors, form=form), \
-        (400 if errors else 200)
+    return render_template("admin/new_inspection.html", catalogs=catalogs, errors=errors, form=form,
+                           request_id=form.get("request_id") or uuid.uuid4().hex), (400 if errors else 200)
 
 
 @bp.route("/inspections/<int:inspection_id>/team", methods=("GET", "POST"))

@@ -132,6 +132,12 @@ MIGRATIONS = [
     """
     CREATE INDEX ops_hlc ON ops(hlc);
     """,
+    # The new-inspection form carries an id made when the form was shown, so
+    # a double tap or a resend after a dropped answer creates one inspection.
+    """
+    ALTER TABLE inspections ADD COLUMN request_id TEXT;
+    CREATE UNIQUE INDEX inspections_request ON inspections(request_id);
+    """,
 ]
 
 

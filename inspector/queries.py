@@ -60,11 +60,15 @@ def catalog_by_edition(db, edition):
 
 # --- inspections -------------------------------------------------------------
 
-def create_inspection(db, site_name, catalog_id, starts_on, ends_on, created_by):
+def create_inspection(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id=None):
     return db["inspections"].insert({
         "site_name": site_name, "catalog_id": catalog_id, "starts_on": starts_on,
-        "ends_on": ends_on, "created_by": created_by,
+        "ends_on": ends_on, "created_by": created_by, "request_id": request_id,
     }).last_pk
+
+
+def inspection_by_request(db, request_id):
+    return db.conn.execute("SELECT id FROM inspections WHERE request_id = ?", [request_id]).fetchone()
 
 
 def add_member(db, inspection_id, user_id, team_role):

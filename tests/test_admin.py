@@ -105,3 +105,15 @@ def test_every_link_on_the_admins_home_page_works(as_user, demo_inspection):
     for link in links:
         if not link.startswith(("/static/", "/manifest")):
             assert admin.get(link).status_code == 200, link
+
+
+def test_the_new_inspection_form_sent_twice_creates_one_inspection(as_user, db):
+    admin = as_user("admin")
+    form = admin.get("/inspections/new").get_data(as_text=True)
+    request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1)
+    before = db.conn.execute("SELECT count(*) FROM inspections").fetchone()[0]
+    first = new_inspection(admin, request_id=request_id)
+    again = new_inspection(admin, request_id=request_id)  # a double tap, or a resend after a lost answer
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location
+    assert db.conn.execute("SELECT count(*) FROM inspections").fetchone()[0] == before + 1

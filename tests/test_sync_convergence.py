@@ -1,0 +1,76 @@
+"""Whatever order ops arrive in, however often they are resent and however
+they are cut into batches, the server ends in the same state: the one a
+single in-order push gives, and the one rebuilt from its own log."""
+import random
+
+import pytest
+
+from conftest import Device, push
+from sync import protocol
+
+
+def workload(inspection):
+    """One inspector on two tablets whose clocks disagree by an hour, editing
+    the same standards: verdicts, notes, photo attach/remove and captions."""
+    fast, slow = Device("tabletA", clock_ms=1_800_003_600_000), Device("tabletB", clock_ms=1_800_000_000_000)
+    rng = random.Random(7)
+    sha = "ab" * 32
+    ops = []
+    for n in range(60):
+        device = fast if n % 2 else slow
+        code = rng.choice(["B2.1", "B2.2", "B2.3"])
+        field = rng.choice(["verdict", "note", "caption"])
+        value = {"verdict": rng.choice(["compliant", "not_compliant", "not_applicable", None]),
+                 "note": f"note {n}",
+                 "caption": {"sha256": sha, "text": f"caption {n}"}}[field]
+        ops.append(device.op(inspection, code, field, value))
+    ops.append(slow.op(inspection, "B2.1", "photo", {"sha256": sha, "attached": False}))
+    return ops
+
+
+CODES = "WHERE standard_code IN ('B2.1', 'B2.2', 'B2.3')"  # the workload's; the demo's own findings stay
+
+
+def state(db):
+    findings = [tuple(r) for r in db.conn.execute(
+        f"SELECT standard_code, inspector_id, verdict, verdict_hlc, note, note_hlc FROM findings {CODES} "
+        "ORDER BY standard_code, inspector_id")]
+    photos = [tuple(r) for r in db.conn.execute(
+        f"SELECT standard_code, sha256, attached, attached_hlc, caption, caption_hlc FROM finding_photos {CODES} "
+        "ORDER BY standard_code, sha256")]
+    return findings, photos
+
+
+@pytest.fixture
+def expected(app, db, demo_inspection, as_user):
+    """The state after pushing the workload once, in order, in one batch."""
+    ops = workload(demo_inspection)
+    push(as_user("inspector1"), ops)
+    result = state(db)
+    for table in ("ops", "findings", "finding_photos"):  # back to before the workload
+        db.conn.execute(f"DELETE FROM {table} {CODES}")
+    return ops, result
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_any_order_any_duplicates_any_batching_converges(expected, db, as_user, seed):
+    ops, result = expected
+    rng = random.Random(seed)
+    deliveries = ops + rng.sample(ops, k=len(ops) // 2)  # half of them arrive twice
+    rng.shuffle(deliveries)
+    client = as_user("inspector1")
+    statuses = []
+    while deliveries:
+        size = rng.randint(1, 25)
+        batch, deliveries = deliveries[:size], deliveries[size:]
+        response = push(client, batch)
+        assert response.status_code == 200
+        statuses += [r["status"] for r in response.json["results"]]
+
+    assert state(db) == result
+    assert set(statuses) <= {"applied", "duplicate", "superseded"}
+    logged = [r[0] for r in db.conn.execute(f"SELECT op_id FROM ops {CODES}")]
+    assert sorted(logged) == sorted(op["op_id"] for op in ops)  # every op kept once, winners and losers alike
+
+    protocol.rebuild(db)
+    assert state(db) == result

@@ -25,19 +25,40 @@ def main():
     """inspector: offline-first field tool for IEC accreditation inspections."""
 
 
-def _serve(data_dir, host, port):
+def _serve(data_dir, host, port, cert=None, key=None):
     app = create_app({"DATA_DIR": str(data_dir)})
-    click.echo(f"inspector is running at http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    scheme = "https" if cert else "http"
+    click.echo(f"inspector is running at {scheme}://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, ssl_context=(cert, key) if cert else None)
+
+
+tls_options = [
+    click.option("--cert", type=click.Path(exists=True, dir_okay=False),
+                 help="TLS certificate (PEM): serve https://, which tablets need for offline use."),
+    click.option("--key", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key (PEM)."),
+]
+
+
+def with_tls(command):
+    for option in reversed(tls_options):
+        command = option(command)
+    return command
+
+
+def _check_tls(cert, key):
+    if bool(cert) != bool(key):
+        raise click.UsageError("--cert and --key go together")
 
 
 @main.command()
 @data_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(data_dir, host, port):
-    """Serve the app."""
-    _serve(data_dir, host, port)
+@with_tls
+def serve(data_dir, host, port, cert, key):
+    """Serve the app (https:// with --cert and --key)."""
+    _check_tls(cert, key)
+    _serve(data_dir, host, port, cert, key)
 
 
 @main.command()
@@ -47,9 +68,11 @@ def serve(data_dir, host, port):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Only seed the demo data.")
-def demo(data_dir, password, host, port, no_serve):
+@with_tls
+def demo(data_dir, password, host, port, no_serve, cert, key):
     """Seed demo data (users, an inspection, findings) and serve."""
     from .demo import seed
+    _check_tls(cert, key)
     password = password or secrets.token_urlsafe(9)
     db = _open(data_dir)
     summary = seed(db, password)
@@ -60,7 +83,7 @@ def demo(data_dir, password, host, port, no_serve):
     for username, role in summary["users"]:
         click.echo(f"  {username:<11} {role}")
     if not no_serve:
-        _serve(data_dir, host, port)
+        _serve(data_dir, host, port, cert, key)
 
 
 @main.group()

@@ -2,6 +2,7 @@
 headless Debian Chromium driven by Playwright (never a downloaded browser)."""
 import contextlib
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -23,22 +24,26 @@ class LiveServer:
     """`inspector serve` on localhost (a secure context, so service workers
     and crypto.subtle work) in a subprocess that a test can stop and restart."""
 
-    def __init__(self, data_dir, port=None):
+    def __init__(self, data_dir, port=None, tls=None):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
-        self.url = f"http://localhost:{self.port}"
+        self.tls = tls  # (cert, key) to serve https://
+        self.url = f"{'https' if tls else 'http'}://localhost:{self.port}"
         self.proc = None
 
     def start(self):
         self.log = open(self.data_dir / f"server-{self.port}.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from inspector.cli import main; main()", "serve",
-             "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)],
+             "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
+             *(["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else [])],
             stdout=self.log, stderr=subprocess.STDOUT)
+        # A self-signed test certificate: readiness is checked without verifying it.
+        unverified = ssl._create_unverified_context() if self.tls else None
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(self.url + "/login", timeout=1).read()
+                urllib.request.urlopen(self.url + "/login", timeout=1, context=unverified).read()
                 return self
             except OSError:
                 if self.proc.poll() is not None:

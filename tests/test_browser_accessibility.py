@@ -1,0 +1,76 @@
+"""Accessibility of every page an inspector uses, checked by axe-core in real
+Chromium at tablet and phone size, and the finding form used with the
+keyboard alone."""
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from browser import PHONE, TABLET, chromium, live_server, log_in, server_db, tablet  # noqa: F401
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+
+
+def demo_id(server):
+    with server_db(server) as db:
+        return db.execute("SELECT id FROM inspections").fetchone()[0]
+
+
+def violations(page):
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"]]
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_pages_have_no_accessibility_violations(live_server, chromium, viewport):
+    # The audit script is injected inline, which the app's CSP rightly forbids:
+    # this context bypasses CSP for the audit only.
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/login")
+    assert violations(page) == []
+    log_in(page, live_server.url, "lead")
+    inspection = demo_id(live_server)
+    for path in ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/B6",
+                 f"/inspections/{inspection}/standards/B6.2", f"/inspections/{inspection}/team",
+                 "/inspections/new"]:
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+        assert violations(page) == [], path
+    context.close()
+
+
+def test_an_inspector_records_a_finding_with_the_keyboard_alone(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+    page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B6.3")
+    verdict = page.get_by_label("Compliant", exact=True)
+    for _ in range(40):  # Tab from the top of the page to the first verdict
+        page.keyboard.press("Tab")
+        if verdict.evaluate("e => e === document.activeElement"):
+            break
+    else:
+        pytest.fail("the verdict cannot be reached with Tab")
+    page.keyboard.press("ArrowDown")  # radio group: arrows move and choose
+    expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Note")).to_be_focused()
+    page.keyboard.type("Tocilizumab: one dose on site, two required.")
+    expect(page.locator("[data-save-state]")).to_contain_text("Saved")
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
+    page.reload()
+    expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
+    expect(page.get_by_label("Note")).to_have_value("Tocilizumab: one dose on site, two required.")
+
+
+def test_the_audit_itself_catches_an_unlabelled_control(chromium):
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.set_content("<!doctype html><html lang='en'><head><title>t</title></head>"
+                     "<body><main><h1>t</h1><input type='text'></main></body></html>")
+    assert any(v.startswith("label ") for v in violations(page))
+    context.close()

@@ -44,6 +44,8 @@ def create_app(test_config=None):
     )
     if os.environ.get("INSPECTOR_CRASH_AFTER_OPS"):  # crash test only, see tests/test_sync_crash.py
         app.config["CRASH_AFTER_OPS"] = int(os.environ["INSPECTOR_CRASH_AFTER_OPS"])
+    if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy
+        app.config["SESSION_COOKIE_SECURE"] = True
     if test_config:
         app.config.update(test_config)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)

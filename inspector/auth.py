@@ -2,10 +2,12 @@
 import functools
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_wtf.csrf import ValidationError, validate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import queries
+from . import csrf, queries
 from .db import get_db
 
 bp = Blueprint("auth", __name__)
@@ -89,7 +91,26 @@ def login():
 
 
 @bp.route("/logout", methods=("POST",))
+@csrf.exempt
 def logout():
+    """Log out. The page's script posts with the sync header (a form token in
+    a page cached hours ago may belong to an earlier session); a plain form
+    post must carry a valid CSRF token."""
+    if not _logout_is_same_site():
+        abort(400, description="Log out from this site's own pages.")
     session.clear()
     flash("You are logged out.")
     return redirect(url_for("auth.login"))
+
+
+def _logout_is_same_site():
+    if request.headers.get("X-Inspector-Sync") == "1" and \
+            request.headers.get("Sec-Fetch-Site") in (None, "same-origin"):
+        return True
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True

@@ -26,7 +26,8 @@ def main():
 
 
 def _serve(data_dir, host, port, cert=None, key=None):
-    app = create_app({"DATA_DIR": str(data_dir)})
+    # Served over https, the session cookie is never sent over plain http.
+    app = create_app({"DATA_DIR": str(data_dir), **({"SESSION_COOKIE_SECURE": True} if cert else {})})
     scheme = "https" if cert else "http"
     click.echo(f"inspector is running at {scheme}://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/")
     app.run(host=host, port=port, threaded=True, use_reloader=False, ssl_context=(cert, key) if cert else None)

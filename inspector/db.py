@@ -138,6 +138,11 @@ MIGRATIONS = [
     ALTER TABLE inspections ADD COLUMN request_id TEXT;
     CREATE UNIQUE INDEX inspections_request ON inspections(request_id);
     """,
+    # The newest stamp is answered per inspection, not server-wide.
+    """
+    DROP INDEX ops_hlc;
+    CREATE INDEX ops_inspection_hlc ON ops(inspection_id, hlc);
+    """,
 ]
 
 

@@ -246,7 +246,7 @@ def my_finding(db, user, inspection_id, code):
 
 def my_photos(db, user, inspection_id, code):
     return db.conn.execute(
-        "SELECT fp.sha256, fp.caption, p.width, p.height FROM finding_photos fp "
+        "SELECT fp.sha256, fp.caption, fp.attached_hlc, fp.caption_hlc, p.width, p.height FROM finding_photos fp "
         "LEFT JOIN photos p ON p.sha256 = fp.sha256 "
         "WHERE fp.inspection_id = ? AND fp.standard_code = ? AND fp.inspector_id = ? AND fp.attached = 1 "
         "ORDER BY fp.attached_hlc", [inspection_id, code, user["id"]]).fetchall()

@@ -1,6 +1,7 @@
 """Response headers that hold for every page: no inline script, no framing,
 no sniffing, and private pages kept out of the browser's HTTP cache (the
 service worker keeps its own per-user copy of what is taken offline)."""
+from flask import g
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -18,6 +19,11 @@ CSP = "; ".join([
 
 
 def set_headers(response):
+    # Which user a page was rendered for: the service worker stores a page
+    # only in that user's cache, and learns who is logged in from it.
+    if response.mimetype == "text/html":
+        user = g.get("user")
+        response.headers["X-Inspector-User"] = str(user["id"]) if user else ""
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

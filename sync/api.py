@@ -31,6 +31,7 @@ SHELL = [
     ("sync.static", "outbox.js"),
 ]
 SYNC_HEADER = "X-Inspector-Sync"
+USER_HEADER = "X-Inspector-User"
 
 
 def _error(status, code, message, **extra):
@@ -49,6 +50,13 @@ def same_site_only():
         return _error(403, "cross_site", "Sync requests must come from this site's own pages.")
     if request.headers.get(SYNC_HEADER) != "1" and request.endpoint not in ("sync.photo", "sync.offline_manifest"):
         return _error(400, "missing_header", f"Sync requests must carry the header {SYNC_HEADER}: 1.")
+    # On a shared tablet a tab left open for one inspector must never push
+    # their ops under the next inspector's session: the client says whose
+    # outbox it is sending from.
+    claimed = request.headers.get(USER_HEADER)
+    if claimed and g.user is not None and claimed != str(g.user["id"]):
+        return _error(409, "wrong_user", "Another user is logged in on this device: log in again as the "
+                                         "inspector who made these changes to sync them.")
     return None
 
 

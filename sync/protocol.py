@@ -8,6 +8,7 @@ state whatever order ops arrive in). See docs/sync-protocol.md.
 import json
 import os
 import re
+import time
 
 from inspector.db import transaction
 from inspector.queries import VERDICTS
@@ -21,6 +22,7 @@ OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HLC = re.compile(r"^(\d{15}):(\d{5}):([A-Za-z0-9_-]{1,64})$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_CLOCK_AHEAD_MS = 24 * 3_600_000  # how far ahead of the server's clock a stamp may be
 MAX_INT = 2 ** 53 - 1  # the largest integer a JavaScript client counts exactly; SQLite holds it too
 
 
@@ -175,7 +177,8 @@ def push(db, user, batch, crash_after=None):
                 continue
             results.append(_push_one(db, user, op, codes, verified))
         cursor = db.conn.execute("SELECT coalesce(max(seq), 0) FROM ops").fetchone()[0]
-    return {"results": results, "cursor": cursor, "hlc": max_hlc(db)}
+        hlc = max_hlc(db, codes)
+    return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
 
 
 def _verified_photos(db, user, ops, problems):
@@ -198,6 +201,11 @@ def _push_one(db, user, op, codes, verified):
             return {"op_id": op_id, "status": "rejected", "code": "op_id_reused",
                     "reason": "this op_id was already used for a different op"}
         return {"op_id": op_id, "status": "duplicate"}
+    if int(op["hlc"][:15]) > now_ms() + MAX_CLOCK_AHEAD_MS:
+        # Accepted, such a stamp would beat every real edit for years to come.
+        return {"op_id": op_id, "status": "rejected", "code": "clock_ahead",
+                "reason": "this device's clock is more than a day ahead of the server's: "
+                          "the change is kept and will be sent again with a corrected time"}
     if op["standard"] not in codes[op["inspection_id"]]:
         return {"op_id": op_id, "status": "rejected", "code": "unknown_standard",
                 "reason": f"standard {op['standard']} is not in this inspection's catalog"}
@@ -215,11 +223,19 @@ def _push_one(db, user, op, codes, verified):
     return {"op_id": op_id, "status": status}
 
 
-def max_hlc(db):
-    """The newest stamp the server has seen, as ``wall:counter`` only, so
-    clients can move their clocks past it without learning whose device made it."""
-    row = db.conn.execute("SELECT max(hlc) FROM ops").fetchone()
-    return ":".join(row[0].split(":")[:2]) if row[0] else ""
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def max_hlc(db, inspection_ids):
+    """The newest stamp among the ops of these inspections, as ``wall:counter``
+    only, so a client can move its clock past what it has seen without
+    learning whose device made it or what happens in other inspections."""
+    newest = ""
+    for inspection_id in inspection_ids:
+        row = db.conn.execute("SELECT max(hlc) FROM ops WHERE inspection_id = ?", [inspection_id]).fetchone()
+        newest = max(newest, row[0] or "")
+    return ":".join(newest.split(":")[:2])
 
 
 def pull(db, user, inspection, cursor):
@@ -233,7 +249,7 @@ def pull(db, user, inspection, cursor):
         # lift the cursor past a change this answer does not hold.
         findings, photos, hlc = _pull_rows(db, scope, params)
     newest = max([cursor] + [r["last_seq"] for r in findings] + [r["last_seq"] for r in photos])
-    return {"cursor": newest, "findings": findings, "photos": photos, "hlc": hlc}
+    return {"cursor": newest, "findings": findings, "photos": photos, "hlc": hlc, "server_time": now_ms()}
 
 
 def _pull_rows(db, scope, params):
@@ -244,7 +260,7 @@ def _pull_rows(db, scope, params):
         f"SELECT standard_code AS standard, inspector_id, sha256, attached, attached_hlc, caption, caption_hlc, last_seq "
         f"FROM finding_photos "
         f"WHERE inspection_id = :i AND last_seq > :c {scope} ORDER BY last_seq", params)]
-    return findings, photos, max_hlc(db)
+    return findings, photos, max_hlc(db, [params["i"]])
 
 
 def rebuild(db):

@@ -5,14 +5,14 @@ import random
 
 import pytest
 
-from conftest import Device, push
+from conftest import HOUR, T0, Device, push
 from sync import protocol
 
 
 def workload(inspection):
     """One inspector on two tablets whose clocks disagree by an hour, editing
     the same standards: verdicts, notes, photo attach/remove and captions."""
-    fast, slow = Device("tabletA", clock_ms=1_800_003_600_000), Device("tabletB", clock_ms=1_800_000_000_000)
+    fast, slow = Device("tabletA", clock_ms=T0 + HOUR), Device("tabletB", clock_ms=T0)
     rng = random.Random(7)
     sha = "ab" * 32
     ops = []

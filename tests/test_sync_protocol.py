@@ -7,14 +7,12 @@ import io
 import pytest
 from PIL import Image
 
-from conftest import PASSWORD, SYNC, Device, login, push
+from conftest import HOUR, PASSWORD, SYNC, T0, Device, login, push
 from inspector import create_app, photos, queries
 from inspector.db import connect, database_path, transaction
 from inspector.demo import seed
 from sync import protocol
 
-HOUR = 3_600_000
-T0 = 1_800_000_000_000
 
 
 # --- helpers -----------------------------------------------------------------
@@ -484,8 +482,8 @@ def test_pull_returns_changes_after_the_cursor_scoped_to_the_user(as_user, app, 
     assert cursor == max(f["last_seq"] for f in body["findings"])
 
     # Nothing new: empty lists, same cursor.
-    assert pull(one, demo_inspection, cursor).json | {"hlc": None} == {
-        "cursor": cursor, "findings": [], "photos": [], "hlc": None}
+    assert pull(one, demo_inspection, cursor).json | {"hlc": None, "server_time": None} == {
+        "cursor": cursor, "findings": [], "photos": [], "hlc": None, "server_time": None}
 
     d = Device(clock_ms=T0)
     raw, sha = jpeg()
@@ -616,3 +614,43 @@ def test_rebuilding_from_the_log_gives_the_same_state(as_user, db, demo_inspecti
     protocol.rebuild(db)   # and again: a rebuild is repeatable
     assert (findings(db), finding_photos(db)) == before
 
+
+
+# --- clocks and shared tablets ---------------------------------------------
+
+def test_a_stamp_more_than_a_day_ahead_is_refused_and_the_server_says_its_time(as_user, db, demo_inspection):
+    client = as_user("inspector1")
+    ahead = Device("tabletFromTheFuture", clock_ms=protocol.now_ms() + 2 * 24 * HOUR)
+    op = ahead.op(demo_inspection, "B2.1", "verdict", "compliant")
+    body = push(client, [op]).json
+    [result] = body["results"]
+    assert (result["status"], result["code"]) == ("rejected", "clock_ahead")
+    assert abs(body["server_time"] - protocol.now_ms()) < 60_000
+    assert finding(db, demo_inspection, "B2.1", "inspector1") is None
+    # A later real edit is not beaten by it.
+    fine = Device().op(demo_inspection, "B2.1", "verdict", "not_compliant")
+    assert statuses(push(client, [fine])) == [(fine["op_id"], "applied")]
+
+
+def test_the_newest_stamp_answered_is_the_inspections_own_without_a_device_id(as_user, db, demo_inspection, device):
+    client = as_user("inspector1")
+    op = device.op(demo_inspection, "B2.2", "verdict", "compliant")
+    body = push(client, [op]).json
+    assert body["hlc"] == ":".join(op["hlc"].split(":")[:2])
+    other = queries.create_inspection(db, "Other site", 1, "2026-01-01", "2026-01-02", uid(db, "admin"))
+    queries.add_member(db, other, uid(db, "inspector2"), "inspector")
+    later = Device(clock_ms=T0 + HOUR).op(other, "B2.2", "verdict", "compliant")
+    push(as_user("inspector2"), [later])
+    assert pull(client, demo_inspection, 0).json["hlc"] == body["hlc"]  # not the other inspection's
+
+
+def test_a_tab_sending_one_users_outbox_under_another_users_session_is_refused(as_user, db, demo_inspection, device):
+    inspector3 = as_user("inspector3")  # logged in now; the tab still holds inspector1's changes
+    op = device.op(demo_inspection, "B2.3", "note", "inspector1's private observation")
+    response = inspector3.post("/sync/push", json={"ops": [op]},
+                               headers={**SYNC, "X-Inspector-User": str(uid(db, "inspector1"))})
+    assert response.status_code == 409 and response.json["error"] == "wrong_user"
+    assert db.conn.execute("SELECT count(*) FROM ops WHERE op_id = ?", [op["op_id"]]).fetchone()[0] == 0
+    own = inspector3.post("/sync/push", json={"ops": [op]},
+                          headers={**SYNC, "X-Inspector-User": str(uid(db, "inspector3"))})
+    assert own.status_code == 200

@@ -19,6 +19,9 @@ if ("serviceWorker" in navigator) {
 if (userId) {
   outbox.open(userId);
   outbox.onChange(renderStatus);
+  // Values pulled from the server (e.g. from this inspector's other tablet)
+  // show on the open page without a reload.
+  outbox.onPulled(() => document.querySelectorAll("[data-finding]").forEach(overlayFinding));
   outbox.start();
 }
 
@@ -86,16 +89,22 @@ function initFinding(form) {
   // the newest unsent op per field), so a reload, a closed tab or a dead
   // battery a moment after typing loses nothing; only the push waits.
   // "Saved" shows once every edit made so far is stored.
+  let failed = null;
   const save = async (field, value, syncDelay = 0) => {
     saving += 1;
     setSaveState(form, "Saving…", "typing");
     try {
       await outbox.record({ ...ids, field, value, syncDelay });
       clearDraft(ids, field, value);
+      failed = null;
+    } catch (err) {
+      // Storage full, or private browsing: say so loudly; typed text stays in its draft.
+      failed = err;
     } finally {
       saving -= 1;
     }
-    if (!saving) setSaveState(form, "Saved on this tablet", "saved");
+    if (failed) setSaveState(form, `Not saved on this tablet (${failed.name || failed}): free some storage or leave private browsing, then change it again`, "problem");
+    else if (!saving) setSaveState(form, "Saved on this tablet", "saved");
   };
   // Text also goes to a synchronous localStorage draft first: an IndexedDB
   // write still in flight when the tab is reloaded or closed is aborted, and
@@ -128,6 +137,9 @@ function initFinding(form) {
     save("photo", { sha256: li.dataset.sha256, attached: false });
     li.remove();
   });
+  // The page shows values stamped by other devices: our next edit must sort after them.
+  outbox.observe(form.dataset.verdictHlc, form.dataset.noteHlc,
+                 ...[...form.querySelectorAll("[data-sha256]")].flatMap((li) => [li.dataset.attachedHlc, li.dataset.captionHlc]));
   overlayFinding(form).then(() => replayDrafts(form, ids, save));
 }
 
@@ -135,7 +147,8 @@ const draftKey = (ids, field, value) =>
   `inspector-draft-u${userId}|${outbox.fieldKey(ids.inspectionId, ids.standard, field, value && value.sha256)}`;
 
 function writeDraft(ids, field, value) {
-  try { localStorage.setItem(draftKey(ids, field, value), JSON.stringify({ field, value })); } catch { /* full: IndexedDB still has it */ }
+  const draft = { field, value, at: outbox.clockNow() };
+  try { localStorage.setItem(draftKey(ids, field, value), JSON.stringify(draft)); } catch { /* full: IndexedDB still has it */ }
 }
 
 function clearDraft(ids, field, value) {
@@ -146,8 +159,17 @@ function clearDraft(ids, field, value) {
 
 async function replayDrafts(form, ids, save) {
   const prefix = `inspector-draft-u${userId}|${ids.inspectionId}|${ids.standard}|`;
+  const known = new Map((await outbox.values(ids.inspectionId, ids.standard)).map((v) => [v.key, v.stamp]));
+  const wall = (stamp) => Number((stamp || "").slice(0, 15)) || 0;
   for (const key of Object.keys(localStorage).filter((k) => k.startsWith(prefix))) {
-    const { field, value } = JSON.parse(localStorage.getItem(key));
+    const { field, value, at = 0 } = JSON.parse(localStorage.getItem(key));
+    const rendered = field === "note" ? form.dataset.noteHlc
+      : form.querySelector(`[data-sha256="${value?.sha256}"]`)?.dataset.captionHlc;
+    const fieldKey = outbox.fieldKey(ids.inspectionId, ids.standard, field, value && value.sha256);
+    if (Math.max(wall(known.get(fieldKey)), wall(rendered)) > at) {
+      localStorage.removeItem(key);  // a newer value was saved since (here or on another tablet)
+      continue;
+    }
     if (field === "note") form.querySelector("textarea[name=note]").value = value;
     if (field === "caption") {
       const input = form.querySelector(`[data-sha256="${value.sha256}"] [data-caption]`);
@@ -207,22 +229,25 @@ async function addPhotoItem(form, sha256, caption) {
 
 async function overlayFinding(form) {
   const local = await outbox.values(form.dataset.inspection, form.dataset.standard);
+  const newer = (v, rendered) => v.stamp > (rendered || "");
   for (const v of local) {
-    if (v.field === "verdict" && v.stamp > (form.dataset.verdictHlc || "")) {
+    if (v.field === "verdict" && newer(v, form.dataset.verdictHlc)) {
       form.querySelectorAll("input[name=verdict]").forEach((r) => { r.checked = r.value === v.value; });
-    } else if (v.field === "note" && v.stamp > (form.dataset.noteHlc || "")) {
+    } else if (v.field === "note" && newer(v, form.dataset.noteHlc)) {
       const note = form.querySelector("textarea[name=note]");
       if (document.activeElement !== note) note.value = v.value;
     } else if (v.field === "photo") {
       const li = form.querySelector(`[data-sha256="${v.value.sha256}"]`);
+      if (li && !newer(v, li.dataset.attachedHlc)) continue;
       if (v.value.attached && !li) await addPhotoItem(form, v.value.sha256, "");
       if (!v.value.attached && li) li.remove();
     }
   }
   for (const v of local) {
     if (v.field !== "caption") continue;
-    const input = form.querySelector(`[data-sha256="${v.value.sha256}"] [data-caption]`);
-    if (input && document.activeElement !== input) input.value = v.value.text;
+    const li = form.querySelector(`[data-sha256="${v.value.sha256}"]`);
+    const input = li?.querySelector("[data-caption]");
+    if (input && document.activeElement !== input && newer(v, li.dataset.captionHlc)) input.value = v.value.text;
   }
   renderSaveState(form);
 }
@@ -317,6 +342,9 @@ async function makeOffline(panel) {
         try {
           const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
           if (!response.ok || response.redirected) throw new Error(String(response.status));
+          // Only pages rendered for this inspector go in this inspector's cache.
+          const owner = response.headers.get("X-Inspector-User");
+          if (owner !== null && owner !== userId) throw new Error("another user is logged in");
           bytes += (await response.clone().arrayBuffer()).byteLength;
           await cache.put(url, response);
           done += 1;
@@ -356,17 +384,31 @@ function initLogout(form) {
   if (form.dataset.bound) return;
   form.dataset.bound = "1";
   form.addEventListener("submit", async (e) => {
-    if (form.dataset.confirmed) return;
     e.preventDefault();
     const waiting = await outbox.pendingCount();
     if (waiting && !confirm(`${waiting} change${waiting === 1 ? " is" : "s are"} not synced yet. They stay on this tablet and sync when you log in again. Log out?`)) return;
-    if (!waiting && "caches" in self) {
-      // Nothing pending: this user's stored pages leave the tablet with them.
-      await caches.delete(`pages-u${userId}`);
-      Object.keys(localStorage).filter((k) => k.startsWith(`inspector-offline-u${userId}-`)).forEach((k) => localStorage.removeItem(k));
+    // Log out on the server first: offline, nothing is cleared and the
+    // inspector stays logged in, so the next person cannot act as them later.
+    // The sync header, not the form's token, guards it: a page cached this
+    // morning carries a token of an earlier session.
+    let response;
+    try {
+      response = await fetch(form.action, { method: "POST", credentials: "same-origin",
+                                            headers: { "X-Inspector-Sync": "1" } });
+    } catch {
+      alert("Logging out needs the network. Your work is safe on this tablet; log out once you are back online.");
+      return;
+    }
+    if (!response.ok) { alert(`Could not log out (${response.status}). Try again.`); return; }
+    if (!waiting) {
+      // Nothing pending: what this user stored leaves the tablet with them.
+      if ("caches" in self) await caches.delete(`pages-u${userId}`);
+      Object.keys(localStorage).filter((k) => k.startsWith(`inspector-offline-u${userId}-`) ||
+                                              k.startsWith(`inspector-draft-u${userId}|`))
+        .forEach((k) => localStorage.removeItem(k));
+      await outbox.forget(userId);
     }
     navigator.serviceWorker?.controller?.postMessage({ type: "user", userId: null });
-    form.dataset.confirmed = "1";
-    form.submit();
+    location.assign(response.url || "/login");
   });
 }

@@ -58,8 +58,30 @@ export function open(uid) {
     },
   });
   channel?.addEventListener("message", () => notify(false));
+  dbPromise.then(async (db) => { clockOffset = (await db.get("meta", "clockOffset")) || 0; });
   return dbPromise;
 }
+
+/** Close this user's database (before deleting it). */
+export async function close() {
+  if (!dbPromise) return;
+  (await dbPromise).close();
+  dbPromise = null;
+}
+
+/** Remove everything this user stored on the device: only called on a
+ * logout with nothing waiting, so no change is ever lost by it. */
+export async function forget(uid) {
+  await close();
+  await new Promise((resolve) => {
+    const req = indexedDB.deleteDatabase(`inspector-u${uid}`);
+    req.onsuccess = req.onerror = req.onblocked = () => resolve();
+  });
+}
+
+const pulledListeners = new Set();
+/** Called after a pull brought changes, so pages can show them. */
+export function onPulled(fn) { pulledListeners.add(fn); }
 
 export function onChange(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 
@@ -70,28 +92,54 @@ async function notify(broadcast = true) {
 }
 
 // Hybrid logical clock: wall time in ms, a counter, the device id. Stamps
-// sort as strings and never go backwards on this device, even if its clock does.
+// sort as strings and never go backwards on this device, even if its clock
+// does. The wall time is the device clock corrected by the offset to the
+// server's clock last seen, so tablets whose clocks are wrong still order
+// edits roughly as they happened.
 const pad = (n, w) => String(n).padStart(w, "0");
+const MAX_COUNTER = 99999;  // five digits in the stamp
+let clockOffset = 0;        // server time minus device time, ms; kept in meta
+
+/** Now on the corrected clock (ms). */
+export function clockNow() { return Date.now() + clockOffset; }
 
 async function tick(meta) {
   const state = (await meta.get("hlc")) || { wall: 0, counter: 0 };
-  const now = Date.now();
-  const next = now > state.wall ? { wall: now, counter: 0 } : { wall: state.wall, counter: state.counter + 1 };
+  const now = clockNow();
+  let next = now > state.wall ? { wall: now, counter: 0 } : { wall: state.wall, counter: state.counter + 1 };
+  if (next.counter > MAX_COUNTER) next = { wall: next.wall + 1, counter: 0 };  // carry, never overflow
   await meta.put(next, "hlc");
   return `${pad(next.wall, 15)}:${pad(next.counter, 5)}:${deviceId()}`;
 }
 
-async function observe(remote) {
-  // Move our clock past any stamp seen from the server, so an edit made
-  // after seeing another device's value wins over it.
-  const m = /^(\d{15}):(\d{5}):/.exec(remote || "");
-  if (!m) return;
+/** Move our clock past stamps seen (from the server, or rendered in a page),
+ * so an edit made after seeing another device's value wins over it. */
+export async function observe(...stamps) {
+  const seen = stamps.map((s) => /^(\d{15}):(\d{5})/.exec(s || "")).filter(Boolean)
+    .map((m) => ({ wall: Number(m[1]), counter: Number(m[2]) }));
+  if (!seen.length) return;
   const db = await dbPromise;
   const tx = db.transaction("meta", "readwrite");
-  const state = (await tx.store.get("hlc")) || { wall: 0, counter: 0 };
-  const wall = Number(m[1]), counter = Number(m[2]);
-  if (wall > state.wall || (wall === state.wall && counter > state.counter)) await tx.store.put({ wall, counter }, "hlc");
+  let state = (await tx.store.get("hlc")) || { wall: 0, counter: 0 };
+  for (const s of seen) {
+    if (s.wall > state.wall || (s.wall === state.wall && s.counter > state.counter)) state = s;
+  }
+  await tx.store.put(state, "hlc");
   await tx.done;
+}
+
+async function learnServerTime(serverTime) {
+  if (typeof serverTime !== "number") return;
+  clockOffset = serverTime - Date.now();
+  const db = await dbPromise;
+  await db.put("meta", clockOffset, "clockOffset");
+}
+
+async function resetClock(serverTime) {
+  // Our stamps ran ahead of the server (a clock that was wrong): start again
+  // from the server's time. Nothing with the bad stamps was accepted.
+  const db = await dbPromise;
+  await db.put("meta", { wall: serverTime, counter: 0 }, "hlc");
 }
 
 /** Record one edit: the op goes to the outbox and the value to `values`. */
@@ -106,11 +154,9 @@ export async function record({ inspectionId, standard, section, field, value, sy
                standard, field, value };
   const key = fieldKey(inspectionId, standard, field, value && value.sha256);
   const outbox = tx.objectStore("outbox");
-  // An unsent op for the same field is replaced: the new one has a later
-  // stamp, so the server would supersede the old one anyway.
-  for (const old of await outbox.index("by_key").getAll(key)) {
-    if (old.state === "pending") await outbox.delete(old.op_id);
-  }
+  // An unsent op for the same field, waiting or refused, is replaced: the new
+  // one has a later stamp, so the server would supersede the old one anyway.
+  for (const old of await outbox.index("by_key").getAll(key)) await outbox.delete(old.op_id);
   await outbox.put({ ...op, key, section, state: "pending" });
   await tx.objectStore("values").put({ key, inspection_id: op.inspection_id, standard, section, field, value,
                                        stamp: `${hlc} ${op.op_id}` });
@@ -193,7 +239,8 @@ class HttpError extends Error {
 
 async function call(url, options = {}) {
   const response = await fetch(url, { credentials: "same-origin", cache: "no-store", ...options,
-                                      headers: { ...SYNC_HEADERS, ...(options.headers || {}) } });
+                                      headers: { ...SYNC_HEADERS, "X-Inspector-User": userId,
+                                                 ...(options.headers || {}) } });
   let body = null;
   try { body = await response.json(); } catch { body = null; }
   if (!response.ok) throw new HttpError(response.status, body);
@@ -216,6 +263,8 @@ export async function syncNow() {
   } catch (err) {
     if (err instanceof HttpError && err.status === 401) {
       problem = { kind: "login", message: "Log in again to sync" };
+    } else if (err instanceof HttpError && err.status === 409) {
+      problem = { kind: "user", message: "Another user is logged in: log in again as the inspector who made these changes to sync them" };
     } else if (err instanceof HttpError && err.status >= 400 && err.status < 500) {
       problem = { kind: "server", message: `The server refused a sync: ${err.message}` };
     } else {
@@ -234,6 +283,10 @@ export async function syncNow() {
   else if (waiting) schedule(1000);
 }
 
+// The server will never take these bytes (docs/sync-protocol.md); anything
+// else (a proxy's error page, a 5xx) is tried again later.
+const PERMANENT_PHOTO_ERRORS = new Set(["not_an_image", "too_large", "too_many_pixels", "damaged_image", "bad_hash"]);
+
 async function uploadPhotos() {
   const db = await dbPromise;
   for (const photo of await db.getAll("photos")) {
@@ -243,13 +296,11 @@ async function uploadPhotos() {
                                                      headers: { "Content-Type": "image/jpeg" } });
       await db.put("photos", { ...photo, uploaded: true });
     } catch (err) {
-      if (err instanceof HttpError && err.status !== 401 && err.status < 500 && err.body?.error !== "truncated"
-          && err.body?.error !== "hash_mismatch") {
-        // The server will never take these bytes: keep the blob and say why.
-        await db.put("photos", { ...photo, error: err.message });
-      } else {
-        throw err;
+      if (!(err instanceof HttpError) || err.status === 401 || err.status === 409) throw err;  // offline or logged out
+      if (PERMANENT_PHOTO_ERRORS.has(err.body?.error)) {
+        await db.put("photos", { ...photo, error: err.message });  // keep the blob, say why
       }
+      // Otherwise leave it for the next round; ops that need it wait, the rest go ahead.
     }
   }
 }
@@ -266,10 +317,11 @@ async function pushOps() {
     for (const op of pending) {
       const photo = op.field === "photo" && op.value.attached ? photos.get(op.value.sha256) : null;
       if (photo && photo.error) await markRejected(op, `The photo was refused: ${photo.error}`);
+      else if (photo && !photo.uploaded) continue;  // waits for its blob
       else if (batch.length < BATCH) batch.push(op);
     }
     if (!batch.length) return;
-    const send = batch.map(({ key, section, state, reason, ...op }) => op);
+    const send = batch.map(({ key, section, state, reason, restamped, ...op }) => op);
     let result;
     try {
       result = await call("/sync/push", { method: "POST", body: JSON.stringify({ ops: send }) });
@@ -280,21 +332,34 @@ async function pushOps() {
       }
       throw err;
     }
+    await learnServerTime(result.server_time);
+    const clockAhead = result.results.some((r) => r.code === "clock_ahead");
+    if (clockAhead) await resetClock(result.server_time);
     await observe(result.hlc);
     const byId = new Map(batch.map((op) => [op.op_id, op]));
-    const tx = db.transaction(["outbox", "photos"], "readwrite");
+    const tx = db.transaction(["outbox", "photos", "values", "meta"], "readwrite");
+    const outbox = tx.objectStore("outbox");
     for (const r of result.results) {
       const op = byId.get(r.op_id);
-      if (!op) continue;
+      // Replaced by a newer edit while it was on its way: nothing to update.
+      if (!op || !(await outbox.get(op.op_id))) continue;
       if (["applied", "duplicate", "superseded"].includes(r.status)) {
-        await tx.objectStore("outbox").delete(op.op_id);
+        await outbox.delete(op.op_id);
       } else if (r.code === "missing_photo") {
         // The blob is not on the server (yet): upload it again next round.
         const photo = await tx.objectStore("photos").get(op.value.sha256);
         if (photo) await tx.objectStore("photos").put({ ...photo, uploaded: false });
-        else await tx.objectStore("outbox").put({ ...op, state: "rejected", reason: r.reason });
+        else await outbox.put({ ...op, state: "rejected", reason: r.reason });
+      } else if (r.code === "clock_ahead" && !op.restamped) {
+        // Same op, same id, a stamp from the corrected clock (it was never stored).
+        const hlc = await tick(tx.objectStore("meta"));
+        await outbox.put({ ...op, hlc, restamped: true });
+        const value = await tx.objectStore("values").get(op.key);
+        if (value && value.stamp === `${op.hlc} ${op.op_id}`) {
+          await tx.objectStore("values").put({ ...value, stamp: `${hlc} ${op.op_id}` });
+        }
       } else {
-        await tx.objectStore("outbox").put({ ...op, state: "rejected", reason: r.reason });
+        await outbox.put({ ...op, state: "rejected", reason: r.reason });
       }
     }
     await tx.done;
@@ -310,6 +375,7 @@ async function markRejected(op, reason) {
 async function pullChanges() {
   const db = await dbPromise;
   const inspections = (await db.get("meta", "inspections")) || [];
+  const pulled = new Set();
   for (const inspectionId of inspections) {
     const cursor = (await db.get("meta", `cursor:${inspectionId}`)) || 0;
     let body;
@@ -319,7 +385,9 @@ async function pullChanges() {
       if (err instanceof HttpError && err.status === 404) continue; // no longer on that team
       throw err;
     }
+    await learnServerTime(body.server_time);
     await observe(body.hlc);
+    if (body.findings.length || body.photos.length) pulled.add(inspectionId);
     const tx = db.transaction(["values", "meta"], "readwrite");
     const store = tx.objectStore("values");
     const take = async (standard, field, sha, value, stamp) => {
@@ -343,6 +411,7 @@ async function pullChanges() {
     await tx.objectStore("meta").put(body.cursor, `cursor:${inspectionId}`);
     await tx.done;
   }
+  if (pulled.size) pulledListeners.forEach((fn) => fn(pulled));
 }
 
 /** Start the loop: now, whenever the browser says it is online, and on a timer. */

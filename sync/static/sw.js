@@ -28,8 +28,7 @@ self.addEventListener("activate", (event) => {
 // worker being stopped and restarted while offline.
 self.addEventListener("message", (event) => {
   if (event.data?.type !== "user") return;
-  currentUser = event.data.userId ? String(event.data.userId) : null;
-  event.waitUntil(caches.open("meta").then((c) => c.put("/__user", new Response(JSON.stringify(currentUser)))));
+  event.waitUntil(setUser(event.data.userId ? String(event.data.userId) : null));
 });
 
 async function userCache() {
@@ -75,19 +74,30 @@ async function fromCacheOrOffline(request) {
   return new Response(OFFLINE_PAGE, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
+async function setUser(userId) {
+  currentUser = userId;
+  await (await caches.open("meta")).put("/__user", new Response(JSON.stringify(currentUser)));
+}
+
 async function networkFirst(request) {
+  let response;
   try {
-    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
-    // Refresh a stored copy, but never store a login page (a redirect) under a page's address.
-    if (response.ok && !response.redirected && request.method === "GET") {
-      const cache = await userCache();
-      const url = new URL(request.url);
-      if (cache && await cache.match(url.pathname + url.search)) await cache.put(url.pathname + url.search, response.clone());
-    }
-    return response;
+    response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
   } catch {
     return fromCacheOrOffline(request);
   }
+  // The server says whom each page was rendered for: that is who is logged
+  // in now (a boosted swap to the login page included), and a page is only
+  // ever stored in that user's cache.
+  const owner = response.headers.get("X-Inspector-User");
+  if (owner !== null && (owner || null) !== currentUser) await setUser(owner || null);
+  if (response.ok && !response.redirected && owner && owner === currentUser) {
+    const cache = await userCache();
+    const url = new URL(request.url);
+    // Refresh a copy only of what the inspector chose to take offline.
+    if (cache && await cache.match(url.pathname + url.search)) await cache.put(url.pathname + url.search, response.clone());
+  }
+  return response;
 }
 
 self.addEventListener("fetch", (event) => {

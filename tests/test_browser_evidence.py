@@ -73,3 +73,25 @@ def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
         return await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
     }""")
     assert count == 1
+
+
+def test_a_newer_edit_replaces_a_refused_change(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+
+    def refuse(route):
+        ops = json.loads(route.request.post_data)["ops"]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({
+            "results": [{"op_id": op["op_id"], "status": "rejected", "code": "unknown_standard",
+                         "reason": "refused for the test"} for op in ops], "cursor": 0, "hlc": ""}))
+
+    tablet.route("**/sync/push", refuse)
+    page.goto(standard_url(live_server, "B2.6"))
+    page.get_by_label("Compliant", exact=True).check()
+    expect(page.get_by_role("status")).to_contain_text("could not be saved", timeout=15_000)
+    tablet.unroute("**/sync/push")
+    page.get_by_label("Not applicable", exact=True).check()
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
+    expect(page.locator("#sync-problems")).to_have_count(0)
+    with server_db(live_server) as db:
+        assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'B2.6'").fetchone()[0] == "not_applicable"

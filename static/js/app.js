@@ -147,7 +147,9 @@ const draftKey = (ids, field, value) =>
   `inspector-draft-u${userId}|${outbox.fieldKey(ids.inspectionId, ids.standard, field, value && value.sha256)}`;
 
 function writeDraft(ids, field, value) {
-  const draft = { field, value, at: outbox.clockNow() };
+  // `at` bounds from below the stamp this edit gets: a saved value stamped
+  // later than it is newer than the draft.
+  const draft = { field, value, at: outbox.stampFloor() };
   try { localStorage.setItem(draftKey(ids, field, value), JSON.stringify(draft)); } catch { /* full: IndexedDB still has it */ }
 }
 
@@ -159,15 +161,23 @@ function clearDraft(ids, field, value) {
 
 async function replayDrafts(form, ids, save) {
   const prefix = `inspector-draft-u${userId}|${ids.inspectionId}|${ids.standard}|`;
-  const known = new Map((await outbox.values(ids.inspectionId, ids.standard)).map((v) => [v.key, v.stamp]));
-  const wall = (stamp) => Number((stamp || "").slice(0, 15)) || 0;
+  const known = new Map((await outbox.values(ids.inspectionId, ids.standard)).map((v) => [v.key, v]));
+  const me = outbox.deviceId();
+  // A draft is this device's latest text for its field (every keystroke
+  // rewrites it), so only a value from another device, stamped after the
+  // draft was written, is newer than it.
+  const newerElsewhere = (stamp, at) => {
+    const [wall, , device] = (stamp || "").split(" ")[0].split(":");
+    return Boolean(device) && device !== me && Number(wall) > at;
+  };
   for (const key of Object.keys(localStorage).filter((k) => k.startsWith(prefix))) {
     const { field, value, at = 0 } = JSON.parse(localStorage.getItem(key));
     const rendered = field === "note" ? form.dataset.noteHlc
       : form.querySelector(`[data-sha256="${value?.sha256}"]`)?.dataset.captionHlc;
-    const fieldKey = outbox.fieldKey(ids.inspectionId, ids.standard, field, value && value.sha256);
-    if (Math.max(wall(known.get(fieldKey)), wall(rendered)) > at) {
-      localStorage.removeItem(key);  // a newer value was saved since (here or on another tablet)
+    const saved = known.get(outbox.fieldKey(ids.inspectionId, ids.standard, field, value && value.sha256));
+    if ((saved && JSON.stringify(saved.value) === JSON.stringify(value))
+        || newerElsewhere(saved?.stamp, at) || newerElsewhere(rendered, at)) {
+      localStorage.removeItem(key);  // already saved, or overtaken by another tablet
       continue;
     }
     if (field === "note") form.querySelector("textarea[name=note]").value = value;

@@ -58,7 +58,10 @@ export function open(uid) {
     },
   });
   channel?.addEventListener("message", () => notify(false));
-  dbPromise.then(async (db) => { clockOffset = (await db.get("meta", "clockOffset")) || 0; });
+  dbPromise.then(async (db) => {
+    clockOffset = (await db.get("meta", "clockOffset")) || 0;
+    hlcWall = ((await db.get("meta", "hlc")) || { wall: 0 }).wall;
+  });
   return dbPromise;
 }
 
@@ -100,8 +103,14 @@ const pad = (n, w) => String(n).padStart(w, "0");
 const MAX_COUNTER = 99999;  // five digits in the stamp
 let clockOffset = 0;        // server time minus device time, ms; kept in meta
 
+let hlcWall = 0;            // the clock's wall part, mirrored here to read synchronously
+
 /** Now on the corrected clock (ms). */
 export function clockNow() { return Date.now() + clockOffset; }
+
+/** The wall time the next stamp will have at least: a synchronous bound for
+ * drafts to compare against stamps (the clock may run ahead of clockNow). */
+export function stampFloor() { return Math.max(clockNow(), hlcWall); }
 
 async function tick(meta) {
   const state = (await meta.get("hlc")) || { wall: 0, counter: 0 };
@@ -109,6 +118,7 @@ async function tick(meta) {
   let next = now > state.wall ? { wall: now, counter: 0 } : { wall: state.wall, counter: state.counter + 1 };
   if (next.counter > MAX_COUNTER) next = { wall: next.wall + 1, counter: 0 };  // carry, never overflow
   await meta.put(next, "hlc");
+  hlcWall = next.wall;
   return `${pad(next.wall, 15)}:${pad(next.counter, 5)}:${deviceId()}`;
 }
 
@@ -126,6 +136,7 @@ export async function observe(...stamps) {
   }
   await tx.store.put(state, "hlc");
   await tx.done;
+  hlcWall = state.wall;
 }
 
 async function learnServerTime(serverTime) {
@@ -140,6 +151,7 @@ async function resetClock(serverTime) {
   // from the server's time. Nothing with the bad stamps was accepted.
   const db = await dbPromise;
   await db.put("meta", { wall: serverTime, counter: 0 }, "hlc");
+  hlcWall = serverTime;
 }
 
 /** Record one edit: the op goes to the outbox and the value to `values`. */

@@ -11,6 +11,8 @@ from . import csrf, queries
 from .db import get_db
 
 bp = Blueprint("auth", __name__)
+MAX_LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 300
 
 
 
@@ -75,19 +77,27 @@ def _safe_next(target):
 
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
+        db = get_db()
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        user = queries.user_by_username(get_db(), username)
-        ok = check_password_hash(user["password_hash"] if user else _dummy_hash(), password)
-        if user and ok:
-            session.clear()
-            session.permanent = True
-            session["user_id"] = user["id"]
-            return redirect(_safe_next(request.args.get("next")))
-        error = "Unknown username or wrong password."
-    return render_template("auth/login.html", error=error), (401 if error else 200)
+        if queries.recent_login_failures(db, username, LOGIN_WINDOW_S) >= MAX_LOGIN_FAILURES:
+            # Checked before the password, so guessing gains nothing meanwhile.
+            error, status = (f"Too many failed attempts for this username: wait "
+                             f"{LOGIN_WINDOW_S // 60} minutes and try again."), 429
+        else:
+            user = queries.user_by_username(db, username)
+            ok = check_password_hash(user["password_hash"] if user else _dummy_hash(), password)
+            if user and ok:
+                queries.clear_login_failures(db, username)
+                session.clear()
+                session.permanent = True
+                session["user_id"] = user["id"]
+                return redirect(_safe_next(request.args.get("next")))
+            queries.record_login_failure(db, username)
+            error, status = "Unknown username or wrong password.", 401
+    return render_template("auth/login.html", error=error), status
 
 
 @bp.route("/logout", methods=("POST",))

@@ -143,6 +143,14 @@ MIGRATIONS = [
     DROP INDEX ops_hlc;
     CREATE INDEX ops_inspection_hlc ON ops(inspection_id, hlc);
     """,
+    # Failed logins, to slow down password guessing per username.
+    """
+    CREATE TABLE login_failures (
+        username TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX login_failures_user ON login_failures(username, at);
+    """,
 ]
 
 

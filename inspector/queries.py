@@ -1,5 +1,7 @@
 """Queries, named for what they return. Every read of inspection data takes
 the asking user and is scoped by their membership of the inspection."""
+import time
+
 from werkzeug.security import generate_password_hash
 
 ROLES = ("admin", "lead", "inspector")
@@ -32,6 +34,19 @@ def create_user(db, username, role, password, display_name=None):
 def set_password(db, username, password):
     db.conn.execute("UPDATE users SET password_hash = ? WHERE username = ?",
                     [generate_password_hash(password), username])
+
+
+def recent_login_failures(db, username, window_s):
+    return db.conn.execute("SELECT count(*) FROM login_failures WHERE username = ? AND at > ?",
+                           [username, time.time() - window_s]).fetchone()[0]
+
+
+def record_login_failure(db, username):
+    db.conn.execute("INSERT INTO login_failures (username, at) VALUES (?, ?)", [username, time.time()])
+
+
+def clear_login_failures(db, username):
+    db.conn.execute("DELETE FROM login_failures WHERE username = ?", [username])
 
 
 def user_by_username(db, username):

@@ -134,6 +134,19 @@ def test_a_wrong_password_shows_an_error_and_logs_nobody_in(client, username, pa
     assert client.get("/").status_code == 302
 
 
+def test_password_guessing_is_slowed_down_per_username(client, db):
+    for _ in range(5):
+        assert client.post("/login", data={"username": "inspector1", "password": "guess"}).status_code == 401
+    # Even the right password waits now, so guessing gains nothing.
+    blocked = client.post("/login", data={"username": "inspector1", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert b"Too many failed attempts" in blocked.data
+    assert client.post("/login", data={"username": "inspector2", "password": PASSWORD}).status_code == 302
+    db.conn.execute("UPDATE login_failures SET at = at - 301")  # five minutes later
+    assert client.post("/login", data={"username": "inspector1", "password": PASSWORD}).status_code == 302
+    assert db.conn.execute("SELECT count(*) FROM login_failures WHERE username = 'inspector1'").fetchone()[0] == 0
+
+
 def test_logging_in_sets_an_httponly_samesite_session_cookie(client):
     response = client.post("/login", data={"username": "inspector1", "password": PASSWORD})
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))

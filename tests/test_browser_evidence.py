@@ -74,6 +74,14 @@ def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
     }""")
     assert count == 1
 
+    # Only the inspector can let it go, and is asked first.
+    tablet.unroute("**/sync/push")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Discard the refused change to B2.3 (verdict)").click()
+    expect(page.locator("#sync-problems")).to_have_count(0)
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
+    expect(page.get_by_label("Compliant", exact=True)).not_to_be_checked()
+
 
 def test_a_newer_edit_replaces_a_refused_change(live_server, tablet):
     page = tablet.new_page()

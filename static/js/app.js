@@ -71,7 +71,17 @@ async function renderProblems() {
     const a = document.createElement("a");
     a.href = `/inspections/${op.inspection_id}/standards/${encodeURIComponent(op.standard)}`;
     a.textContent = `${op.standard} (${op.field})`;
-    li.append(a, `: ${op.reason}`);
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "button secondary";
+    discard.textContent = "Discard";
+    discard.setAttribute("aria-label", `Discard the refused change to ${op.standard} (${op.field})`);
+    discard.addEventListener("click", async () => {
+      if (!confirm(`Discard the refused change to ${op.standard} (${op.field})? It cannot be recovered.`)) return;
+      await outbox.discard(op.op_id);
+      location.reload();  // show the server's value again
+    });
+    li.append(a, `: ${op.reason} `, discard);
     ul.append(li);
   }
   box.append(h, ul);

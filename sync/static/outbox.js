@@ -212,6 +212,21 @@ export async function opsFor(inspectionId, standard) {
   return (await db.getAll("outbox")).filter((op) => op.key.startsWith(prefix));
 }
 
+/** Throw away one refused op, on the inspector's explicit request; the
+ * value it set on this device goes too, so pages show the server's again. */
+export async function discard(opId) {
+  const db = await dbPromise;
+  const tx = db.transaction(["outbox", "values"], "readwrite");
+  const op = await tx.objectStore("outbox").get(opId);
+  if (op && op.state === "rejected") {
+    await tx.objectStore("outbox").delete(opId);
+    const value = await tx.objectStore("values").get(op.key);
+    if (value && value.stamp === `${op.hlc} ${op.op_id}`) await tx.objectStore("values").delete(op.key);
+  }
+  await tx.done;
+  notify();
+}
+
 export async function pendingCount() {
   const db = await dbPromise;
   return db.count("outbox");

@@ -1,6 +1,7 @@
 """Helpers for the browser tests: a live server in its own process, and
 headless Debian Chromium driven by Playwright (never a downloaded browser)."""
 import contextlib
+import os
 import socket
 import ssl
 import subprocess
@@ -24,7 +25,8 @@ class LiveServer:
     """`inspector serve` on localhost (a secure context, so service workers
     and crypto.subtle work) in a subprocess that a test can stop and restart."""
 
-    def __init__(self, data_dir, port=None, tls=None):
+    def __init__(self, data_dir, port=None, tls=None, code_dir=None):
+        self.code_dir = code_dir  # run the app from this copy of the code (a "new deploy")
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.tls = tls  # (cert, key) to serve https://
@@ -37,7 +39,8 @@ class LiveServer:
             [sys.executable, "-c", "from inspector.cli import main; main()", "serve",
              "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
              *(["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else [])],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.code_dir,
+            env={**os.environ, "PYTHONPATH": str(self.code_dir)} if self.code_dir else None)
         # A self-signed test certificate: readiness is checked without verifying it.
         unverified = ssl._create_unverified_context() if self.tls else None
         deadline = time.monotonic() + 20

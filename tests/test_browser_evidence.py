@@ -103,3 +103,29 @@ def test_a_newer_edit_replaces_a_refused_change(live_server, tablet):
     expect(page.locator("#sync-problems")).to_have_count(0)
     with server_db(live_server) as db:
         assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'B2.6'").fetchone()[0] == "not_applicable"
+
+
+def test_a_photo_the_server_cannot_take_yet_does_not_hold_up_the_verdict(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector2")
+    tablet.route("**/sync/photos/*", lambda route: route.fulfill(status=503, body="busy")
+                 if route.request.method == "PUT" else route.continue_())
+    page.goto(standard_url(live_server, "D2.5"))
+    page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
+    page.get_by_label("Not compliant", exact=True).check()
+    for _ in range(150):  # the verdict reaches the server while the photo waits
+        with server_db(live_server) as db:
+            row = db.execute("SELECT verdict FROM findings WHERE standard_code = 'D2.5'").fetchone()
+        if row:
+            break
+        page.wait_for_timeout(100)
+    assert row and row[0] == "not_compliant"
+    expect(page.get_by_role("status")).to_have_text("1 change waiting")  # the photo
+    with server_db(live_server) as db:
+        assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == 0
+
+    tablet.unroute("**/sync/photos/*")
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
+    with server_db(live_server) as db:
+        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D2.5' AND attached = 1"
+                          ).fetchone()[0] == 1

@@ -19,6 +19,7 @@ let again = false;
 let backoff = 0;
 let problem = null;      // {kind, message} needing the inspector
 let syncing = false;
+let transientPhotoFailure = false;
 const listeners = new Set();
 const channel = "BroadcastChannel" in self ? new BroadcastChannel("inspector-outbox") : null;
 
@@ -280,13 +281,15 @@ export async function syncNow() {
   if (running) { again = true; return; }
   running = true;
   syncing = true;
+  transientPhotoFailure = false;
   await notify(false);
   try {
     await uploadPhotos();
     await pushOps();
     await pullChanges();
     problem = null;
-    backoff = 0;
+    // A photo the server could not take this time: retry, but back off.
+    backoff = transientPhotoFailure ? Math.min(MAX_BACKOFF, backoff ? backoff * 2 : 2000) : 0;
   } catch (err) {
     if (err instanceof HttpError && err.status === 401) {
       problem = { kind: "login", message: "Log in again to sync" };
@@ -304,6 +307,7 @@ export async function syncNow() {
     await notify();
   }
   if (again) { again = false; schedule(0); return; }
+  if (!dbPromise) return;  // logged out meanwhile
   const db = await dbPromise;
   const waiting = (await db.getAll("outbox")).some((o) => o.state === "pending");
   if (backoff) schedule(backoff);
@@ -326,8 +330,10 @@ async function uploadPhotos() {
       if (!(err instanceof HttpError) || err.status === 401 || err.status === 409) throw err;  // offline or logged out
       if (PERMANENT_PHOTO_ERRORS.has(err.body?.error)) {
         await db.put("photos", { ...photo, error: err.message });  // keep the blob, say why
+      } else {
+        // Try again next round, with backoff; ops that need it wait, the rest go ahead.
+        transientPhotoFailure = true;
       }
-      // Otherwise leave it for the next round; ops that need it wait, the rest go ahead.
     }
   }
 }

@@ -5,7 +5,7 @@ const VERSION = "__VERSION__";
 const SHELL = __SHELL__;
 const SHELL_CACHE = `shell-${VERSION}`;
 const NETWORK_TIMEOUT_MS = 4000;
-let currentUser = null;   // whose cached pages may be served; set by the page
+let currentUser = null;   // whose cached pages may be served: told by the page, learned from X-Inspector-User
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -24,7 +24,7 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-// The page says who is logged in; kept in a cache entry so it survives the
+// The page (and every page response) says who is logged in; kept in a cache entry so it survives the
 // worker being stopped and restarted while offline.
 self.addEventListener("message", (event) => {
   if (event.data?.type !== "user") return;

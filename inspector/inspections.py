@@ -36,8 +36,7 @@ def inspection(inspection_id):
     mine = [s for s in sections if s["assigned"]]
     others = [s for s in sections if not s["assigned"]]
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
-                           team=queries.team(db, inspection_id), assignments=queries.assignments(db, inspection_id),
-                           my_verdicts=queries.my_verdict_stamps(db, g.user, ins))
+                           team=queries.team(db, inspection_id), my_verdicts=queries.my_verdict_stamps(db, g.user, ins))
 
 
 @bp.route("/inspections/<int:inspection_id>/sections/<code>")

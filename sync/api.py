@@ -163,8 +163,13 @@ def offline_manifest(inspection_id):
 
 @bp.route("/sw.js")
 def service_worker():
-    urls, digest = _shell()
-    body = (STATIC / "sw.js").read_text().replace("__VERSION__", digest).replace("__SHELL__", json.dumps(urls))
+    # Browsers ask for the worker on every navigation: build it once per process
+    # (a deploy restarts the process, which gives the new version).
+    body = current_app.extensions.get("inspector_sw")
+    if body is None:
+        urls, digest = _shell()
+        body = (STATIC / "sw.js").read_text().replace("__VERSION__", digest).replace("__SHELL__", json.dumps(urls))
+        current_app.extensions["inspector_sw"] = body
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return response

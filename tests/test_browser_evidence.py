@@ -44,18 +44,21 @@ def test_caption_one_photo_and_remove_another(live_server, tablet):
     assert removal == 1  # the removal is an op, kept in the log
 
 
-def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
-    page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
-
+def refuse_every_op(reason):
+    """A push handler standing in for a server that rejects each op it gets."""
     def refuse(route):
         ops = json.loads(route.request.post_data)["ops"]
         route.fulfill(status=200, content_type="application/json", body=json.dumps({
             "results": [{"op_id": op["op_id"], "status": "rejected", "code": "unknown_standard",
-                         "reason": "standard B2.3 is not in this inspection's catalog"} for op in ops],
-            "cursor": 0, "hlc": ""}))
+                         "reason": reason} for op in ops], "cursor": 0, "hlc": ""}))
+    return refuse
 
-    tablet.route("**/sync/push", refuse)
+
+def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+
+    tablet.route("**/sync/push", refuse_every_op("standard B2.3 is not in this inspection's catalog"))
     page.goto(standard_url(live_server, "B2.3"))
     page.get_by_label("Compliant", exact=True).check()
     expect(page.get_by_role("status")).to_contain_text("1 change could not be saved", timeout=15_000)
@@ -87,13 +90,7 @@ def test_a_newer_edit_replaces_a_refused_change(live_server, tablet):
     page = tablet.new_page()
     log_in(page, live_server.url, "inspector1")
 
-    def refuse(route):
-        ops = json.loads(route.request.post_data)["ops"]
-        route.fulfill(status=200, content_type="application/json", body=json.dumps({
-            "results": [{"op_id": op["op_id"], "status": "rejected", "code": "unknown_standard",
-                         "reason": "refused for the test"} for op in ops], "cursor": 0, "hlc": ""}))
-
-    tablet.route("**/sync/push", refuse)
+    tablet.route("**/sync/push", refuse_every_op("refused for the test"))
     page.goto(standard_url(live_server, "B2.6"))
     page.get_by_label("Compliant", exact=True).check()
     expect(page.get_by_role("status")).to_contain_text("could not be saved", timeout=15_000)

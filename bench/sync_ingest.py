@@ -78,7 +78,7 @@ def in_process_push(rounds):
         data, _ = seeded_data_dir(tmp)
         db = connect(database_path(data))
         try:
-            user = queries.user_by_username(db, "inspector1")
+            user = users.by_username(db, "inspector1")
             warm = Device(seed_value=999)  # warm-up, a day behind: supersedes nothing
             warm.wall -= 86_400_000
             protocol.push(db, user, {"ops": [warm.op(rounds[0][0][0]["inspection_id"], rounds[0][0][0]["standard"],

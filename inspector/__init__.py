@@ -5,11 +5,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
-from flask_htmx import HTMX
-from flask_wtf.csrf import CSRFProtect
-
-csrf = CSRFProtect()
-htmx = HTMX()
 
 _HERE = Path(__file__).resolve().parent
 
@@ -42,8 +37,6 @@ def create_app(test_config=None):
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=0,
     )
-    if os.environ.get("INSPECTOR_CRASH_AFTER_OPS"):  # crash test only, see tests/test_sync_crash.py
-        app.config["CRASH_AFTER_OPS"] = int(os.environ["INSPECTOR_CRASH_AFTER_OPS"])
     if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy
         app.config["SESSION_COOKIE_SECURE"] = True
     if test_config:
@@ -52,18 +45,23 @@ def create_app(test_config=None):
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.config["DATA_DIR"]))
 
-    from . import admin, auth, db, inspections, security
+    # The blueprints are imported here, not at the top: the package stays
+    # importable by sync/ (which builds on its data layer) without a cycle.
     from sync import api as sync_api
+
+    from . import access, db, findings, security
+    from .extensions import csrf, htmx
+    from .views import auth, inspections, photos, shell, team
 
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(inspections.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(sync_api.bp)
+    for blueprint in (auth.bp, inspections.bp, team.bp, photos.bp, shell.bp, sync_api.bp):
+        app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
+    # Templates ask the same capabilities as routes, and read labels from one source.
+    app.jinja_env.globals.update(access=access, verdict_labels=findings.VERDICTS)
     return app
 
 

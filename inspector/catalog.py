@@ -220,3 +220,79 @@ def write_csv(rows, stream):
     writer.writeheader()
     for row in rows:
         writer.writerow({k: row[k] for k in FIELDS})
+
+
+# --- reads ---------------------------------------------------------------------
+
+def editions(db):
+    return db.conn.execute(
+        "SELECT c.*, (SELECT count(*) FROM standards s WHERE s.catalog_id = c.id AND s.depth > 0) AS standards "
+        "FROM catalogs c ORDER BY c.id").fetchall()
+
+
+def edition_by_name(db, edition):
+    return db.conn.execute("SELECT * FROM catalogs WHERE edition = ?", [edition]).fetchone()
+
+
+def count_standards(db, catalog_id):
+    return db.conn.execute("SELECT count(*) FROM standards WHERE catalog_id = ? AND depth > 0",
+                           [catalog_id]).fetchone()[0]
+
+
+def sections(db, catalog_id):
+    return db.conn.execute(
+        "SELECT s.*, (SELECT count(*) FROM standards x WHERE x.catalog_id = s.catalog_id "
+        "AND x.section_code = s.code AND x.depth > 0) AS total "
+        "FROM standards s WHERE s.catalog_id = ? AND s.depth = 0 ORDER BY s.position", [catalog_id]).fetchall()
+
+
+def section(db, catalog_id, code):
+    return db.conn.execute("SELECT * FROM standards WHERE catalog_id = ? AND code = ? AND depth = 0",
+                           [catalog_id, code]).fetchone()
+
+
+def standard(db, catalog_id, code):
+    return db.conn.execute("SELECT * FROM standards WHERE catalog_id = ? AND code = ? AND depth > 0",
+                           [catalog_id, code]).fetchone()
+
+
+def standard_codes(db, catalog_id):
+    """Every standard's code (sections excluded) of an edition, as a set."""
+    return {r[0] for r in db.conn.execute("SELECT code FROM standards WHERE catalog_id = ? AND depth > 0",
+                                          [catalog_id])}
+
+
+def jump_key(typed):
+    """The rule the jump box matches by: case and spaces do not matter."""
+    return "".join(typed.split()).upper()
+
+
+def find_by_typed_code(db, catalog_id, typed):
+    """A standard, else a section, whose code matches what was typed in the jump box."""
+    return db.conn.execute(
+        "SELECT * FROM standards WHERE catalog_id = ? AND upper(code) = ? ORDER BY depth = 0 LIMIT 1",
+        [catalog_id, jump_key(typed)]).fetchone()
+
+
+def neighbours(db, catalog_id, position):
+    """(previous, next) standards in catalog order, across sections."""
+    prev = db.conn.execute(
+        "SELECT code, title FROM standards WHERE catalog_id = ? AND depth > 0 AND position < ? "
+        "ORDER BY position DESC LIMIT 1", [catalog_id, position]).fetchone()
+    nxt = db.conn.execute(
+        "SELECT code, title FROM standards WHERE catalog_id = ? AND depth > 0 AND position > ? "
+        "ORDER BY position LIMIT 1", [catalog_id, position]).fetchone()
+    return prev, nxt
+
+
+def standards_in_sections(db, catalog_id, section_codes=None):
+    """(code, section_code) of the standards in these sections (every section
+    when None), in catalog order."""
+    if section_codes is None:
+        return [tuple(r) for r in db.conn.execute(
+            "SELECT code, section_code FROM standards WHERE catalog_id = ? AND depth > 0 ORDER BY position",
+            [catalog_id])]
+    marks = ",".join("?" * len(section_codes))
+    return [tuple(r) for r in db.conn.execute(
+        f"SELECT code, section_code FROM standards WHERE catalog_id = ? AND depth > 0 "
+        f"AND section_code IN ({marks}) ORDER BY position", [catalog_id, *section_codes])]

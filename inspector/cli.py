@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import catalog as catalog_mod
-from . import create_app, default_data_dir, queries
+from . import create_app, default_data_dir, users
 from .db import connect, database_path
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="INSPECTOR_DATA",
@@ -95,14 +95,14 @@ def user():
 @user.command("add")
 @data_option
 @click.argument("username")
-@click.option("--role", type=click.Choice(queries.ROLES), required=True)
+@click.option("--role", type=click.Choice(users.ROLES), required=True)
 @click.option("--name", "display_name", help="Full name shown in the app.")
 @click.password_option(envvar="INSPECTOR_PASSWORD", help="Password (prompted, or $INSPECTOR_PASSWORD).")
 def user_add(data_dir, username, role, display_name, password):
     """Add a user with a role: admin, lead or inspector."""
     db = _open(data_dir)
     try:
-        queries.create_user(db, username, role, password, display_name)
+        users.create(db, username, role, password, display_name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Added {username} ({role}).")
@@ -126,8 +126,7 @@ def catalog_import(data_dir, file, edition):
         click.echo(f"Error: {exc}", err=True)
         click.echo("Nothing was imported.", err=True)
         sys.exit(1)
-    count = db.conn.execute("SELECT count(*) FROM standards WHERE catalog_id = ? AND depth > 0",
-                            [catalog_id]).fetchone()[0]
+    count = catalog_mod.count_standards(db, catalog_id)
     click.echo(f"Imported {count} standards as edition {edition or Path(file).stem!r}.")
 
 
@@ -135,7 +134,7 @@ def catalog_import(data_dir, file, edition):
 @data_option
 def catalog_list(data_dir):
     """List the imported editions."""
-    for row in queries.catalogs(_open(data_dir)):
+    for row in catalog_mod.editions(_open(data_dir)):
         label = " (illustrative)" if row["illustrative"] else ""
         click.echo(f"{row['id']:>3}  {row['edition']}{label}: {row['standards']} standards")
 
@@ -153,10 +152,10 @@ def catalog_synthetic(sections, per_section, children):
 @data_option
 def rebuild(data_dir):
     """Rebuild findings from the op log."""
-    from sync.protocol import rebuild as rebuild_state
+    from sync import oplog, protocol
     db = _open(data_dir)
-    rebuild_state(db)
-    click.echo("Findings rebuilt from %d ops." % db.conn.execute("SELECT count(*) FROM ops").fetchone()[0])
+    protocol.rebuild(db)
+    click.echo("Findings rebuilt from %d ops." % oplog.count(db))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -151,6 +151,61 @@ MIGRATIONS = [
     );
     CREATE INDEX login_failures_user ON login_failures(username, at);
     """,
+    # Writers other than "my own finding": the log records its actor, a user
+    # or (for the site's answers) an issued review link, so ops.user_id may be
+    # NULL and gives way to a CHECK that exactly one actor is named. A log row
+    # is written once with its final status (the audit chain will hash rows).
+    # An inspection has a state that push enforces. SQLite cannot relax NOT
+    # NULL in place, so the log is copied into a new table.
+    """
+    CREATE TABLE review_links (
+        id INTEGER PRIMARY KEY,
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        issued_to TEXT NOT NULL,
+        email TEXT NOT NULL,
+        issued_by INTEGER NOT NULL REFERENCES users(id),
+        issued_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE ops_v2 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        op_id TEXT NOT NULL UNIQUE,
+        user_id INTEGER REFERENCES users(id),
+        link_id INTEGER REFERENCES review_links(id),
+        device_id TEXT NOT NULL,
+        device_seq INTEGER NOT NULL,
+        hlc TEXT NOT NULL,
+        inspection_id INTEGER NOT NULL,
+        standard_code TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('applied', 'superseded')),
+        received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        CHECK ((user_id IS NULL) != (link_id IS NULL))
+    );
+    INSERT INTO ops_v2 (seq, op_id, user_id, device_id, device_seq, hlc, inspection_id, standard_code, field,
+                        value, status, received_at)
+        SELECT seq, op_id, user_id, device_id, device_seq, hlc, inspection_id, standard_code, field, value,
+               status, received_at FROM ops ORDER BY seq;
+    DROP TABLE ops;
+    ALTER TABLE ops_v2 RENAME TO ops;
+    CREATE INDEX ops_inspection ON ops(inspection_id, seq);
+    CREATE INDEX ops_inspection_hlc ON ops(inspection_id, hlc);
+    -- The log is append only: a row, once written, is never changed or removed.
+    CREATE TRIGGER ops_no_update BEFORE UPDATE ON ops
+    BEGIN
+        SELECT RAISE(ABORT, 'the op log is append only');
+    END;
+    CREATE TRIGGER ops_no_delete BEFORE DELETE ON ops
+    BEGIN
+        SELECT RAISE(ABORT, 'the op log is append only');
+    END;
+    ALTER TABLE inspections ADD COLUMN state TEXT NOT NULL DEFAULT 'on_site'
+        CHECK (state IN ('on_site', 'merging', 'with_site', 'site_responded', 'final'));
+    -- Who may read a photo is asked per request, by hash.
+    CREATE INDEX finding_photos_sha ON finding_photos(sha256);
+    """,
 ]
 
 
@@ -171,14 +226,28 @@ def migrate(conn):
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in statements(script):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version={number}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def statements(script):
+    """Split a migration into statements as SQLite itself would: a ';' inside a
+    trigger body or a string does not end a statement. (executescript would
+    do this too, but it commits first, outside our transaction.)"""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                yield pending.strip()
+            pending = ""
+    if pending.strip() and not all(part.strip().startswith("--") for part in pending.strip().splitlines()):
+        raise ValueError(f"unterminated statement in a migration: {pending.strip()[:80]}")
 
 
 def database_path(data_dir):

@@ -4,7 +4,7 @@ including standards where two inspectors disagree. Safe to run again."""
 import uuid
 from datetime import date, timedelta
 
-from . import catalog, queries
+from . import catalog, inspections, team, users
 from .db import transaction
 
 SITE = "Northbridge University Hospital, CAR-T program (demo)"
@@ -40,28 +40,24 @@ def seed(db, password):
     catalog_id = catalog.import_bundled(db)
     ids = {}
     for username, role, name in USERS:
-        existing = queries.user_by_username(db, username)
+        existing = users.by_username(db, username)
         if existing:
-            queries.set_password(db, username, password)
+            users.set_password(db, username, password)
             ids[username] = existing["id"]
         else:
-            ids[username] = queries.create_user(db, username, role, password, name)
-    inspection = db.conn.execute("SELECT id FROM inspections WHERE site_name = ?", [SITE]).fetchone()
+            ids[username] = users.create(db, username, role, password, name)
+    inspection = inspections.by_site(db, SITE)
     if inspection is None:
         with transaction(db):
             today = date.today()
-            inspection_id = queries.create_inspection(db, SITE, catalog_id, today.isoformat(),
-                                                      (today + timedelta(days=1)).isoformat(), ids["admin"])
-            queries.add_member(db, inspection_id, ids["lead"], "lead")
-            for username, sections in SECTIONS.items():
-                queries.add_member(db, inspection_id, ids[username], "inspector")
-                for code in sections:
-                    queries.assign_section(db, inspection_id, code, ids[username])
+            inspection_id = inspections.create(db, SITE, catalog_id, today.isoformat(),
+                                               (today + timedelta(days=1)).isoformat(), ids["admin"])
+            team.save(db, inspection_id, {ids["lead"]: ("lead", set()),
+                                          **{ids[u]: ("inspector", set(s)) for u, s in SECTIONS.items()}})
     else:
         inspection_id = inspection[0]
     _record_findings(db, inspection_id, ids)
-    total = db.conn.execute("SELECT count(*) FROM standards WHERE catalog_id = ? AND depth > 0",
-                            [catalog_id]).fetchone()[0]
+    total = catalog.count_standards(db, catalog_id)
     return {"site": SITE, "inspection_id": inspection_id, "standards": total,
             "users": [(u, r) for u, r, _ in USERS]}
 
@@ -84,4 +80,4 @@ def _record_findings(db, inspection_id, ids):
                 "inspection_id": inspection_id, "standard": code, "field": field, "value": value,
             })
     for username, ops in by_user.items():
-        push(db, queries.user_by_id(db, ids[username]), {"ops": ops})
+        push(db, users.by_id(db, ids[username]), {"ops": ops})

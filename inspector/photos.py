@@ -10,6 +10,7 @@ computed, which is the name ops use to attach it.
 import hashlib
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -20,6 +21,7 @@ MAX_PIXELS = 40_000_000               # a 12 MP camera photo is 12_000_000
 ALLOWED_FORMATS = {"JPEG", "PNG"}
 THUMB_SIZE = 320
 QUALITY = 88
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class PhotoError(ValueError):
@@ -125,8 +127,7 @@ def store(db, data_dir, user_id, sha256, raw):
     if hashlib.sha256(raw).hexdigest() != sha256:
         raise PhotoError("the bytes received do not match the sha256 in the address "
                          "(a truncated or altered upload); send it again", 400, "hash_mismatch")
-    existing = db.conn.execute("SELECT * FROM photos WHERE sha256 = ?", [sha256]).fetchone()
-    if existing is None:
+    if stored(db, sha256) is None:
         jpeg, thumb, width, height = clean(raw)
         path = blob_path(data_dir, sha256)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,27 @@ def store(db, data_dir, user_id, sha256, raw):
         db.conn.execute("INSERT OR IGNORE INTO photos (sha256, bytes, width, height) VALUES (?, ?, ?, ?)",
                         [sha256, len(jpeg), width, height])
     db.conn.execute("INSERT OR IGNORE INTO photo_uploads (sha256, user_id) VALUES (?, ?)", [sha256, user_id])
+    return stored(db, sha256)
+
+
+def stored(db, sha256):
+    """The verified photo's row (bytes, width, height), or None."""
     return db.conn.execute("SELECT * FROM photos WHERE sha256 = ?", [sha256]).fetchone()
+
+
+def uploaded_by(db, sha256, user_id):
+    return db.conn.execute("SELECT 1 FROM photo_uploads WHERE sha256 = ? AND user_id = ?",
+                           [sha256, user_id]).fetchone() is not None
+
+
+def uploaded_among(db, user_id, hashes):
+    """Which of ``hashes`` this user has uploaded (and the server verified)."""
+    hashes = sorted(set(hashes))
+    if not hashes:
+        return set()
+    marks = ",".join("?" * len(hashes))
+    return {r[0] for r in db.conn.execute(
+        f"SELECT sha256 FROM photo_uploads WHERE user_id = ? AND sha256 IN ({marks})", [user_id, *hashes])}
 
 
 def _write_atomically(path, data):

@@ -1,29 +1,35 @@
 """The sync protocol, server side: check ops, apply a batch, answer a pull.
 
-An op is one field of one finding set by one inspector on one device. It is
+An op sets one field (sync/fields.py) for one actor from one device. It is
 applied last-writer-wins per field, ordered by its hybrid logical clock stamp
 (then its op id, so the order is total and every server reaches the same
 state whatever order ops arrive in). See docs/sync-protocol.md.
 """
 import json
-import os
 import re
 import time
+from typing import NamedTuple
 
+from inspector import access, catalog, inspections, photos
 from inspector.db import transaction
-from inspector.queries import VERDICTS
+
+from . import oplog
+from .fields import FIELDS, PULLED
 
 MAX_BATCH = 500
-MAX_NOTE = 20_000
-MAX_CAPTION = 500
-FIELDS = ("verdict", "note", "photo", "caption")
-
 OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-HLC = re.compile(r"^(\d{15}):(\d{5}):([A-Za-z0-9_-]{1,64})$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# [0-9], not \d: a str pattern's \d also matches other scripts' digits, and a
+# stamp of fullwidth digits would sort after every real stamp and win for ever.
+HLC = re.compile(r"^([0-9]{15}):([0-9]{5}):([A-Za-z0-9_-]{1,64})$")
 MAX_CLOCK_AHEAD_MS = 24 * 3_600_000  # how far ahead of the server's clock a stamp may be
 MAX_INT = 2 ** 53 - 1  # the largest integer a JavaScript client counts exactly; SQLite holds it too
+
+
+class Actor(NamedTuple):
+    """Who sends ops: a logged-in user, or (for the site) an issued review link."""
+    user: object = None
+    link: object = None
 
 
 class BatchError(ValueError):
@@ -38,22 +44,32 @@ class Forbidden(PermissionError):
         self.op_ids = op_ids
 
 
+def parse_body(raw):
+    """The request body as JSON; BatchError for anything else (nesting too deep included)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep
+        raise BatchError('the body must be JSON: {"ops": [...]}') from exc
+
+
+def _is_int(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def check_op(op):
     """Return None if the op is well formed, else the reason it is not."""
     if not isinstance(op, dict):
         return "an op must be an object"
-    for key, kind in (("op_id", str), ("device_id", str), ("hlc", str), ("standard", str), ("field", str)):
-        if not isinstance(op.get(key), kind):
+    for key in ("op_id", "device_id", "hlc", "standard", "field"):
+        if not isinstance(op.get(key), str):
             return f"{key} is missing or not a string"
     if not OP_ID.match(op["op_id"]):
         return "op_id must be 8-64 letters, digits or '-'"
     if not DEVICE_ID.match(op["device_id"]):
         return "device_id must be 1-64 letters, digits, '_' or '-'"
-    seq = op.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_INT:
+    if not _is_int(op.get("seq"), 0, MAX_INT):
         return f"seq must be an integer from 0 to {MAX_INT}"
-    inspection = op.get("inspection_id")
-    if not isinstance(inspection, int) or isinstance(inspection, bool) or not 0 < inspection <= MAX_INT:
+    if not _is_int(op.get("inspection_id"), 1, MAX_INT):
         return "inspection_id must be a positive integer"
     stamp = HLC.match(op["hlc"])
     if not stamp:
@@ -64,211 +80,132 @@ def check_op(op):
         return "standard must be a code"
     if "value" not in op:
         return "value is missing"
-    field, value = op["field"], op["value"]
-    if field == "verdict":
-        if value is not None and (not isinstance(value, str) or value not in VERDICTS):
-            return f"verdict must be one of {', '.join(VERDICTS)} or null"
-    elif field == "note":
-        if not isinstance(value, str):
-            return "note must be a string"
-        if len(value) > MAX_NOTE:
-            return f"note is longer than {MAX_NOTE} characters"
-        if not _is_unicode(value):
-            return "note must be valid Unicode text"
-    elif field in ("photo", "caption"):
-        if not isinstance(value, dict) or not isinstance(value.get("sha256"), str) or not SHA256.match(value["sha256"]):
-            return f"{field} value must carry a sha256 (64 lowercase hex digits)"
-        if field == "photo" and not isinstance(value.get("attached"), bool):
-            return "photo value must say attached: true or false"
-        if field == "caption":
-            text = value.get("text")
-            if not isinstance(text, str) or len(text) > MAX_CAPTION:
-                return f"caption text must be a string of at most {MAX_CAPTION} characters"
-            if not _is_unicode(text):
-                return "caption text must be valid Unicode text"
-    else:
-        return f"unknown field {field!r} (use {', '.join(FIELDS)})"
-    return None
+    field = FIELDS.get(op["field"])
+    if field is None:
+        return f"unknown field {op['field']!r} (use {', '.join(FIELDS)})"
+    return field.check(op["value"])
 
 
-def _is_unicode(text):
-    # JSON may carry a lone surrogate ("\ud800"), which SQLite cannot store as text.
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _stamp(op):
+def stamp_of(op):
     # hlc strings are fixed width up to the device id; the op id breaks ties.
     return f"{op['hlc']} {op['op_id']}"
 
 
-def apply_to_state(db, op, user_id, seq):
-    """Write one op's value into the findings tables if it is the newest for
-    its field. Returns 'applied' or 'superseded'. Used by push and rebuild."""
-    conn = db.conn
-    key = (op["inspection_id"], op["standard"], user_id)
-    stamp = _stamp(op)
-    field, value = op["field"], op["value"]
-    if field in ("verdict", "note"):
-        conn.execute(
-            "INSERT INTO findings (inspection_id, standard_code, inspector_id, last_seq) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING", [*key, seq])
-        cur = conn.execute(
-            f"UPDATE findings SET {field} = ?, {field}_hlc = ?, last_seq = ? "
-            f"WHERE inspection_id = ? AND standard_code = ? AND inspector_id = ? AND {field}_hlc < ?",
-            [value, stamp, seq, *key, stamp])
-    else:
-        sha = value["sha256"]
-        conn.execute(
-            "INSERT INTO finding_photos (inspection_id, standard_code, inspector_id, sha256, attached, last_seq) "
-            "VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING", [*key, sha, seq])
-        column, new = ("attached", int(value["attached"])) if field == "photo" else ("caption", value["text"])
-        cur = conn.execute(
-            f"UPDATE finding_photos SET {column} = ?, {column}_hlc = ?, last_seq = ? "
-            f"WHERE inspection_id = ? AND standard_code = ? AND inspector_id = ? AND sha256 = ? "
-            f"AND {column}_hlc < ?", [new, stamp, seq, *key, sha, stamp])
-    return "applied" if cur.rowcount else "superseded"
+def _rejected(op_id, code, reason):
+    return {"op_id": op_id, "status": "rejected", "code": code, "reason": reason}
 
 
-def _catalog_codes(db, inspection_ids):
-    codes = {}
-    for inspection_id in inspection_ids:
-        codes[inspection_id] = {r[0] for r in db.conn.execute(
-            "SELECT s.code FROM standards s JOIN inspections i ON i.catalog_id = s.catalog_id "
-            "WHERE i.id = ? AND s.depth > 0", [inspection_id])}
-    return codes
-
-
-def push(db, user, batch, crash_after=None):
-    """Apply a batch of ops in one transaction; return the per-op results.
+def push(db, user, batch):
+    """Apply a batch of ops from a logged-in user in one transaction; return the per-op results.
 
     Raises BatchError for a batch that is not a list of ops, and Forbidden if
-    any op names an inspection the user is not on (nothing is written then).
-    ``crash_after`` kills the process after that many ops of the batch are
-    written: the crash test uses it to prove a batch is all or nothing.
+    any op names an inspection the user may not see (nothing is written then).
     """
     if not isinstance(batch, dict) or not isinstance(batch.get("ops"), list):
         raise BatchError('the body must be a JSON object {"ops": [...]}')
     ops = batch["ops"]
     if len(ops) > MAX_BATCH:
         raise BatchError(f"a batch holds at most {MAX_BATCH} ops; split it")
+    actor = Actor(user=user)
     problems = [check_op(op) for op in ops]
-    results = []
+    valid = [op for op, problem in zip(ops, problems) if problem is None]
     with transaction(db):
-        # Membership and catalog are read in the batch's own transaction, so a
-        # team change committed meanwhile cannot slip between check and write.
-        member_of = {r[0] for r in db.conn.execute("SELECT inspection_id FROM members WHERE user_id = ?",
-                                                   [user["id"]])}
-        forbidden = [op["op_id"] for op, problem in zip(ops, problems)
-                     if problem is None and op["inspection_id"] not in member_of]
+        # Membership, state and catalog are read in the batch's own transaction,
+        # so a change committed meanwhile cannot slip between check and write.
+        seen_inspections = inspections.for_user_many(db, user, {op["inspection_id"] for op in valid})
+        forbidden = [op["op_id"] for op in valid
+                     if not access.can_view_inspection(user, seen_inspections.get(op["inspection_id"]))]
         if forbidden:
             raise Forbidden(forbidden)
-        codes = _catalog_codes(db, {op["inspection_id"] for op, p in zip(ops, problems) if p is None})
-        verified = _verified_photos(db, user, ops, problems)
-        for n, (op, problem) in enumerate(zip(ops, problems)):
-            if crash_after is not None and n == crash_after:
-                os._exit(70)
+        codes = {ins["catalog_id"]: catalog.standard_codes(db, ins["catalog_id"])
+                 for ins in seen_inspections.values()}
+        needed = {FIELDS[op["field"]].needs_photo(op["value"]) for op in valid} - {None}
+        context = {
+            "inspections": seen_inspections, "codes": codes,
+            "uploaded": photos.uploaded_among(db, user["id"], needed),
+            "logged": oplog.existing(db, [op["op_id"] for op in valid]),
+        }
+        results = []
+        for op, problem in zip(ops, problems):
             if problem:
                 op_id = op.get("op_id") if isinstance(op, dict) and isinstance(op.get("op_id"), str) else None
-                results.append({"op_id": op_id, "status": "rejected", "code": "malformed", "reason": problem})
-                continue
-            results.append(_push_one(db, user, op, codes, verified))
-        cursor = db.conn.execute("SELECT coalesce(max(seq), 0) FROM ops").fetchone()[0]
-        hlc = max_hlc(db, codes)
+                results.append(_rejected(op_id, "malformed", problem))
+            else:
+                results.append(_push_one(db, actor, op, context))
+        cursor = oplog.last_seq(db)
+        hlc = oplog.newest_stamp(db, seen_inspections)
     return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
 
 
-def _verified_photos(db, user, ops, problems):
-    shas = {op["value"]["sha256"] for op, p in zip(ops, problems)
-            if p is None and op["field"] == "photo" and op["value"]["attached"]}
-    if not shas:
-        return set()
-    marks = ",".join("?" * len(shas))
-    return {r[0] for r in db.conn.execute(
-        f"SELECT sha256 FROM photo_uploads WHERE user_id = ? AND sha256 IN ({marks})", [user["id"], *shas])}
-
-
-def _push_one(db, user, op, codes, verified):
+def _push_one(db, actor, op, context):
     op_id = op["op_id"]
-    seen = db.conn.execute("SELECT user_id, hlc, field, value FROM ops WHERE op_id = ?", [op_id]).fetchone()
-    value_json = json.dumps(op["value"], sort_keys=True, separators=(",", ":"))
-    if seen:
-        if (seen["user_id"], seen["hlc"], seen["field"], seen["value"]) != (user["id"], op["hlc"], op["field"],
-                                                                             value_json):
-            return {"op_id": op_id, "status": "rejected", "code": "op_id_reused",
-                    "reason": "this op_id was already used for a different op"}
+    row = oplog.as_row(op, actor)
+    logged = context["logged"].get(op_id)
+    if logged:
+        # The whole op must match, its inspection and standard included: an
+        # op id reused for another op must not be answered as if it were saved.
+        if logged != row:
+            return _rejected(op_id, "op_id_reused", "this op_id was already used for a different op")
         return {"op_id": op_id, "status": "duplicate"}
     if int(op["hlc"][:15]) > now_ms() + MAX_CLOCK_AHEAD_MS:
         # Accepted, such a stamp would beat every real edit for years to come.
-        return {"op_id": op_id, "status": "rejected", "code": "clock_ahead",
-                "reason": "this device's clock is more than a day ahead of the server's: "
-                          "the change is kept and will be sent again with a corrected time"}
-    if op["standard"] not in codes[op["inspection_id"]]:
-        return {"op_id": op_id, "status": "rejected", "code": "unknown_standard",
-                "reason": f"standard {op['standard']} is not in this inspection's catalog"}
-    if op["field"] == "photo" and op["value"]["attached"] and op["value"]["sha256"] not in verified:
-        return {"op_id": op_id, "status": "rejected", "code": "missing_photo",
-                "reason": "the photo was not uploaded yet: upload it by its sha256, then send the op again"}
-    seq = db.conn.execute(
-        "INSERT INTO ops (op_id, user_id, device_id, device_seq, hlc, inspection_id, standard_code, field, value, "
-        "status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'applied')",
-        [op_id, user["id"], op["device_id"], op["seq"], op["hlc"], op["inspection_id"], op["standard"],
-         op["field"], value_json]).lastrowid
-    status = apply_to_state(db, op, user["id"], seq)
-    if status != "applied":
-        db.conn.execute("UPDATE ops SET status = ? WHERE seq = ?", [status, seq])
+        return _rejected(op_id, "clock_ahead", "this device's clock is more than a day ahead of the server's: "
+                                               "the change is kept and will be sent again with a corrected time")
+    inspection = context["inspections"][op["inspection_id"]]
+    if op["standard"] not in context["codes"][inspection["catalog_id"]]:
+        return _rejected(op_id, "unknown_standard", f"standard {op['standard']} is not in this inspection's catalog")
+    field = FIELDS[op["field"]]
+    refusal = field.refusal(actor.user, inspection)
+    if refusal:
+        return _rejected(op_id, refusal.code, refusal.reason)
+    needed = field.needs_photo(op["value"])
+    if needed and needed not in context["uploaded"]:
+        return _rejected(op_id, "missing_photo",
+                         "the photo was not uploaded yet: upload it by its sha256, then send the op again")
+    status = apply(db, field, field.key(op, actor), op, row=row)
+    context["logged"][op_id] = row
     return {"op_id": op_id, "status": status}
+
+
+def apply(db, field, key, op, row=None, seq=None):
+    """Decide the op's status, log it once with that status (unless it is
+    already logged, at ``seq``, as in a rebuild), and write its value if it is
+    the newest for its field. Returns 'applied' or 'superseded'."""
+    stamp = stamp_of(op)
+    status = "applied" if stamp > field.register.current_stamp(db, key, field.column) else "superseded"
+    if row is not None:
+        seq = oplog.append(db, row, status)
+    if status == "applied":
+        field.register.write(db, key, field.column, field.stored(op["value"]), stamp, seq)
+    return status
 
 
 def now_ms():
     return int(time.time() * 1000)
 
 
-def max_hlc(db, inspection_ids):
-    """The newest stamp among the ops of these inspections, as ``wall:counter``
-    only, so a client can move its clock past what it has seen without
-    learning whose device made it or what happens in other inspections."""
-    newest = ""
-    for inspection_id in inspection_ids:
-        row = db.conn.execute("SELECT max(hlc) FROM ops WHERE inspection_id = ?", [inspection_id]).fetchone()
-        newest = max(newest, row[0] or "")
-    return ":".join(newest.split(":")[:2])
-
-
 def pull(db, user, inspection, cursor):
-    """Changes to findings of one inspection after ``cursor``, scoped to the user:
-    an inspector gets their own findings, the team leader everyone's."""
-    is_lead = inspection["team_role"] == "lead"
-    scope = "" if is_lead else "AND inspector_id = :u"
-    params = {"i": inspection["id"], "c": cursor, "u": user["id"]}
+    """Changes of one inspection after ``cursor``, scoped to what the user may see."""
+    owner = access.findings_scope(user, inspection)
     with transaction(db, "DEFERRED"):
         # One read transaction: a push committed between these reads must not
         # lift the cursor past a change this answer does not hold.
-        findings, photos, hlc = _pull_rows(db, scope, params)
-    newest = max([cursor] + [r["last_seq"] for r in findings] + [r["last_seq"] for r in photos])
-    return {"cursor": newest, "findings": findings, "photos": photos, "hlc": hlc, "server_time": now_ms()}
-
-
-def _pull_rows(db, scope, params):
-    findings = [dict(r) for r in db.conn.execute(
-        f"SELECT standard_code AS standard, inspector_id, verdict, verdict_hlc, note, note_hlc, last_seq FROM findings "
-        f"WHERE inspection_id = :i AND last_seq > :c {scope} ORDER BY last_seq", params)]
-    photos = [dict(r) for r in db.conn.execute(
-        f"SELECT standard_code AS standard, inspector_id, sha256, attached, attached_hlc, caption, caption_hlc, last_seq "
-        f"FROM finding_photos "
-        f"WHERE inspection_id = :i AND last_seq > :c {scope} ORDER BY last_seq", params)]
-    return findings, photos, max_hlc(db, [params["i"]])
+        answer = {name: register.changes(db, inspection["id"], cursor, column, owner)
+                  for name, (register, column) in PULLED.items()}
+        hlc = oplog.newest_stamp(db, [inspection["id"]])
+    newest = max([cursor] + [r["last_seq"] for rows in answer.values() for r in rows])
+    return {"cursor": newest, **answer, "hlc": hlc, "server_time": now_ms()}
 
 
 def rebuild(db):
-    """Rebuild findings and their photos from the op log alone."""
+    """Rebuild every register from the op log alone."""
     with transaction(db):
-        db.conn.execute("DELETE FROM findings")
-        db.conn.execute("DELETE FROM finding_photos")
-        for row in db.conn.execute("SELECT * FROM ops ORDER BY seq").fetchall():
+        for register in {field.register.table: field.register for field in FIELDS.values()}.values():
+            register.clear(db)
+        for row in oplog.replay(db).fetchall():
             op = {"op_id": row["op_id"], "hlc": row["hlc"], "inspection_id": row["inspection_id"],
                   "standard": row["standard_code"], "field": row["field"], "value": json.loads(row["value"])}
-            apply_to_state(db, op, row["user_id"], row["seq"])
+            actor = Actor(user={"id": row["user_id"]} if row["user_id"] is not None else None,
+                          link={"id": row["link_id"]} if row["link_id"] is not None else None)
+            field = FIELDS[row["field"]]
+            apply(db, field, field.key(op, actor), op, seq=row["seq"])

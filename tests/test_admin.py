@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from inspector import queries
+from inspector import inspections, team, users
 
 SITE = "Eastgate Medical Centre, cell therapy unit"
 
@@ -15,7 +15,7 @@ def new_inspection(client, **form):
 
 
 def user_id(db, username):
-    return queries.user_by_username(db, username)["id"]
+    return users.by_username(db, username)["id"]
 
 
 def my_sections(html):
@@ -37,7 +37,7 @@ def test_admin_creates_an_inspection_and_sets_its_team(as_user, db):
     })
     assert response.status_code == 302
     assert "Team and sections saved." in admin.get(response.location).get_data(as_text=True)
-    assert queries.assignments(db, inspection_id) == {"B3": ["inspector1"], "C1": ["inspector1"]}
+    assert team.assignments(db, inspection_id) == {"B3": ["inspector1"], "C1": ["inspector1"]}
 
     inspector1 = as_user("inspector1")
     assert SITE in inspector1.get("/").get_data(as_text=True)
@@ -63,12 +63,12 @@ def test_a_lead_who_creates_an_inspection_leads_its_team(as_user, db):
     assert response.status_code == 302
     inspection_id = int(response.location.split("/")[2])
     assert lead.get(response.location).status_code == 200
-    assert [(m["username"], m["team_role"]) for m in queries.team(db, inspection_id)] == [("lead", "lead")]
+    assert [(m["username"], m["team_role"]) for m in team.members(db, inspection_id)] == [("lead", "lead")]
     assert SITE in lead.get("/").get_data(as_text=True)
 
 
 def test_taking_an_inspector_off_the_team_takes_away_the_inspection(as_user, db, demo_inspection):
-    form = {f"member-{m['id']}": m["team_role"] for m in queries.team(db, demo_inspection)}
+    form = {f"member-{m['id']}": m["team_role"] for m in team.members(db, demo_inspection)}
     form[f"member-{user_id(db, 'inspector1')}"] = ""
     assert as_user("lead").post(f"/inspections/{demo_inspection}/team", data=form).status_code == 302
     assert as_user("inspector1").get(f"/inspections/{demo_inspection}").status_code == 404

@@ -423,5 +423,5 @@ def test_offline_manifest_lists_my_photos(as_user, demo_inspection, device):
     client = as_user("inspector2")
     sha = attach_photo(client, device, demo_inspection, "D3.1", color="blue")
     manifest = client.get(f"/inspections/{demo_inspection}/offline-manifest").json
-    assert manifest["photos"] == [f"/sync/photos/{sha}?size=thumb"]
+    assert manifest["photos"] == [f"/photos/{sha}?size=thumb"]
     assert client.get(manifest["photos"][0]).status_code == 200

@@ -438,14 +438,14 @@ def test_only_the_uploader_then_the_finding_holder_and_the_lead_may_read_a_photo
     raw = ROTATED.read_bytes()
     digest = sha(raw)
     assert upload(inspector1, raw).status_code == 201
-    url = f"/sync/photos/{digest}?size=thumb"
+    url = f"/photos/{digest}?size=thumb"
 
     mine = inspector1.get(url)
     assert mine.status_code == 200 and mine.mimetype == "image/jpeg"
     assert "no-store" in mine.headers["Cache-Control"]
     with Image.open(io.BytesIO(mine.data)) as thumb:
         assert max(thumb.size) <= photos.THUMB_SIZE
-    full = inspector1.get(f"/sync/photos/{digest}")
+    full = inspector1.get(f"/photos/{digest}")
     assert full.status_code == 200
     with Image.open(io.BytesIO(full.data)) as image:
         assert image.size == (480, 640)
@@ -457,14 +457,14 @@ def test_only_the_uploader_then_the_finding_holder_and_the_lead_may_read_a_photo
 
     assert attach(inspector1, demo_inspection, digest)["status"] == "applied"
     assert lead.get(url).status_code == 200
-    assert lead.get(f"/sync/photos/{digest}").status_code == 200
+    assert lead.get(f"/photos/{digest}").status_code == 200
     assert inspector2.get(url).status_code == 404
-    assert inspector2.get(f"/sync/photos/{digest}").status_code == 404
+    assert inspector2.get(f"/photos/{digest}").status_code == 404
     assert inspector1.get(url).status_code == 200
 
     # A photo nobody uploaded and a malformed hash look the same: not found.
-    assert inspector1.get(f"/sync/photos/{'0' * 64}?size=thumb").status_code == 404
-    assert inspector1.get("/sync/photos/nothex?size=thumb").status_code == 404
+    assert inspector1.get(f"/photos/{'0' * 64}?size=thumb").status_code == 404
+    assert inspector1.get("/photos/nothex?size=thumb").status_code == 404
     # Logged out: no photo.
     assert inspector1.application.test_client().get(url).status_code in (302, 401)
 
@@ -474,7 +474,7 @@ def test_a_photo_op_for_a_photo_not_uploaded_by_the_pusher_is_rejected(as_user, 
     assert upload(as_user("inspector1"), raw).status_code == 201
     result = attach(as_user("inspector2"), demo_inspection, sha(raw))
     assert result["status"] == "rejected" and result["code"] == "missing_photo"
-    assert as_user("inspector2").get(f"/sync/photos/{sha(raw)}?size=thumb").status_code == 404
+    assert as_user("inspector2").get(f"/photos/{sha(raw)}?size=thumb").status_code == 404
 
 
 def test_a_detach_or_caption_op_does_not_grant_access_to_someone_elses_photo(as_user, demo_inspection):
@@ -484,7 +484,7 @@ def test_a_detach_or_caption_op_does_not_grant_access_to_someone_elses_photo(as_
     inspector2 = as_user("inspector2")
     op = Device().op(demo_inspection, "D1.1", "photo", {"sha256": digest, "attached": False})
     push(inspector2, [op])
-    assert inspector2.get(f"/sync/photos/{digest}?size=thumb").status_code == 404
+    assert inspector2.get(f"/photos/{digest}?size=thumb").status_code == 404
 
 
 # --- logging -------------------------------------------------------------------
@@ -507,7 +507,7 @@ def test_the_server_never_logs_photo_bytes_or_notes(as_user, demo_inspection, ca
            device.op(demo_inspection, STANDARD, "caption", {"sha256": sha(raw), "text": caption})]
     assert [r["status"] for r in push(client, ops).json["results"]] == ["applied"] * 3
     assert push(client, [device.op(demo_inspection, STANDARD, "note", note * 1000)]).status_code == 200
-    assert client.get(f"/sync/photos/{sha(raw)}?size=thumb").status_code == 200
+    assert client.get(f"/photos/{sha(raw)}?size=thumb").status_code == 200
     assert as_user("lead").get(f"/sync/pull?inspection={demo_inspection}", headers=SYNC).status_code == 200
 
     assert "photo stored" in caplog.text and "push user=" in caplog.text  # the log was captured

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import SYNC, push
-from inspector import queries
+from inspector import inspections, team, users
 
 OTHER_SITE = "Southfield Children's Hospital (other)"
 
@@ -17,14 +17,14 @@ def make_inspection(db, demo_inspection):
     """make_inspection(site, {username: (team_role, [sections])}) -> its id."""
     catalog_id = db.conn.execute("SELECT catalog_id FROM inspections WHERE id = ?", [demo_inspection]).fetchone()[0]
 
-    def make(site, team):
-        admin = queries.user_by_username(db, "admin")["id"]
-        inspection_id = queries.create_inspection(db, site, catalog_id, "2026-03-02", "2026-03-04", admin)
-        for username, (team_role, sections) in team.items():
-            user_id = queries.user_by_username(db, username)["id"]
-            queries.add_member(db, inspection_id, user_id, team_role)
+    def make(site, members):
+        admin = users.by_username(db, "admin")["id"]
+        inspection_id = inspections.create(db, site, catalog_id, "2026-03-02", "2026-03-04", admin)
+        for username, (team_role, sections) in members.items():
+            user_id = users.by_username(db, username)["id"]
+            team.add_member(db, inspection_id, user_id, team_role)
             for code in sections:
-                queries.assign_section(db, inspection_id, code, user_id)
+                team.assign_section(db, inspection_id, code, user_id)
         return inspection_id
     return make
 
@@ -92,10 +92,10 @@ def test_a_photo_on_another_inspection_is_404(as_user, other, device):
     op = device.op(other, "D3.1", "photo", {"sha256": sha, "attached": True})
     assert push(owner, [op]).json["results"][0]["status"] == "applied"
     for query in ("", "?size=thumb"):
-        assert owner.get(f"/sync/photos/{sha}{query}").status_code == 200
-        assert as_user("inspector3").get(f"/sync/photos/{sha}{query}").status_code == 200  # its team leader
-        assert as_user("inspector1").get(f"/sync/photos/{sha}{query}").status_code == 404
-        assert as_user("lead").get(f"/sync/photos/{sha}{query}").status_code == 404  # on the team, not leader
+        assert owner.get(f"/photos/{sha}{query}").status_code == 200
+        assert as_user("inspector3").get(f"/photos/{sha}{query}").status_code == 200  # its team leader
+        assert as_user("inspector1").get(f"/photos/{sha}{query}").status_code == 404
+        assert as_user("lead").get(f"/photos/{sha}{query}").status_code == 404  # on the team, not leader
 
 
 # --- your findings are yours ------------------------------------------------------
@@ -112,7 +112,7 @@ def test_an_inspector_never_sees_another_inspectors_note(as_user, db, demo_inspe
         assert theirs not in client.get(f"/inspections/{demo_inspection}{path}").get_data(as_text=True)
     pulled = client.get("/sync/pull", query_string={"inspection": demo_inspection}, headers=SYNC).json
     assert theirs not in str(pulled)
-    assert {f["inspector_id"] for f in pulled["findings"]} == {queries.user_by_username(db, username)["id"]}
+    assert {f["inspector_id"] for f in pulled["findings"]} == {users.by_username(db, username)["id"]}
 
 
 # --- team setup is for admins and the team leader -------------------------------------
@@ -136,7 +136,7 @@ def test_a_lead_manages_only_the_teams_they_lead(as_user, db, make_inspection, d
     before = [tuple(r) for r in db.conn.execute("SELECT * FROM members ORDER BY 1, 2")]
     for inspection_id in (other, elsewhere):
         assert lead.get(f"/inspections/{inspection_id}/team").status_code == 404
-        lead_id = queries.user_by_username(db, "lead")["id"]
+        lead_id = users.by_username(db, "lead")["id"]
         assert lead.post(f"/inspections/{inspection_id}/team",
                          data={f"member-{lead_id}": "lead"}).status_code == 404
     assert [tuple(r) for r in db.conn.execute("SELECT * FROM members ORDER BY 1, 2")] == before

@@ -1,15 +1,15 @@
 """The server stops in the middle of a batch: the batch is all or nothing.
 
-The real app runs in a subprocess. With INSPECTOR_CRASH_AFTER_OPS=3 it exits
-(os._exit, as a power cut or an OOM kill would) after writing three ops of a
-batch inside the batch's transaction. The tablet sees the connection fail and
+The real app runs in a subprocess. Asked to crash after three ops, the test's
+launcher wraps the op log's append so that the process exits (os._exit, as a
+power cut or an OOM kill would) after three ops of a batch are written inside
+the batch's transaction: the hook lives here, not in the app. The tablet sees the connection fail and
 keeps its outbox; after the restart it sends the same batch again and every
 op is applied exactly once.
 """
 import contextlib
 import http.cookiejar
 import json
-import os
 import re
 import socket
 import subprocess
@@ -29,8 +29,23 @@ from inspector.db import connect, database_path
 from inspector.demo import seed
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = ("import sys; from inspector import create_app; "
-          "create_app({'DATA_DIR': sys.argv[1]}).run(host='127.0.0.1', port=int(sys.argv[2]), use_reloader=False)")
+SERVER = """
+import os, sys
+from inspector import create_app
+from sync import oplog
+
+if len(sys.argv) > 3:  # crash after this many ops are written
+    crash_after, real_append, written = int(sys.argv[3]), oplog.append, []
+
+    def append(db, row, status):
+        if len(written) == crash_after:
+            os._exit(70)
+        written.append(row["op_id"])
+        return real_append(db, row, status)
+
+    oplog.append = append
+create_app({'DATA_DIR': sys.argv[1]}).run(host='127.0.0.1', port=int(sys.argv[2]), use_reloader=False)
+"""
 
 
 def free_port():
@@ -45,12 +60,10 @@ class Server:
     def __init__(self, data_dir, log_path, crash_after=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k != "INSPECTOR_CRASH_AFTER_OPS"}
-        if crash_after is not None:
-            env["INSPECTOR_CRASH_AFTER_OPS"] = str(crash_after)
+        crash = [str(crash_after)] if crash_after is not None else []
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVER, str(data_dir), str(self.port)],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVER, str(data_dir), str(self.port), *crash],
+                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout=10):
         deadline = time.monotonic() + timeout

@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 from conftest import HOUR, PASSWORD, SYNC, T0, Device, login, push
-from inspector import create_app, photos, queries
+from inspector import create_app, inspections, photos, team, users
 from inspector.db import connect, database_path, transaction
 from inspector.demo import seed
-from sync import protocol
+from sync import fields, protocol
 
 
 
@@ -39,7 +39,7 @@ def op_status(db, op_id):
 
 
 def uid(db, username):
-    return queries.user_by_username(db, username)["id"]
+    return users.by_username(db, username)["id"]
 
 
 def finding(db, inspection, code, username):
@@ -233,7 +233,7 @@ BAD_OPS = {
     "photo hash not a string": lambda op: _bad(op, field="caption", value={"sha256": int("1" * 64), "text": "x"}),
     "photo without attached": lambda op: _bad(op, field="photo", value={"sha256": SHA}),
     "caption too long": lambda op: _bad(op, field="caption",
-                                        value={"sha256": SHA, "text": "x" * (protocol.MAX_CAPTION + 1)}),
+                                        value={"sha256": SHA, "text": "x" * (fields.MAX_CAPTION + 1)}),
 }
 
 
@@ -336,7 +336,7 @@ def test_a_photo_op_waits_for_its_blob(as_user, db, demo_inspection, device):
     assert statuses(push(client, [attach])) == [(attach["op_id"], "applied")]
     assert rows(db, "SELECT sha256, attached, caption FROM finding_photos") == [
         {"sha256": sha, "attached": 1, "caption": "Crash cart, sealed."}]
-    assert client.get(f"/sync/photos/{sha}").status_code == 200
+    assert client.get(f"/photos/{sha}").status_code == 200
 
 
 # --- 8. photo uploads --------------------------------------------------------
@@ -438,9 +438,9 @@ def test_sync_needs_its_header_and_refuses_cross_site_requests(as_user, db, demo
 def other_inspection(db):
     with transaction(db):
         catalog_id = db.conn.execute("SELECT id FROM catalogs").fetchone()[0]
-        inspection = queries.create_inspection(db, "Other site", catalog_id, "2026-12-01", "2026-12-02",
+        inspection = inspections.create(db, "Other site", catalog_id, "2026-12-01", "2026-12-02",
                                                uid(db, "admin"))
-        queries.add_member(db, inspection, uid(db, "inspector2"), "inspector")
+        team.add_member(db, inspection, uid(db, "inspector2"), "inspector")
     return inspection
 
 
@@ -518,7 +518,7 @@ def test_pull_returns_changes_after_the_cursor_scoped_to_the_user(as_user, app, 
 
 
 def test_pull_of_an_inspection_the_user_is_not_on_is_404(as_user, db, demo_inspection, other_inspection):
-    queries.create_user(db, "outsider", "inspector", PASSWORD)
+    users.create(db, "outsider", "inspector", PASSWORD)
     assert pull(as_user("outsider"), demo_inspection, 0).status_code == 404
     assert pull(as_user("inspector1"), other_inspection, 0).json["error"] == "no_such_inspection"
     assert pull(as_user("inspector1"), 999999, 0).status_code == 404
@@ -529,7 +529,7 @@ def test_pull_reads_one_snapshot(app, db, demo_inspection):
     not move the cursor past a finding change the answer did not include."""
     d = Device(clock_ms=T0)
     raw, sha = jpeg()
-    user = queries.user_by_username(db, "inspector1")
+    user = users.by_username(db, "inspector1")
     with transaction(db):
         photos.store(db, app.config["DATA_DIR"], user["id"], sha, raw)
     cursor = db.conn.execute("SELECT max(seq) FROM ops").fetchone()[0]
@@ -553,7 +553,7 @@ def test_pull_reads_one_snapshot(app, db, demo_inspection):
     class Db:
         conn = Conn(db.conn)
 
-    inspection = queries.inspection_for(db, user, demo_inspection)
+    inspection = inspections.for_user(db, user, demo_inspection)
     try:
         first = protocol.pull(Db, user, inspection, cursor)
     finally:
@@ -637,8 +637,8 @@ def test_the_newest_stamp_answered_is_the_inspections_own_without_a_device_id(as
     op = device.op(demo_inspection, "B2.2", "verdict", "compliant")
     body = push(client, [op]).json
     assert body["hlc"] == ":".join(op["hlc"].split(":")[:2])
-    other = queries.create_inspection(db, "Other site", 1, "2026-01-01", "2026-01-02", uid(db, "admin"))
-    queries.add_member(db, other, uid(db, "inspector2"), "inspector")
+    other = inspections.create(db, "Other site", 1, "2026-01-01", "2026-01-02", uid(db, "admin"))
+    team.add_member(db, other, uid(db, "inspector2"), "inspector")
     later = Device(clock_ms=T0 + HOUR).op(other, "B2.2", "verdict", "compliant")
     push(as_user("inspector2"), [later])
     assert pull(client, demo_inspection, 0).json["hlc"] == body["hlc"]  # not the other inspection's

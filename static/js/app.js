@@ -217,7 +217,7 @@ async function addPhotos(form, input, save) {
 async function photoSrc(sha256) {
   if (objectUrls.has(sha256)) return objectUrls.get(sha256);
   const blob = await outbox.photoBlob(sha256);
-  if (!blob) return `/sync/photos/${sha256}?size=thumb`;
+  if (!blob) return `/photos/${sha256}?size=thumb`;
   const url = URL.createObjectURL(blob);
   objectUrls.set(sha256, url);
   return url;

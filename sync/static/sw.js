@@ -108,7 +108,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(caches.match(url.pathname, { cacheName: SHELL_CACHE }).then((hit) => hit || fetch(request)));
     return;
   }
-  if (url.pathname.startsWith("/sync/photos/")) { event.respondWith(networkFirst(request)); return; }
+  if (url.pathname.startsWith("/photos/")) { event.respondWith(networkFirst(request)); return; }
   if (url.pathname.startsWith("/sync/") || url.pathname === "/login" || url.pathname === "/sw.js") return;
   const wantsHtml = request.mode === "navigate" || request.headers.get("HX-Request") ||
                     (request.headers.get("Accept") || "").includes("text/html");

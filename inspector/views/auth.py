@@ -1,19 +1,18 @@
-"""Logging in and out, and the decorators that guard every view."""
+"""Logging in and out."""
 import functools
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import ValidationError, validate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import csrf, queries
-from .db import get_db
+from .. import users
+from ..db import get_db
+from ..extensions import csrf
 
 bp = Blueprint("auth", __name__)
 MAX_LOGIN_FAILURES = 5
 LOGIN_WINDOW_S = 300
-
 
 
 @functools.cache
@@ -26,41 +25,7 @@ def _dummy_hash():
 @bp.before_app_request
 def load_user():
     user_id = session.get("user_id")
-    g.user = queries.user_by_id(get_db(), user_id) if user_id is not None else None
-
-
-def login_required(view):
-    @functools.wraps(view)
-    def wrapped(**kwargs):
-        if g.user is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return view(**kwargs)
-    return wrapped
-
-
-def api_login_required(view):
-    """Like login_required for JSON endpoints: a 401 the client can act on,
-    never a redirect to a login page that would swallow the request."""
-    @functools.wraps(view)
-    def wrapped(**kwargs):
-        if g.user is None:
-            response = jsonify(error="login_required", message="Your session has ended: log in again to sync.")
-            response.status_code = 401
-            return response
-        return view(**kwargs)
-    return wrapped
-
-
-def role_required(*roles):
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(**kwargs):
-            if g.user["role"] not in roles:
-                abort(403, description=f"This needs the role {' or '.join(roles)}.")
-            return view(**kwargs)
-        return wrapped
-    return decorator
+    g.user = users.by_id(get_db(), user_id) if user_id is not None else None
 
 
 def _safe_next(target):
@@ -82,20 +47,20 @@ def login():
         db = get_db()
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        if queries.recent_login_failures(db, username, LOGIN_WINDOW_S) >= MAX_LOGIN_FAILURES:
+        if users.recent_login_failures(db, username, LOGIN_WINDOW_S) >= MAX_LOGIN_FAILURES:
             # Checked before the password, so guessing gains nothing meanwhile.
             error, status = (f"Too many failed attempts for this username: wait "
                              f"{LOGIN_WINDOW_S // 60} minutes and try again."), 429
         else:
-            user = queries.user_by_username(db, username)
+            user = users.by_username(db, username)
             ok = check_password_hash(user["password_hash"] if user else _dummy_hash(), password)
             if user and ok:
-                queries.clear_login_failures(db, username)
+                users.clear_login_failures(db, username)
                 session.clear()
                 session.permanent = True
                 session["user_id"] = user["id"]
                 return redirect(_safe_next(request.args.get("next")))
-            queries.record_login_failure(db, username)
+            users.record_login_failure(db, username)
             error, status = "Unknown username or wrong password.", 401
     return render_template("auth/login.html", error=error), status
 

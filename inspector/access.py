@@ -1,0 +1,147 @@
+"""Who may do what: the one place that decides.
+
+Every route, query and the sync protocol asks these named capabilities
+instead of checking roles itself, so a rule changes in one place and a
+table-driven test can cover every route. Functions take the asking user
+(a ``users`` row) and, where it matters, the inspection as the data layer
+returns it for that user (``inspections.for_user``): a row that carries the
+user's ``team_role`` on it (None when they are not on the team) and its
+``state``. Nothing here touches the database.
+"""
+import functools
+from typing import NamedTuple
+
+from flask import abort, g, jsonify, redirect, request, url_for
+
+# An inspection moves forward through these states (the lead moves it).
+STATES = ("on_site", "merging", "with_site", "site_responded", "final")
+STATE_LABELS = {
+    "on_site": "On site",
+    "merging": "Merging findings",
+    "with_site": "With the site",
+    "site_responded": "Site responded",
+    "final": "Final",
+}
+# Inspectors' findings may change until the report is final: a finding that
+# arrives late is kept and flagged for the lead, never lost.
+FINDING_STATES = ("on_site", "merging", "with_site", "site_responded")
+
+
+class Refusal(NamedTuple):
+    """Why a write is refused: a stable code for clients, words for people."""
+    code: str
+    reason: str
+
+
+# --- who is asking -------------------------------------------------------------
+
+def login_required(view):
+    """Pages: someone must be logged in, else off to the login page and back."""
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(**kwargs)
+    return wrapped
+
+
+def api_login_required(view):
+    """JSON endpoints: a 401 the client can act on, never a redirect to a login
+    page that would swallow the request."""
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            response = jsonify(error="login_required", message="Your session has ended: log in again to sync.")
+            response.status_code = 401
+            return response
+        return view(**kwargs)
+    return wrapped
+
+
+def capability_required(capability):
+    """A page only for users with ``capability(user)``; others get 403."""
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(**kwargs):
+            if not capability(g.user):
+                abort(403, description="Your role does not allow this.")
+            return view(**kwargs)
+        return wrapped
+    return decorator
+
+
+# --- users ------------------------------------------------------------------------
+
+def sees_every_inspection(user):
+    """Admins list every inspection, to manage them."""
+    return user["role"] == "admin"
+
+
+def can_set_up_inspections(user):
+    return user["role"] in ("admin", "lead")
+
+
+def can_join_teams(user):
+    """Admins manage inspections; they are never on a team."""
+    return user["role"] != "admin"
+
+
+def can_lead_teams(user):
+    """Only lead accounts can lead a team: the team leader sees every
+    inspector's findings and manages the team."""
+    return user["role"] == "lead"
+
+
+# --- one inspection ----------------------------------------------------------------
+
+def can_view_inspection(user, inspection):
+    """Its pages and its pull: the team only (others get a 404, never learning
+    that it exists)."""
+    return inspection is not None and inspection["team_role"] is not None
+
+
+def can_manage_team(user, inspection):
+    return inspection is not None and (user["role"] == "admin" or inspection["team_role"] == "lead")
+
+
+def can_see_team_findings(user, inspection):
+    """The team leader sees every inspector's findings; an inspector only their own."""
+    return inspection is not None and inspection["team_role"] == "lead"
+
+
+def findings_scope(user, inspection):
+    """Whose findings a query returns for this user: None for everyone's, else
+    the user's own id."""
+    return None if can_see_team_findings(user, inspection) else user["id"]
+
+
+def edit_finding_refusal(user, inspection):
+    """None if the user may record their own finding on this inspection now,
+    else why not."""
+    if not can_view_inspection(user, inspection):
+        return Refusal("not_a_member", "You are not on the team of this inspection.")
+    if inspection["state"] not in FINDING_STATES:
+        return Refusal("inspection_state", f"The inspection is {STATE_LABELS[inspection['state']].lower()}: "
+                                           f"findings can no longer change.")
+    return None
+
+
+def can_edit_finding(user, inspection):
+    return edit_finding_refusal(user, inspection) is None
+
+
+def can_merge(user, inspection):
+    """Consolidating the team's findings is the team leader's."""
+    return can_see_team_findings(user, inspection) and inspection["state"] != "final"
+
+
+# --- photos ------------------------------------------------------------------------
+
+def can_view_photo(user, uploaded_by_user, attachments):
+    """A photo is readable by whoever uploaded it, and, while a finding holds
+    it, by that finding's inspector and by whoever sees that inspection's
+    team findings. ``attachments`` are the findings holding it, each with
+    ``inspector_id`` and the asking user's ``team_role`` on its inspection."""
+    return uploaded_by_user or any(
+        a["inspector_id"] == user["id"] or can_see_team_findings(user, a) for a in attachments)

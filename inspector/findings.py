@@ -1,0 +1,134 @@
+"""Findings: each inspector's verdict, note and photos per standard.
+
+Two tables hold them, both written only by the sync protocol's field table
+(sync/fields.py) through ``Register``: ``findings`` (one row per inspection,
+standard, inspector) and ``finding_photos`` (one row per photo on such a
+finding). Every written column has a ``<column>_hlc`` beside it holding the
+stamp of the op that set it, so the newest stamp wins whatever order ops
+arrive in. Reads for the pages are here too, scoped by who asks.
+"""
+from typing import NamedTuple
+
+# The verdicts an inspector chooses from, and their labels everywhere they show.
+VERDICTS = {
+    "compliant": "Compliant",
+    "not_compliant": "Not compliant",
+    "not_applicable": "Not applicable",
+}
+
+
+class Register(NamedTuple):
+    """A table of last-writer-wins fields: its key columns, the columns ops
+    write, and what a new row holds before its first op."""
+    table: str
+    key: tuple
+    columns: tuple
+    new_row: dict
+
+    def current_stamp(self, db, key, column):
+        """The stamp that set ``column`` of the row at ``key`` ('' when never set)."""
+        where = " AND ".join(f"{k} = ?" for k in self.key)
+        row = db.conn.execute(f"SELECT {column}_hlc FROM {self.table} WHERE {where}", list(key)).fetchone()
+        return row[0] if row else ""
+
+    def write(self, db, key, column, value, stamp, seq):
+        """Set one column of the row at ``key`` (made if missing) with its stamp
+        and the log position that set it. The caller has checked the stamp is newer."""
+        names = [*self.key, *self.new_row, "last_seq"]
+        marks = ",".join("?" * len(names))
+        db.conn.execute(f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                        [*key, *self.new_row.values(), seq])
+        where = " AND ".join(f"{k} = ?" for k in self.key)
+        db.conn.execute(f"UPDATE {self.table} SET {column} = ?, {column}_hlc = ?, last_seq = ? WHERE {where}",
+                        [value, stamp, seq, *key])
+
+    def changes(self, db, inspection_id, cursor, owner_column=None, owner=None):
+        """Rows of one inspection changed after log position ``cursor``, oldest
+        first; only ``owner``'s when given."""
+        scope = f"AND {owner_column} = :o" if owner is not None else ""
+        # The client reads the standard's code as "standard".
+        columns = ", ".join("standard_code AS standard" if c == "standard_code" else c for c in self.key[1:])
+        columns += ", " + ", ".join(
+            f"{c}, {c}_hlc" for c in self.columns)
+        return [dict(r) for r in db.conn.execute(
+            f"SELECT {columns}, last_seq FROM {self.table} WHERE inspection_id = :i AND last_seq > :c {scope} "
+            f"ORDER BY last_seq", {"i": inspection_id, "c": cursor, "o": owner})]
+
+    def clear(self, db):
+        db.conn.execute(f"DELETE FROM {self.table}")
+
+
+FINDINGS = Register("findings", ("inspection_id", "standard_code", "inspector_id"), ("verdict", "note"), {})
+FINDING_PHOTOS = Register("finding_photos", ("inspection_id", "standard_code", "inspector_id", "sha256"),
+                          ("attached", "caption"), {"attached": 0})
+
+
+# --- reads for the pages ----------------------------------------------------------
+
+def section_progress(db, user, inspection):
+    """Sections of the inspection with assessed/total counts for the user and the team.
+
+    Each row says whether the section is assigned to the user; the team count is
+    standards assessed by anyone on the team.
+    """
+    return db.conn.execute(
+        """
+        SELECT s.code, s.title, s.roles, s.position,
+          (SELECT count(*) FROM standards x WHERE x.catalog_id = s.catalog_id
+             AND x.section_code = s.code AND x.depth > 0) AS total,
+          (SELECT count(*) FROM findings f JOIN standards x ON x.catalog_id = s.catalog_id AND x.code = f.standard_code
+             WHERE f.inspection_id = :i AND f.inspector_id = :u AND f.verdict IS NOT NULL
+             AND x.section_code = s.code) AS mine,
+          (SELECT count(DISTINCT f.standard_code) FROM findings f
+             JOIN standards x ON x.catalog_id = s.catalog_id AND x.code = f.standard_code
+             WHERE f.inspection_id = :i AND f.verdict IS NOT NULL AND x.section_code = s.code) AS team,
+          EXISTS (SELECT 1 FROM assignments a WHERE a.inspection_id = :i AND a.section_code = s.code
+             AND a.user_id = :u) AS assigned
+        FROM standards s WHERE s.catalog_id = :c AND s.depth = 0 ORDER BY s.position
+        """, {"i": inspection["id"], "u": user["id"], "c": inspection["catalog_id"]}).fetchall()
+
+
+def section_with_my_verdicts(db, user, inspection, section_code):
+    """The section's standards in order, each with the user's verdict (or None)."""
+    return db.conn.execute(
+        "SELECT s.code, s.title, s.depth, f.verdict, f.verdict_hlc, f.note != '' AS has_note FROM standards s "
+        "LEFT JOIN findings f ON f.inspection_id = ? AND f.standard_code = s.code AND f.inspector_id = ? "
+        "WHERE s.catalog_id = ? AND s.section_code = ? AND s.depth > 0 ORDER BY s.position",
+        [inspection["id"], user["id"], inspection["catalog_id"], section_code]).fetchall()
+
+
+def my_verdict_stamps(db, user, inspection):
+    """{standard code: [section code, verdict, verdict stamp]} of the user's
+    findings, for the page to recount progress with this device's newer edits."""
+    return {r[0]: [r[1], r[2], r[3]] for r in db.conn.execute(
+        "SELECT f.standard_code, s.section_code, f.verdict, f.verdict_hlc FROM findings f "
+        "JOIN standards s ON s.catalog_id = ? AND s.code = f.standard_code "
+        "WHERE f.inspection_id = ? AND f.inspector_id = ?",
+        [inspection["catalog_id"], inspection["id"], user["id"]])}
+
+
+def my_finding(db, user, inspection_id, code):
+    return db.conn.execute(
+        "SELECT * FROM findings WHERE inspection_id = ? AND standard_code = ? AND inspector_id = ?",
+        [inspection_id, code, user["id"]]).fetchone()
+
+
+def my_photos(db, user, inspection_id, code=None):
+    """Photos attached to the user's findings: of one standard, or (code None) of the whole inspection."""
+    scope = "AND fp.standard_code = :s " if code is not None else ""
+    return db.conn.execute(
+        "SELECT fp.standard_code, fp.sha256, fp.caption, fp.attached_hlc, fp.caption_hlc, p.width, p.height "
+        "FROM finding_photos fp LEFT JOIN photos p ON p.sha256 = fp.sha256 "
+        "WHERE fp.inspection_id = :i AND fp.inspector_id = :u AND fp.attached = 1 " + scope +
+        "ORDER BY fp.attached_hlc", {"i": inspection_id, "u": user["id"], "s": code}).fetchall()
+
+
+def photo_attachments(db, sha256, user):
+    """The findings that hold a photo, each with its inspector and the asking
+    user's team role on that inspection (for access.can_view_photo). A row
+    with attached = 0 can be made by a caption or detach op for any hash, so
+    it grants nothing."""
+    return db.conn.execute(
+        "SELECT fp.inspector_id, m.team_role FROM finding_photos fp "
+        "LEFT JOIN members m ON m.inspection_id = fp.inspection_id AND m.user_id = ? "
+        "WHERE fp.sha256 = ? AND fp.attached = 1", [user["id"], sha256]).fetchall()

@@ -1,0 +1,74 @@
+"""Who is on an inspection's team, as what, and which sections each covers.
+
+Changes go through ``save``, which writes only what changed, one function
+call per change (join, leave, change of team role, assign, unassign), so a
+record of each change can hook in here.
+"""
+
+
+def members(db, inspection_id):
+    return db.conn.execute(
+        "SELECT u.id, u.username, u.display_name, m.team_role FROM members m JOIN users u ON u.id = m.user_id "
+        "WHERE m.inspection_id = ? ORDER BY m.team_role, u.username", [inspection_id]).fetchall()
+
+
+def assignments(db, inspection_id):
+    """{section_code: [username, ...]} for the inspection."""
+    out = {}
+    for row in db.conn.execute(
+            "SELECT a.section_code, u.username FROM assignments a JOIN users u ON u.id = a.user_id "
+            "WHERE a.inspection_id = ? ORDER BY u.username", [inspection_id]):
+        out.setdefault(row[0], []).append(row[1])
+    return out
+
+
+def sections_of(db, inspection_id, user_id):
+    """Codes of the sections assigned to one member."""
+    return [r[0] for r in db.conn.execute(
+        "SELECT section_code FROM assignments WHERE inspection_id = ? AND user_id = ?", [inspection_id, user_id])]
+
+
+def add_member(db, inspection_id, user_id, team_role):
+    db["members"].upsert({"inspection_id": inspection_id, "user_id": user_id, "team_role": team_role},
+                         pk=("inspection_id", "user_id"))
+
+
+def remove_member(db, inspection_id, user_id):
+    db.conn.execute("DELETE FROM assignments WHERE inspection_id = ? AND user_id = ?", [inspection_id, user_id])
+    db.conn.execute("DELETE FROM members WHERE inspection_id = ? AND user_id = ?", [inspection_id, user_id])
+
+
+def assign_section(db, inspection_id, section_code, user_id):
+    db["assignments"].upsert({"inspection_id": inspection_id, "section_code": section_code, "user_id": user_id},
+                             pk=("inspection_id", "section_code", "user_id"))
+
+
+def unassign_section(db, inspection_id, section_code, user_id):
+    db.conn.execute("DELETE FROM assignments WHERE inspection_id = ? AND section_code = ? AND user_id = ?",
+                    [inspection_id, section_code, user_id])
+
+
+def save(db, inspection_id, wanted):
+    """Make the team ``wanted`` ({user_id: (team_role, {section codes})}), writing
+    only the differences. Returns the changes made, as (what, user_id, detail)."""
+    now = {m["id"]: m["team_role"] for m in members(db, inspection_id)}
+    covered = {}
+    for row in db.conn.execute("SELECT user_id, section_code FROM assignments WHERE inspection_id = ?",
+                               [inspection_id]):
+        covered.setdefault(row[0], set()).add(row[1])
+    changes = []
+    for user_id in now.keys() - wanted.keys():
+        remove_member(db, inspection_id, user_id)
+        changes.append(("left", user_id, now[user_id]))
+    for user_id, (team_role, sections) in wanted.items():
+        if now.get(user_id) != team_role:
+            add_member(db, inspection_id, user_id, team_role)
+            changes.append(("joined" if user_id not in now else "role", user_id, team_role))
+        had = covered.get(user_id, set()) if user_id in now else set()
+        for code in sorted(sections - had):
+            assign_section(db, inspection_id, code, user_id)
+            changes.append(("assigned", user_id, code))
+        for code in sorted(had - sections):
+            unassign_section(db, inspection_id, code, user_id)
+            changes.append(("unassigned", user_id, code))
+    return changes

@@ -1,0 +1,17 @@
+"""The app's blueprints, one per area: auth, inspections (the inspector's
+pages), team (setting up an inspection), photos (reading evidence photos)
+and shell (the service worker, web manifest and offline page lists)."""
+from flask import abort, g
+
+from .. import access
+from ..inspections import for_user
+from ..db import get_db
+
+
+def inspection_or_404(inspection_id, capability=access.can_view_inspection):
+    """The inspection as the current user sees it, if ``capability`` allows;
+    else 404, so nobody learns which other inspections exist."""
+    inspection = for_user(get_db(), g.user, inspection_id)
+    if inspection is None or not capability(g.user, inspection):
+        abort(404)
+    return inspection

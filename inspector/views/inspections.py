@@ -1,0 +1,78 @@
+"""The inspector's pages: their inspections, sections, and standard by standard.
+
+Pages only read. Every edit an inspector makes goes through the device's
+outbox and the sync API (sync/api.py), online or not: one write path.
+"""
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from .. import access, catalog, findings, inspections, team
+from ..db import get_db
+from . import inspection_or_404
+
+bp = Blueprint("inspections", __name__)
+
+
+@bp.route("/")
+@access.login_required
+def home():
+    return render_template("inspections/home.html", inspections=inspections.listed_for(get_db(), g.user))
+
+
+@bp.route("/inspections/<int:inspection_id>")
+@access.login_required
+def inspection(inspection_id):
+    db = get_db()
+    ins = inspection_or_404(inspection_id)
+    sections = findings.section_progress(db, g.user, ins)
+    mine = [s for s in sections if s["assigned"]]
+    others = [s for s in sections if not s["assigned"]]
+    return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
+                           team=team.members(db, inspection_id),
+                           my_verdicts=findings.my_verdict_stamps(db, g.user, ins))
+
+
+@bp.route("/inspections/<int:inspection_id>/sections/<code>")
+@access.login_required
+def section(inspection_id, code):
+    db = get_db()
+    ins = inspection_or_404(inspection_id)
+    sec = catalog.section(db, ins["catalog_id"], code)
+    if sec is None:
+        abort(404)
+    rows = findings.section_with_my_verdicts(db, g.user, ins, code)
+    return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows)
+
+
+@bp.route("/inspections/<int:inspection_id>/standards/<code>")
+@access.login_required
+def standard(inspection_id, code):
+    db = get_db()
+    ins = inspection_or_404(inspection_id)
+    std = catalog.standard(db, ins["catalog_id"], code)
+    if std is None:
+        abort(404)
+    sec = catalog.section(db, ins["catalog_id"], std["section_code"])
+    prev, nxt = catalog.neighbours(db, ins["catalog_id"], std["position"])
+    finding = findings.my_finding(db, g.user, inspection_id, code)
+    photos = findings.my_photos(db, g.user, inspection_id, code)
+    return render_template("inspections/standard.html", inspection=ins, standard=std, section=sec,
+                           prev=prev, next=nxt, finding=finding, photos=photos)
+
+
+@bp.route("/inspections/<int:inspection_id>/jump")
+@access.login_required
+def jump(inspection_id):
+    """Go to a standard (or a section) by the code typed in the jump box."""
+    ins = inspection_or_404(inspection_id)
+    code = request.args.get("code", "").strip()
+    found = catalog.find_by_typed_code(get_db(), ins["catalog_id"], code) if code else None
+    if found is not None:
+        endpoint = ".standard" if found["depth"] > 0 else ".section"
+        return redirect(url_for(endpoint, inspection_id=inspection_id, code=found["code"]))
+    flash(f"No standard with the code “{code}” in this checklist." if code else "Type a standard's code, e.g. B4.2.")
+    return redirect(request.referrer if _same_site(request.referrer) else
+                    url_for(".inspection", inspection_id=inspection_id))
+
+
+def _same_site(url):
+    return bool(url) and url.startswith(request.host_url)

@@ -1,0 +1,83 @@
+"""The app shell for offline use: the service worker, the web manifest, and
+the list of pages one user may take offline for one inspection."""
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, url_for
+
+from .. import access, catalog, findings, team
+from ..db import get_db
+from . import inspection_or_404
+
+bp = Blueprint("shell", __name__)
+# sync/ sits beside inspector/, in a checkout and in site-packages alike.
+SYNC_STATIC = Path(__file__).resolve().parents[2] / "sync" / "static"
+# The folders of the app shell the service worker stores at install:
+# everything a cached page needs to run offline, found on disk so a new
+# module or vendored file joins the shell without being listed here.
+SHELL_DIRS = [("static", "css"), ("static", "js"), ("static", "vendor"), ("static", "icons"), ("sync.static", "")]
+SHELL_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
+
+
+@bp.route("/inspections/<int:inspection_id>/offline-manifest")
+@access.login_required
+def offline_manifest(inspection_id):
+    """Every URL the user may open for this inspection, for the service
+    worker to cache when they take it offline: the sections assigned to
+    them, or every section if none is."""
+    db = get_db()
+    ins = inspection_or_404(inspection_id)
+    assigned = team.sections_of(db, inspection_id, g.user["id"])
+    codes = catalog.standards_in_sections(db, ins["catalog_id"], assigned or None)
+    sections = {s: url_for("inspections.section", inspection_id=inspection_id, code=s)
+                for s in dict.fromkeys(section for _, section in codes)}
+    standards = {c: url_for("inspections.standard", inspection_id=inspection_id, code=c) for c, _ in codes}
+    pages = [url_for("inspections.home"), url_for("inspections.inspection", inspection_id=inspection_id),
+             *sections.values(), *standards.values()]
+    thumbs = [url_for("photos.photo", sha256=p["sha256"], size="thumb")
+              for p in findings.my_photos(db, g.user, inspection_id)]
+    # The jump box offline: the server's own rule (catalog.jump_key) made the
+    # keys, so the service worker only looks up what was typed, keyed the same way.
+    jump = {catalog.jump_key(code): url for code, url in {**sections, **standards}.items()}
+    return jsonify(inspection_id=inspection_id, user_id=g.user["id"], pages=pages, photos=thumbs, jump=jump)
+
+
+@bp.route("/sw.js")
+def service_worker():
+    # Browsers ask for the worker on every navigation: build it once per process
+    # (a deploy restarts the process, which gives the new version).
+    body = current_app.extensions.get("inspector_sw")
+    if body is None:
+        urls, digest = shell_files()
+        body = (SYNC_STATIC / "sw.js").read_text().replace("__VERSION__", digest).replace(
+            "__SHELL__", json.dumps(urls))
+        current_app.extensions["inspector_sw"] = body
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def shell_files():
+    """Shell URLs and a hash of their contents: the service worker's version."""
+    h = hashlib.sha256((SYNC_STATIC / "sw.js").read_bytes())
+    urls = []
+    for endpoint, folder in SHELL_DIRS:
+        root = Path(current_app.static_folder) if endpoint == "static" else SYNC_STATIC
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix in SHELL_SUFFIXES and path.name != "sw.js":
+                h.update(path.relative_to(root).as_posix().encode())
+                h.update(path.read_bytes())
+                urls.append(url_for(endpoint, filename=path.relative_to(root).as_posix()))
+    return urls + [url_for("shell.web_manifest")], h.hexdigest()[:16]
+
+
+@bp.route("/manifest.webmanifest")
+def web_manifest():
+    icon = lambda size: {"src": url_for("static", filename=f"icons/icon-{size}.png"),  # noqa: E731
+                         "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
+    response = jsonify(name="inspector: IEC inspections", short_name="inspector", start_url="/",
+                       display="standalone", background_color="#ffffff", theme_color="#0b5394",
+                       icons=[icon(192), icon(512)])
+    response.mimetype = "application/manifest+json"
+    return response

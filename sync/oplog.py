@@ -1,0 +1,63 @@
+"""The op log: every accepted op as received, append only (the schema's
+triggers refuse UPDATE and DELETE). ``seq`` is the server's cursor for pull;
+``op_id`` is the client's idempotency key."""
+import json
+
+COLUMNS = ("op_id", "user_id", "link_id", "device_id", "device_seq", "hlc", "inspection_id", "standard_code",
+           "field", "value")
+
+
+def value_json(value):
+    """An op's value as stored: canonical JSON, so a resent op compares equal."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def as_row(op, actor):
+    """The log row (without status) for an op sent by ``actor``."""
+    return {"op_id": op["op_id"], "user_id": actor.user["id"] if actor.user else None,
+            "link_id": actor.link["id"] if actor.link else None, "device_id": op["device_id"],
+            "device_seq": op["seq"], "hlc": op["hlc"], "inspection_id": op["inspection_id"],
+            "standard_code": op["standard"], "field": op["field"], "value": value_json(op["value"])}
+
+
+def existing(db, op_ids):
+    """{op_id: logged row} for those of ``op_ids`` already in the log: one query per batch."""
+    op_ids = sorted(set(op_ids))
+    found = {}
+    for start in range(0, len(op_ids), 500):
+        chunk = op_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM ops WHERE op_id IN ({marks})", chunk):
+            found[row["op_id"]] = dict(row)
+    return found
+
+
+def append(db, row, status):
+    """Write one op with its final status; returns its seq. Written once, never updated."""
+    names = [*COLUMNS, "status"]
+    return db.conn.execute(f"INSERT INTO ops ({', '.join(names)}) VALUES ({','.join('?' * len(names))})",
+                           [*(row[c] for c in COLUMNS), status]).lastrowid
+
+
+def last_seq(db):
+    return db.conn.execute("SELECT coalesce(max(seq), 0) FROM ops").fetchone()[0]
+
+
+def newest_stamp(db, inspection_ids):
+    """The newest stamp among the ops of these inspections, as ``wall:counter``
+    only, so a client can move its clock past what it has seen without
+    learning whose device made it or what happens in other inspections."""
+    newest = ""
+    for inspection_id in inspection_ids:
+        row = db.conn.execute("SELECT max(hlc) FROM ops WHERE inspection_id = ?", [inspection_id]).fetchone()
+        newest = max(newest, row[0] or "")
+    return ":".join(newest.split(":")[:2])
+
+
+def replay(db):
+    """Every logged op in log order, for rebuilding state."""
+    return db.conn.execute(f"SELECT seq, {', '.join(COLUMNS)} FROM ops ORDER BY seq")
+
+
+def count(db):
+    return db.conn.execute("SELECT count(*) FROM ops").fetchone()[0]

@@ -1,0 +1,45 @@
+"""Team edits save only what changed, one recorded change at a time, so a
+later audit trail can say who joined, left or took a section."""
+from inspector import team, users
+
+
+def rowids(db):
+    return ([tuple(r) for r in db.conn.execute("SELECT rowid, * FROM members ORDER BY rowid")],
+            [tuple(r) for r in db.conn.execute("SELECT rowid, * FROM assignments ORDER BY rowid")])
+
+
+def team_form(db, inspection_id):
+    """The team page's form as it stands: every member with their sections ticked."""
+    form = {}
+    for member in team.members(db, inspection_id):
+        form[f"member-{member['id']}"] = member["team_role"]
+    for section, usernames in team.assignments(db, inspection_id).items():
+        for username in usernames:
+            form[f"assign-{users.by_username(db, username)['id']}-{section}"] = "1"
+    return form
+
+
+def test_saving_the_team_unchanged_rewrites_nothing(as_user, db, demo_inspection):
+    before = rowids(db)
+    response = as_user("lead").post(f"/inspections/{demo_inspection}/team", data=team_form(db, demo_inspection))
+    assert response.status_code == 302
+    assert rowids(db) == before  # no row deleted and inserted again
+
+
+def test_one_change_touches_one_row_and_is_reported(db, demo_inspection):
+    wanted = {m["id"]: (m["team_role"], set(team.sections_of(db, demo_inspection, m["id"])))
+              for m in team.members(db, demo_inspection)}
+    inspector1 = users.by_username(db, "inspector1")["id"]
+    inspector3 = users.by_username(db, "inspector3")["id"]
+    members_before, assignments_before = rowids(db)
+
+    wanted[inspector1][1].add("C1")
+    del wanted[inspector3]
+    changes = team.save(db, demo_inspection, wanted)
+
+    assert changes == [("left", inspector3, "inspector"), ("assigned", inspector1, "C1")]
+    members_after, assignments_after = rowids(db)
+    assert members_after == [m for m in members_before if m[2] != inspector3]
+    kept = [a for a in assignments_before if a[3] != inspector3]
+    assert assignments_after[:len(kept)] == kept and assignments_after[-1][1:] == (demo_inspection, "C1", inspector1)
+    assert team.save(db, demo_inspection, wanted) == []

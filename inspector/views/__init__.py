@@ -15,3 +15,10 @@ def inspection_or_404(inspection_id, capability=access.can_view_inspection):
     if inspection is None or not capability(g.user, inspection):
         abort(404)
     return inspection
+
+
+def found_or_404(row):
+    """The row, or a 404 if the lookup found nothing."""
+    if row is None:
+        abort(404)
+    return row

@@ -3,11 +3,11 @@
 Pages only read. Every edit an inspector makes goes through the device's
 outbox and the sync API (sync/api.py), online or not: one write path.
 """
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from .. import access, catalog, findings, inspections, team
 from ..db import get_db
-from . import inspection_or_404
+from . import found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
 
@@ -36,9 +36,7 @@ def inspection(inspection_id):
 def section(inspection_id, code):
     db = get_db()
     ins = inspection_or_404(inspection_id)
-    sec = catalog.section(db, ins["catalog_id"], code)
-    if sec is None:
-        abort(404)
+    sec = found_or_404(catalog.section(db, ins["catalog_id"], code))
     rows = findings.section_with_my_verdicts(db, g.user, ins, code)
     return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows)
 
@@ -48,9 +46,7 @@ def section(inspection_id, code):
 def standard(inspection_id, code):
     db = get_db()
     ins = inspection_or_404(inspection_id)
-    std = catalog.standard(db, ins["catalog_id"], code)
-    if std is None:
-        abort(404)
+    std = found_or_404(catalog.standard(db, ins["catalog_id"], code))
     sec = catalog.section(db, ins["catalog_id"], std["section_code"])
     prev, nxt = catalog.neighbours(db, ins["catalog_id"], std["position"])
     finding = findings.my_finding(db, g.user, inspection_id, code)

@@ -4,7 +4,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g
 
 _HERE = Path(__file__).resolve().parent
 
@@ -49,19 +49,25 @@ def create_app(test_config=None):
     # importable by sync/ (which builds on its data layer) without a cycle.
     from sync import api as sync_api
 
-    from . import access, db, findings, security
+    from . import access, catalog, db, security
     from .extensions import csrf, htmx
-    from .views import auth, inspections, photos, shell, team
+    from .views import auth, inspections, merge, photos, reports, shell, team
 
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
-    for blueprint in (auth.bp, inspections.bp, team.bp, photos.bp, shell.bp, sync_api.bp):
+    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, photos.bp, shell.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.
-    app.jinja_env.globals.update(access=access, verdict_labels=findings.VERDICTS)
+    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT)
+
+    @app.context_processor
+    def verdict_labels():
+        # The verdicts of the inspection the page is about, in its edition's scale.
+        inspection = g.get("inspection")
+        return {"verdict_labels": catalog.SCALES[inspection["scale"] if inspection else "fact"]}
     return app
 
 

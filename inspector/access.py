@@ -131,9 +131,28 @@ def can_edit_finding(user, inspection):
     return edit_finding_refusal(user, inspection) is None
 
 
+def merge_refusal(user, inspection):
+    """None if the user may record the lead's decisions now, else why not.
+    Consolidating the team's findings is the team leader's, until the report is final."""
+    if not can_see_team_findings(user, inspection):
+        return Refusal("not_team_leader", "Only the team leader consolidates the team's findings.")
+    if inspection["state"] == "final":
+        return Refusal("inspection_state", "The report is final: decisions can no longer change.")
+    return None
+
+
 def can_merge(user, inspection):
-    """Consolidating the team's findings is the team leader's."""
-    return can_see_team_findings(user, inspection) and inspection["state"] != "final"
+    return merge_refusal(user, inspection) is None
+
+
+def can_view_arrivals(user, inspection):
+    """The arrival board: the team leader, and admins (read only)."""
+    return inspection is not None and (user["role"] == "admin" or inspection["team_role"] == "lead")
+
+
+def can_view_report(user, inspection):
+    """The draft report: the team leader, and admins (read only)."""
+    return can_view_arrivals(user, inspection)
 
 
 # --- photos ------------------------------------------------------------------------

@@ -15,6 +15,20 @@ from .db import transaction
 FIELDS = ("code", "parent", "title", "text", "guidance", "roles")
 INSPECTOR_ROLES = ("clinical", "collection", "processing", "quality")
 ILLUSTRATIVE_EDITION = "IEC 3rd edition (illustrative, not the official text)"
+# Each edition carries its verdict scale: FACT's checklist has three
+# verdicts (partial compliance counts as not compliant, with a comment);
+# JACIE's has four. The codes are shared so counts and reports read alike;
+# JACIE's label for not_compliant is its own word, "Uncompliant".
+SCALES = {
+    "fact": {"compliant": "Compliant", "not_compliant": "Not compliant", "not_applicable": "Not applicable"},
+    "jacie": {"compliant": "Compliant", "partially_compliant": "Partially compliant",
+              "not_compliant": "Uncompliant", "not_applicable": "Not applicable"},
+}
+SCALE_NAMES = {"fact": "FACT (Compliant / Not compliant / Not applicable)",
+               "jacie": "JACIE (Compliant / Partially compliant / Uncompliant / Not applicable)"}
+# A deficiency: the standard yields a citation.
+DEFICIENT = ("partially_compliant", "not_compliant")
+ALL_VERDICTS = tuple(dict.fromkeys(code for scale in SCALES.values() for code in scale))
 
 
 class CatalogError(ValueError):
@@ -165,24 +179,27 @@ def check(rows, name="catalog"):
     return checked
 
 
-def import_rows(db, rows, edition, source, illustrative=False):
-    """Store checked rows as a new edition. Refuses an edition that exists."""
+def import_rows(db, rows, edition, source, illustrative=False, scale="fact"):
+    """Store checked rows as a new edition with its verdict scale. Refuses an edition that exists."""
     edition = (edition or "").strip()
     if not edition:
         raise CatalogError("an edition name is required")
+    if scale not in SCALES:
+        raise CatalogError(f"unknown verdict scale {scale!r}: use {' or '.join(SCALES)}")
     with transaction(db):
         if db.conn.execute("SELECT 1 FROM catalogs WHERE edition = ?", [edition]).fetchone():
             raise CatalogError(f"edition {edition!r} is already imported; give the new one another name")
         catalog_id = db["catalogs"].insert(
-            {"edition": edition, "source": source, "illustrative": int(illustrative)}).last_pk
+            {"edition": edition, "source": source, "illustrative": int(illustrative), "scale": scale}).last_pk
         db["standards"].insert_all(
             ({"catalog_id": catalog_id, **row} for row in rows), batch_size=500)
     return catalog_id
 
 
-def import_file(db, path, edition=None, illustrative=False):
+def import_file(db, path, edition=None, illustrative=False, scale="fact"):
     rows = read_file(path)
-    return import_rows(db, rows, edition or Path(path).stem, source=Path(path).name, illustrative=illustrative)
+    return import_rows(db, rows, edition or Path(path).stem, source=Path(path).name, illustrative=illustrative,
+                       scale=scale)
 
 
 def import_bundled(db):

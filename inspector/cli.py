@@ -117,17 +117,21 @@ def catalog():
 @data_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--edition", help="Edition name (default: the file's name).")
-def catalog_import(data_dir, file, edition):
+@click.option("--scale", type=click.Choice(tuple(catalog_mod.SCALES)), default="fact", show_default=True,
+              help="Verdict scale of the edition: fact = Compliant / Not compliant / Not applicable; "
+                   "jacie = Compliant / Partially compliant / Uncompliant / Not applicable.")
+def catalog_import(data_dir, file, edition, scale):
     """Import a catalog from CSV (code,parent,title,text,guidance,roles) or JSON. All or nothing."""
     db = _open(data_dir)
     try:
-        catalog_id = catalog_mod.import_file(db, file, edition)
+        catalog_id = catalog_mod.import_file(db, file, edition, scale=scale)
     except catalog_mod.CatalogError as exc:
         click.echo(f"Error: {exc}", err=True)
         click.echo("Nothing was imported.", err=True)
         sys.exit(1)
     count = catalog_mod.count_standards(db, catalog_id)
-    click.echo(f"Imported {count} standards as edition {edition or Path(file).stem!r}.")
+    click.echo(f"Imported {count} standards as edition {edition or Path(file).stem!r} "
+               f"with the {scale.upper()} verdict scale.")
 
 
 @catalog.command("list")
@@ -136,7 +140,8 @@ def catalog_list(data_dir):
     """List the imported editions."""
     for row in catalog_mod.editions(_open(data_dir)):
         label = " (illustrative)" if row["illustrative"] else ""
-        click.echo(f"{row['id']:>3}  {row['edition']}{label}: {row['standards']} standards")
+        click.echo(f"{row['id']:>3}  {row['edition']}{label}: {row['standards']} standards, "
+                   f"{row['scale'].upper()} verdicts")
 
 
 @catalog.command("synthetic")

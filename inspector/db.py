@@ -206,6 +206,40 @@ MIGRATIONS = [
     -- Who may read a photo is asked per request, by hash.
     CREATE INDEX finding_photos_sha ON finding_photos(sha256);
     """,
+    # The lead's consolidation: a verdict scale per catalog edition (FACT's
+    # three verdicts or JACIE's four), and the lead's decision per standard
+    # and which photos the site may see, as last-writer-wins registers
+    # written by ops like findings. ``basis`` is the newest log position of
+    # the standard's findings the lead had seen when deciding: a finding
+    # changed after it is flagged, never applied over the decision.
+    """
+    ALTER TABLE catalogs ADD COLUMN scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie'));
+    CREATE TABLE decisions (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        verdict TEXT,
+        verdict_hlc TEXT NOT NULL DEFAULT '',
+        citation TEXT NOT NULL DEFAULT '',
+        citation_hlc TEXT NOT NULL DEFAULT '',
+        suggestion TEXT NOT NULL DEFAULT '',
+        suggestion_hlc TEXT NOT NULL DEFAULT '',
+        basis INTEGER NOT NULL DEFAULT 0,
+        basis_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code)
+    );
+    CREATE INDEX decisions_seq ON decisions(inspection_id, last_seq);
+    CREATE TABLE photo_releases (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        released INTEGER NOT NULL DEFAULT 0,
+        released_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, sha256)
+    );
+    CREATE INDEX photo_releases_seq ON photo_releases(inspection_id, last_seq);
+    """,
 ]
 
 

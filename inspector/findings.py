@@ -9,13 +9,6 @@ arrive in. Reads for the pages are here too, scoped by who asks.
 """
 from typing import NamedTuple
 
-# The verdicts an inspector chooses from, and their labels everywhere they show.
-VERDICTS = {
-    "compliant": "Compliant",
-    "not_compliant": "Not compliant",
-    "not_applicable": "Not applicable",
-}
-
 
 class Register(NamedTuple):
     """A table of last-writer-wins fields: its key columns, the columns ops

@@ -9,7 +9,9 @@ write (the lead's decisions, the site's responses) is one entry here.
 from typing import Callable, NamedTuple
 
 from inspector import access
-from inspector.findings import FINDING_PHOTOS, FINDINGS, VERDICTS, Register
+from inspector.catalog import ALL_VERDICTS, SCALES
+from inspector.findings import FINDING_PHOTOS, FINDINGS, Register
+from inspector.merge import DECISIONS, PHOTO_RELEASES
 from inspector.photos import SHA256
 
 MAX_NOTE = 20_000
@@ -24,6 +26,7 @@ class Field(NamedTuple):
     check: Callable      # value -> None, or what is wrong with it
     stored: Callable = lambda value: value          # value -> what the column holds
     needs_photo: Callable = lambda value: None      # value -> sha256 that must be uploaded first, or None
+    fits: Callable = lambda value, inspection: None  # what is wrong with the value for this inspection, or None
 
 
 def _is_unicode(text):
@@ -48,9 +51,26 @@ def _text(name, limit):
 
 
 def _verdict(value):
-    if value is not None and (not isinstance(value, str) or value not in VERDICTS):
-        return f"verdict must be one of {', '.join(VERDICTS)} or null"
+    if value is not None and (not isinstance(value, str) or value not in ALL_VERDICTS):
+        return f"verdict must be one of {', '.join(ALL_VERDICTS)} or null"
     return None
+
+
+def _on_scale(value, inspection):
+    """A verdict must be on the scale of the inspection's checklist edition."""
+    scale = SCALES[inspection["scale"]]
+    if value is not None and value not in scale:
+        return f"{value} is not a verdict of this checklist (use {', '.join(scale)})"
+    return None
+
+
+def _basis(value):
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2 ** 53 - 1
+    return None if ok else "basis must be the log position of the findings seen (an integer)"
+
+
+def _released(value):
+    return None if isinstance(value.get("released"), bool) else "release value must say released: true or false"
 
 
 def _photo_ref(field, then=None):
@@ -80,17 +100,45 @@ def _my_photo(op, actor):
     return (*_my_finding(op, actor), op["value"]["sha256"])
 
 
+def _standard(op, actor):
+    return (op["inspection_id"], op["standard"])
+
+
+def _standard_photo(op, actor):
+    return (op["inspection_id"], op["standard"], op["value"]["sha256"])
+
+
 FIELDS = {
     # An inspector's own finding: keyed on (inspection, standard, the sender).
-    "verdict": Field(FINDINGS, "verdict", _my_finding, access.edit_finding_refusal, _verdict),
+    "verdict": Field(FINDINGS, "verdict", _my_finding, access.edit_finding_refusal, _verdict, fits=_on_scale),
     "note": Field(FINDINGS, "note", _my_finding, access.edit_finding_refusal, _text("note", MAX_NOTE)),
     "photo": Field(FINDING_PHOTOS, "attached", _my_photo, access.edit_finding_refusal,
                    _photo_ref("photo", _attached), stored=lambda v: int(v["attached"]),
                    needs_photo=lambda v: v["sha256"] if v["attached"] else None),
     "caption": Field(FINDING_PHOTOS, "caption", _my_photo, access.edit_finding_refusal,
                      _photo_ref("caption", _caption_text), stored=lambda v: v["text"]),
+    # The team leader's decision on a standard: keyed on (inspection, standard),
+    # whoever of the team's leaders sends it. ``decision_basis`` goes with every
+    # decision: the newest log position of the standard's findings the lead saw.
+    "decision_verdict": Field(DECISIONS, "verdict", _standard, access.merge_refusal, _verdict, fits=_on_scale),
+    "citation": Field(DECISIONS, "citation", _standard, access.merge_refusal, _text("citation", MAX_NOTE)),
+    "suggestion": Field(DECISIONS, "suggestion", _standard, access.merge_refusal, _text("suggestion", MAX_NOTE)),
+    "decision_basis": Field(DECISIONS, "basis", _standard, access.merge_refusal, _basis),
+    # Whether the site may see one photo of a standard (private until released).
+    "release_photo": Field(PHOTO_RELEASES, "released", _standard_photo, access.merge_refusal,
+                           _photo_ref("release_photo", _released), stored=lambda v: int(v["released"])),
 }
 
-# What a pull returns, by the name the client reads it under: each register,
-# and the column that says whose row it is (scoped by access.findings_scope).
-PULLED = {"findings": (FINDINGS, "inspector_id"), "photos": (FINDING_PHOTOS, "inspector_id")}
+class Pulled(NamedTuple):
+    register: Register
+    owner_column: str = None   # whose row it is: scoped by access.findings_scope
+    visible: Callable = lambda user, inspection: True
+
+
+# What a pull returns, by the name the client reads it under.
+PULLED = {
+    "findings": Pulled(FINDINGS, "inspector_id"),
+    "photos": Pulled(FINDING_PHOTOS, "inspector_id"),
+    "decisions": Pulled(DECISIONS, visible=access.can_see_team_findings),
+    "releases": Pulled(PHOTO_RELEASES, visible=access.can_see_team_findings),
+}

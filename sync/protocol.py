@@ -158,6 +158,9 @@ def _push_one(db, actor, op, context):
     refusal = field.refusal(actor.user, inspection)
     if refusal:
         return _rejected(op_id, refusal.code, refusal.reason)
+    unfit = field.fits(op["value"], inspection)
+    if unfit:
+        return _rejected(op_id, "not_on_scale", unfit)
     needed = field.needs_photo(op["value"])
     if needed and needed not in context["uploaded"]:
         return _rejected(op_id, "missing_photo",
@@ -190,8 +193,9 @@ def pull(db, user, inspection, cursor):
     with transaction(db, "DEFERRED"):
         # One read transaction: a push committed between these reads must not
         # lift the cursor past a change this answer does not hold.
-        answer = {name: register.changes(db, inspection["id"], cursor, column, owner)
-                  for name, (register, column) in PULLED.items()}
+        answer = {name: pulled.register.changes(db, inspection["id"], cursor, pulled.owner_column,
+                                                owner if pulled.owner_column else None)
+                  for name, pulled in PULLED.items() if pulled.visible(user, inspection)}
         hlc = oplog.newest_stamp(db, [inspection["id"]])
     newest = max([cursor] + [r["last_seq"] for rows in answer.values() for r in rows])
     return {"cursor": newest, **answer, "hlc": hlc, "server_time": now_ms()}

@@ -14,6 +14,7 @@ def inspection_or_404(inspection_id, capability=access.can_view_inspection):
     inspection = for_user(get_db(), g.user, inspection_id)
     if inspection is None or not capability(g.user, inspection):
         abort(404)
+    g.inspection = inspection  # its verdict scale labels the page (see the app factory)
     return inspection
 
 

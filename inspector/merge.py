@@ -1,0 +1,122 @@
+"""The lead's consolidation: every inspector's finding per standard side by
+side, the state of each standard, and the lead's decisions.
+
+The decisions and photo releases are last-writer-wins registers written by
+ops (sync/fields.py), like findings: the lead consolidates offline on the
+last evening too. A finding that changes after the lead decided is
+flagged, never applied over the decision.
+"""
+from collections import defaultdict
+
+from .catalog import DEFICIENT, SCALES
+from .findings import Register
+
+DECISIONS = Register("decisions", ("inspection_id", "standard_code"),
+                     ("verdict", "citation", "suggestion", "basis"), {})
+PHOTO_RELEASES = Register("photo_releases", ("inspection_id", "standard_code", "sha256"), ("released",), {})
+
+STATES = {
+    "agreed": "Agreed",
+    "disagreement": "Disagreement",
+    "one": "One inspector only",
+    "not_assessed": "Not assessed",
+}
+FILTERS = {"disagreements": "Disagreements only", "not_compliant": "Not compliant only"}
+
+
+def standard_state(verdicts):
+    """agreed, disagreement, one (inspector only) or not_assessed, from the
+    verdicts the inspectors gave (None for none)."""
+    given = [v for v in verdicts if v]
+    if not given:
+        return "not_assessed"
+    if len(given) == 1:
+        return "one"
+    return "agreed" if len(set(given)) == 1 else "disagreement"
+
+
+def suggested_citation(findings):
+    """The citation prefilled for the lead: the notes of the inspectors who
+    found a deficiency, each on its own paragraph."""
+    return "\n\n".join(f["note"].strip() for f in findings
+                       if f["verdict"] in DEFICIENT and f["note"].strip())
+
+
+def board(db, inspection, section=None, only=None):
+    """Per standard in catalog order: the inspectors' findings (verdict, note,
+    photos), the standard's state, the lead's decision and released photos,
+    and whether a finding changed since the lead decided.
+
+    ``only`` is None, 'disagreements' or 'not_compliant' (any deficiency
+    found by an inspector or decided by the lead); ``section`` a section code.
+    """
+    i, c = inspection["id"], inspection["catalog_id"]
+    scope = "AND s.section_code = :sec " if section else ""
+    standards = db.conn.execute(
+        "SELECT s.code, s.title, s.section_code, s.depth FROM standards s "
+        "WHERE s.catalog_id = :c AND s.depth > 0 " + scope + "ORDER BY s.position",
+        {"c": c, "sec": section}).fetchall()
+    team = {m["id"]: m for m in db.conn.execute(
+        "SELECT u.id, u.display_name, m.team_role FROM members m JOIN users u ON u.id = m.user_id "
+        "WHERE m.inspection_id = ? ORDER BY u.display_name", [i])}
+    found = defaultdict(list)
+    for f in db.conn.execute(
+            "SELECT standard_code, inspector_id, verdict, verdict_hlc, note, note_hlc, last_seq FROM findings "
+            "WHERE inspection_id = ? ORDER BY inspector_id", [i]):
+        found[f["standard_code"]].append(dict(f))
+    pictures = defaultdict(list)
+    for p in db.conn.execute(
+            "SELECT standard_code, inspector_id, sha256, caption, last_seq FROM finding_photos "
+            "WHERE inspection_id = ? AND attached = 1 ORDER BY attached_hlc", [i]):
+        pictures[(p["standard_code"], p["inspector_id"])].append(dict(p))
+    decided = {d["standard_code"]: dict(d) for d in db.conn.execute(
+        "SELECT * FROM decisions WHERE inspection_id = ?", [i])}
+    released = {(r["standard_code"], r["sha256"]) for r in db.conn.execute(
+        "SELECT standard_code, sha256 FROM photo_releases WHERE inspection_id = ? AND released = 1", [i])}
+
+    rows = []
+    for std in standards:
+        code = std["code"]
+        findings = [f for f in found.get(code, []) if f["verdict"] or f["note"]
+                    or pictures.get((code, f["inspector_id"]))]
+        for f in findings:
+            f["inspector"] = team.get(f["inspector_id"], {"display_name": "former team member"})["display_name"]
+            f["photos"] = [{**p, "released": (code, p["sha256"]) in released}
+                           for p in pictures.get((code, f["inspector_id"]), [])]
+        state = standard_state([f["verdict"] for f in findings])
+        decision = decided.get(code)
+        newest = max([f["last_seq"] for f in found.get(code, [])] +
+                     [p["last_seq"] for f in findings for p in f["photos"]] + [0])
+        deficient = any(f["verdict"] in DEFICIENT for f in findings) or bool(
+            decision and decision["verdict"] in DEFICIENT)
+        if only == "disagreements" and state != "disagreement":
+            continue
+        if only == "not_compliant" and not deficient:
+            continue
+        rows.append({
+            "code": code, "title": std["title"], "section": std["section_code"], "findings": findings,
+            "state": state, "decision": decision, "deficient": deficient, "basis": newest,
+            # The basis is written with every decision: set means the lead decided.
+            "changed": bool(decision and decision["basis_hlc"] and newest > decision["basis"]),
+            "suggested_citation": suggested_citation(findings),
+        })
+    return rows
+
+
+def counts(rows):
+    """{state: n} over the board's rows, every state present."""
+    out = dict.fromkeys(STATES, 0)
+    for row in rows:
+        out[row["state"]] += 1
+    return out
+
+
+def decided_verdicts(db, inspection):
+    """{standard code: consolidated verdict} of the lead's decisions."""
+    return {r[0]: r[1] for r in db.conn.execute(
+        "SELECT standard_code, verdict FROM decisions WHERE inspection_id = ? AND verdict IS NOT NULL",
+        [inspection["id"]])}
+
+
+def scale_labels(inspection):
+    return SCALES[inspection["scale"]]

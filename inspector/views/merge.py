@@ -1,0 +1,56 @@
+"""The team leader's pages: the arrival board (has everyone's work come in?)
+and the merge screen, where the lead settles each standard.
+
+The merge screen only reads, like every page: the lead's decisions are ops
+sent through the device's outbox (static/js/merge.js), so consolidating
+works offline on the last evening on site.
+"""
+from flask import Blueprint, abort, g, render_template, request, url_for
+
+from .. import access, arrivals, catalog, merge
+from ..db import get_db
+from ..extensions import htmx
+from . import inspection_or_404
+
+bp = Blueprint("merge", __name__)
+
+
+@bp.route("/inspections/<int:inspection_id>/merge")
+@access.login_required
+def merge_screen(inspection_id):
+    """Every standard with the inspectors' findings side by side. Filters are
+    plain links; an htmx request for the list gets only the list back."""
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_see_team_findings)
+    only = request.args.get("only") or None
+    section = request.args.get("section") or None
+    if only not in (None, *merge.FILTERS) or (section and catalog.section(db, ins["catalog_id"], section) is None):
+        abort(404)
+    rows = merge.board(db, ins, section=section, only=only)
+    context = dict(inspection=ins, rows=rows, only=only, section=section, filters=merge.FILTERS,
+                   states=merge.STATES, sections=catalog.sections(db, ins["catalog_id"]),
+                   counts=merge.counts(merge.board(db, ins)) if not (only or section) else merge.counts(rows),
+                   editable=access.can_merge(g.user, ins))
+    if htmx and not htmx.boosted and htmx.target == "merge-rows":
+        return render_template("merge/_rows.html", **context)
+    return render_template("merge/merge.html", **context)
+
+
+def filter_url(inspection_id, only=None, section=None):
+    args = {k: v for k, v in (("only", only), ("section", section)) if v}
+    return url_for("merge.merge_screen", inspection_id=inspection_id, **args)
+
+
+@bp.app_template_global()
+def merge_filter_url(inspection_id, only=None, section=None):
+    return filter_url(inspection_id, only, section)
+
+
+@bp.route("/inspections/<int:inspection_id>/arrivals")
+@access.login_required
+def arrival_board(inspection_id):
+    """Per inspector and section: assessed / assigned, not-compliant counts,
+    and when each of their devices last synced."""
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_view_arrivals)
+    return render_template("merge/arrivals.html", inspection=ins, board=arrivals.board(db, ins))

@@ -1,0 +1,87 @@
+"""The draft report, for the team leader (admins read it too): as a page
+with a print stylesheet, and as PDF, CSV and XLSX downloads."""
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from .. import access, photos, reports
+from ..db import get_db
+from . import inspection_or_404
+
+bp = Blueprint("reports", __name__)
+
+
+def _report_inspection(inspection_id):
+    return inspection_or_404(inspection_id, access.can_view_report)
+
+
+@bp.route("/inspections/<int:inspection_id>/report")
+@access.login_required
+def draft_report(inspection_id):
+    ins = _report_inspection(inspection_id)
+    return render_template("reports/report.html", inspection=ins, report=reports.draft(get_db(), ins))
+
+
+@bp.route("/inspections/<int:inspection_id>/report.pdf")
+@access.login_required
+def report_pdf(inspection_id):
+    """The same page rendered to PDF on the server (WeasyPrint): images and
+    styles are read from this server's own files, never fetched."""
+    from weasyprint import HTML
+    ins = _report_inspection(inspection_id)
+    html = render_template("reports/report_pdf.html", inspection=ins, report=reports.draft(get_db(), ins))
+    pdf = HTML(string=html, base_url=request.host_url, url_fetcher=_local_fetcher(ins)).write_pdf()
+    return _download(pdf, "application/pdf", ins, "pdf")
+
+
+@bp.route("/inspections/<int:inspection_id>/report.csv")
+@access.login_required
+def report_csv(inspection_id):
+    ins = _report_inspection(inspection_id)
+    header, rows = reports.table(get_db(), ins)
+    return _download(reports.as_csv(header, rows).encode("utf-8"), "text/csv; charset=utf-8", ins, "csv")
+
+
+@bp.route("/inspections/<int:inspection_id>/report.xlsx")
+@access.login_required
+def report_xlsx(inspection_id):
+    ins = _report_inspection(inspection_id)
+    header, rows = reports.table(get_db(), ins)
+    body = reports.as_xlsx(header, rows, f"Draft report: {ins['site_name']}")
+    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ins, "xlsx")
+
+
+def _download(body, mimetype, inspection, suffix):
+    name = re.sub(r"[^A-Za-z0-9]+", "-", inspection["site_name"]).strip("-")[:60] or "inspection"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="draft-report-{name}.{suffix}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _local_fetcher(inspection):
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    static = Path(current_app.static_folder)
+    data_dir = current_app.config["DATA_DIR"]
+    released = {p["sha256"] for c in reports.draft(get_db(), inspection)["citations"] for p in c["photos"]}
+
+    class Fetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            parts = urlsplit(url)
+            path = parts.path
+            if path.startswith("/static/"):
+                target = (static / path.removeprefix("/static/")).resolve()
+                if static.resolve() in target.parents and target.is_file():
+                    kind = "text/css" if target.suffix == ".css" else "image/png"
+                    return URLFetcherResponse(url, body=target.read_bytes(), headers={"Content-Type": kind})
+            match = re.fullmatch(r"/photos/([0-9a-f]{64})", path)
+            if match and match.group(1) in released:  # only photos the report shows
+                blob = photos.blob_path(data_dir, match.group(1), thumb="size=thumb" in parts.query)
+                if blob.is_file():
+                    return URLFetcherResponse(url, body=blob.read_bytes(), headers={"Content-Type": "image/jpeg"})
+            raise ValueError(f"not a file of this report: {path}")
+
+    return Fetcher()

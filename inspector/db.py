@@ -284,6 +284,11 @@ def statements(script):
         raise ValueError(f"unterminated statement in a migration: {pending.strip()[:80]}")
 
 
+def folder_of(db):
+    """The data folder holding this database (its photos live there too)."""
+    return Path(db.conn.execute("PRAGMA database_list").fetchone()[2]).parent
+
+
 def database_path(data_dir):
     return Path(data_dir) / "inspector.sqlite3"
 

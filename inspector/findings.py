@@ -108,12 +108,19 @@ def my_finding(db, user, inspection_id, code):
 
 def my_photos(db, user, inspection_id, code=None):
     """Photos attached to the user's findings: of one standard, or (code None) of the whole inspection."""
-    scope = "AND fp.standard_code = :s " if code is not None else ""
+    return photos_of(db, inspection_id, user["id"], code)
+
+
+def photos_of(db, inspection_id, owner, code=None):
+    """Photos attached to findings of an inspection: ``owner``'s only, or
+    everyone's when None (see access.findings_scope); of one standard, or all."""
+    scope = ("AND fp.standard_code = :s " if code is not None else "") + (
+        "AND fp.inspector_id = :u " if owner is not None else "")
     return db.conn.execute(
         "SELECT fp.standard_code, fp.sha256, fp.caption, fp.attached_hlc, fp.caption_hlc, p.width, p.height "
         "FROM finding_photos fp LEFT JOIN photos p ON p.sha256 = fp.sha256 "
-        "WHERE fp.inspection_id = :i AND fp.inspector_id = :u AND fp.attached = 1 " + scope +
-        "ORDER BY fp.attached_hlc", {"i": inspection_id, "u": user["id"], "s": code}).fetchall()
+        "WHERE fp.inspection_id = :i AND fp.attached = 1 " + scope +
+        "ORDER BY fp.attached_hlc", {"i": inspection_id, "u": owner, "s": code}).fetchall()
 
 
 def photo_attachments(db, sha256, user):

@@ -39,6 +39,18 @@ def append(db, row, status):
                            [*(row[c] for c in COLUMNS), status]).lastrowid
 
 
+def newest_seq_of(db, op_ids):
+    """The log position of the newest of these ops (0 if none is logged)."""
+    return max([row["seq"] for row in _seqs(db, op_ids)] + [0])
+
+
+def _seqs(db, op_ids):
+    op_ids = sorted(set(op_ids))
+    for start in range(0, len(op_ids), 500):
+        chunk = op_ids[start:start + 500]
+        yield from db.conn.execute(f"SELECT seq FROM ops WHERE op_id IN ({','.join('?' * len(chunk))})", chunk)
+
+
 def last_seq(db):
     return db.conn.execute("SELECT coalesce(max(seq), 0) FROM ops").fetchone()[0]
 

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_wtf.csrf import ValidationError, validate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import users
+from .. import access, inspections, users
 from ..db import get_db
 from ..extensions import csrf
 
@@ -28,7 +28,16 @@ def load_user():
     g.user = users.by_id(get_db(), user_id) if user_id is not None else None
 
 
-def _safe_next(target):
+def _landing(db, user):
+    """Where a login without a ``next`` lands: a team leader whose team is
+    merging findings lands on that inspection's merge screen; others at home."""
+    merging = [i for i in inspections.listed_for(db, user) if i["state"] == "merging" and access.can_merge(user, i)]
+    if len(merging) == 1:
+        return url_for("merge.merge_screen", inspection_id=merging[0]["id"])
+    return url_for("inspections.home")
+
+
+def _safe_next(target, default):
     # Only local paths: never redirect off-site after login. Browsers read a
     # backslash as a slash and drop tabs and newlines, so "/\\evil.example"
     # and "/\t/evil.example" are as off-site as "//evil.example".
@@ -37,7 +46,7 @@ def _safe_next(target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("inspections.home")
+    return default
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -59,7 +68,7 @@ def login():
                 session.clear()
                 session.permanent = True
                 session["user_id"] = user["id"]
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(_safe_next(request.args.get("next"), _landing(db, user)))
             users.record_login_failure(db, username)
             error, status = "Unknown username or wrong password.", 401
     return render_template("auth/login.html", error=error), status

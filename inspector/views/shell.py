@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, g, jsonify, url_for
 
 from .. import access, catalog, findings, team
+from ..merge import FILTERS as merge_filters
 from ..db import get_db
 from . import inspection_or_404
 
@@ -35,8 +36,14 @@ def offline_manifest(inspection_id):
     standards = {c: url_for("inspections.standard", inspection_id=inspection_id, code=c) for c, _ in codes}
     pages = [url_for("inspections.home"), url_for("inspections.inspection", inspection_id=inspection_id),
              *sections.values(), *standards.values()]
-    thumbs = [url_for("photos.photo", sha256=p["sha256"], size="thumb")
-              for p in findings.my_photos(db, g.user, inspection_id)]
+    if access.can_see_team_findings(g.user, ins):
+        # The lead consolidates offline too: the merge screen, its filters and the draft report.
+        merge = url_for("merge.merge_screen", inspection_id=inspection_id)
+        pages += [merge, *(f"{merge}?only={key}" for key in merge_filters),
+                  url_for("reports.draft_report", inspection_id=inspection_id),
+                  url_for("merge.arrival_board", inspection_id=inspection_id)]
+    thumbs = [url_for("photos.photo", sha256=sha, size="thumb") for sha in dict.fromkeys(
+        p["sha256"] for p in findings.photos_of(db, inspection_id, access.findings_scope(g.user, ins)))]
     # The jump box offline: the server's own rule (catalog.jump_key) made the
     # keys, so the service worker only looks up what was typed, keyed the same way.
     jump = {catalog.jump_key(code): url for code, url in {**sections, **standards}.items()}

@@ -27,10 +27,11 @@ def seeded_db(tmp_path_factory):
     return database_path(folder)
 
 
-def make_app(data_dir, **config):
-    """The app on ``data_dir``, as the tests run it (CSRF off unless asked)."""
+def make_app(data_dir):
+    """The app on ``data_dir``, as the tests run it (CSRF off: test_pages.py
+    switches it on where it is what is tested)."""
     return create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SECRET_KEY": "test",
-                       "WTF_CSRF_ENABLED": False, **config})
+                       "WTF_CSRF_ENABLED": False})
 
 
 @pytest.fixture

@@ -31,8 +31,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import (BATCH, SYNC_HEADER, Device, batches, compact, demo_standards, edits,  # noqa: E402
+from bench._common import (BATCH, SYNC_HEADER, batches, compact, demo_standards, edits,  # noqa: E402
                            live_server, login, ratio, seeded_data_dir)
+from inspector.testing import seeded_device  # noqa: E402
 
 
 
@@ -48,13 +49,13 @@ def http_push(server, inspection_id, rounds):
 
     # Warm-up (not timed): a few ops on a separate device whose clock is a
     # day behind, so they never supersede the timed ops.
-    warm = Device(seed_value=999)
-    warm.wall -= 86_400_000
+    warm = seeded_device(999)
+    warm.clock_ms -= 86_400_000
     send([warm.op(inspection_id, rounds[0][0][0]["standard"], "verdict", "compliant") for _ in range(5)])
     # Per-request cost: pushes of a single op (what a tablet sends after
     # one edit while online), median latency.
-    single = Device(seed_value=998)
-    single.wall -= 86_400_000 // 2
+    single = seeded_device(998)
+    single.clock_ms -= 86_400_000 // 2
     latencies = []
     for i in range(20):
         start = time.perf_counter()
@@ -71,7 +72,7 @@ def http_push(server, inspection_id, rounds):
 
 
 def in_process_push(rounds):
-    from inspector import queries
+    from inspector import users
     from inspector.db import connect, database_path
     from sync import protocol
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
@@ -79,8 +80,8 @@ def in_process_push(rounds):
         db = connect(database_path(data))
         try:
             user = users.by_username(db, "inspector1")
-            warm = Device(seed_value=999)  # warm-up, a day behind: supersedes nothing
-            warm.wall -= 86_400_000
+            warm = seeded_device(999)  # warm-up, a day behind: supersedes nothing
+            warm.clock_ms -= 86_400_000
             protocol.push(db, user, {"ops": [warm.op(rounds[0][0][0]["inspection_id"], rounds[0][0][0]["standard"],
                                                      "verdict", "compliant") for _ in range(5)]})
             times = []
@@ -145,8 +146,8 @@ def main(argv=None):
         # One device per round, so every round's ops are new and newer.
         rounds = []
         for r in range(args.rounds):
-            device = Device(seed_value=1 + r)
-            device.wall += r * 10_000_000
+            device = seeded_device(1 + r)
+            device.clock_ms += r * 10_000_000
             ops = [device.op(inspection_id, e["standard"], e["field"], e["value"])
                    for e in edits(standards, args.ops, seed_value=7 + r)]
             rounds.append(batches(ops, args.batch))

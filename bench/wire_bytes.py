@@ -22,13 +22,15 @@ import argparse
 import http.client
 import json
 import sys
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import (BATCH, Device, batches, compact, cookie_header, demo_standards, edits,  # noqa: E402
+from bench._common import (BATCH, batches, compact, cookie_header, demo_standards, edits,  # noqa: E402
                            live_server, login, ratio)
+from inspector.testing import HOUR, seeded_device  # noqa: E402
 
 UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 "
       "Safari/537.36")
@@ -155,6 +157,10 @@ def main(argv=None):
         cookie = cookie_header(opener)
         print(f"wire bytes: inspector1, {len(standards)} standards, batches of {BATCH}, "
               f"session cookie {len(cookie)} bytes")
+        # Clocks from half a day back, each run's an hour on from the last, so
+        # every run's ops are newer than the last and none is more than the
+        # day ahead of the server's clock that the server accepts.
+        start, step = int(time.time() * 1000) - 12 * HOUR, HOUR
         seed_value = 100
         for n in args.n:
             edit_list = edits(standards, n, seed_value=seed_value)
@@ -164,8 +170,7 @@ def main(argv=None):
                 seed_value += 1
                 client = Client(server, cookie, inspection_id, standards[0], browser_like)
                 client.pull()  # the tablet is up to date before the edits
-                device = Device(seed_value=seed_value)
-                device.wall += seed_value * 10_000_000  # every run's ops newer than the last
+                device = seeded_device(seed_value, clock_ms=start + (seed_value - 100) * step)
                 ops = [device.op(inspection_id, e["standard"], e["field"], e["value"]) for e in edit_list]
                 figures[browser_like] = sync_round(client, ops), len(compact({"ops": ops}))
                 client.conn.close()
@@ -189,8 +194,7 @@ def main(argv=None):
         edits_bytes = len(compact(edit_list))
         client = Client(server, cookie, inspection_id, standards[0], True)
         client.pull()
-        device = Device(seed_value=999)
-        device.wall += 10 ** 12
+        device = seeded_device(999, clock_ms=start + (seed_value - 99) * step)  # newer than every run above
         sent = received = requests = 0
         for e in edit_list:
             op = device.op(inspection_id, e["standard"], e["field"], e["value"])

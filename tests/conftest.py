@@ -1,22 +1,16 @@
 """Fixtures: an app on a temporary data folder with the demo seeded, clients
-logged in as each demo user, and a helper to build sync ops."""
-import itertools
-import time
-import shutil
-import uuid
-
+logged in as each demo user, and a device that builds sync ops. The helpers
+themselves live in inspector/testing.py, shared with the benchmarks."""
 import pytest
 
 from inspector import create_app
 from inspector.db import connect, database_path
-from inspector.demo import seed
+from inspector.testing import (Device, copy_data_dir, log_in_test_client, seed_data_dir,
+                               use_cheap_password_hashes, user_id)
 
-PASSWORD = "demo-pass"
-HOUR = 3_600_000
-# Tablets' clocks in tests: half a day ago, so an hour either way stays within
-# the day ahead of the server's clock that the server accepts.
-T0 = int(time.time()) * 1000 - 12 * HOUR
-SYNC = {"X-Inspector-Sync": "1"}
+# Every password this process hashes (the seeded demo, users made by tests,
+# the CLI run in-process) uses a cheap method; the server checks any method.
+use_cheap_password_hashes()
 
 
 @pytest.fixture
@@ -26,23 +20,31 @@ def data_dir(tmp_path):
 
 @pytest.fixture(scope="session")
 def seeded_db(tmp_path_factory):
-    """The demo seeded once (password hashing is slow on purpose); each test
-    gets its own copy of the file."""
-    folder = tmp_path_factory.mktemp("seeded")
-    db = connect(database_path(folder))
-    seed(db, PASSWORD)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
+    """The demo seeded once; each test, and each live server, gets its own
+    copy of the file."""
+    folder = tmp_path_factory.mktemp("seeded") / "data"
+    seed_data_dir(folder)
     return database_path(folder)
 
 
+def make_app(data_dir):
+    """The app on ``data_dir``, as the tests run it (CSRF off: test_pages.py
+    switches it on where it is what is tested)."""
+    return create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SECRET_KEY": "test",
+                       "WTF_CSRF_ENABLED": False})
+
+
 @pytest.fixture
-def app(data_dir, seeded_db):
-    data_dir.mkdir()
-    shutil.copyfile(seeded_db, database_path(data_dir))
-    app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SECRET_KEY": "test",
-                      "WTF_CSRF_ENABLED": False})
-    return app
+def new_app(seeded_db):
+    """new_app(data_dir) -> an app on a fresh copy of the seeded demo there."""
+    def make(data_dir):
+        return make_app(copy_data_dir(seeded_db, data_dir))
+    return make
+
+
+@pytest.fixture
+def app(data_dir, new_app):
+    return new_app(data_dir)
 
 
 @pytest.fixture
@@ -57,41 +59,16 @@ def demo_inspection(db):
     return db.conn.execute("SELECT id FROM inspections").fetchone()[0]
 
 
-def login(client, username, password=PASSWORD):
-    response = client.post("/login", data={"username": username, "password": password})
-    assert response.status_code == 302, response.data
-    return client
-
-
 @pytest.fixture
 def as_user(app):
-    """as_user("inspector1") -> a test client logged in as that user."""
-    def make(username):
-        return login(app.test_client(), username)
+    """as_user("inspector1") -> a test client with the session that logging
+    in as that user gives (the login form itself is tested in test_pages.py);
+    ``app=`` for another app than the test's own."""
+    def make(username, app=app):
+        return log_in_test_client(app.test_client(), user_id(app.config["DATA_DIR"], username))
     return make
-
-
-class Device:
-    """Builds ops the way a tablet does: its own id, seq and clock."""
-
-    def __init__(self, device_id=None, clock_ms=T0):
-        self.device_id = device_id or "dev" + uuid.uuid4().hex[:10]
-        self.seq = itertools.count(1)
-        self.clock_ms = clock_ms
-        self.counter = 0
-
-    def op(self, inspection_id, standard, field, value, at_ms=None):
-        seq = next(self.seq)
-        wall = at_ms if at_ms is not None else self.clock_ms + seq
-        return {"op_id": str(uuid.uuid4()), "device_id": self.device_id, "seq": seq,
-                "hlc": f"{wall:015d}:{0:05d}:{self.device_id}", "inspection_id": inspection_id,
-                "standard": standard, "field": field, "value": value}
 
 
 @pytest.fixture
 def device():
     return Device()
-
-
-def push(client, ops, **kw):
-    return client.post("/sync/push", json={"ops": ops}, headers=SYNC, **kw)

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from conftest import PASSWORD, SYNC, login, push
 from inspector import create_app
+from inspector.testing import PASSWORD, SYNC, push
 
 
 # --- reading pages -------------------------------------------------------------

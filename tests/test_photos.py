@@ -21,8 +21,8 @@ import pytest
 from PIL import Image, ImageFile
 from PIL.PngImagePlugin import PngInfo
 
-from conftest import SYNC, Device, push
 from inspector import photos
+from inspector.testing import SYNC, Device, push
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

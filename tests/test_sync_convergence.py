@@ -2,13 +2,11 @@
 they are cut into batches, the server ends in the same state: the one a
 single in-order push gives, and the one rebuilt from its own log."""
 import random
-import shutil
 
 import pytest
 
-from conftest import HOUR, T0, Device, login, push
-from inspector import create_app
 from inspector.db import connect, database_path
+from inspector.testing import HOUR, T0, Device, push
 from sync import protocol
 
 
@@ -45,16 +43,13 @@ def state(db):
 
 
 @pytest.fixture
-def expected(tmp_path, seeded_db, demo_inspection):
+def expected(tmp_path, new_app, as_user, demo_inspection):
     """The state after pushing the workload once, in order, in one batch, to
     a server of its own (the log is append only: it cannot be wound back)."""
-    data = tmp_path / "in-order"
-    data.mkdir()
-    shutil.copyfile(seeded_db, database_path(data))
-    app = create_app({"DATA_DIR": str(data), "TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
+    app = new_app(tmp_path / "in-order")
     ops = workload(demo_inspection)
-    assert push(login(app.test_client(), "inspector1"), ops).status_code == 200
-    db = connect(database_path(data))
+    assert push(as_user("inspector1", app=app), ops).status_code == 200
+    db = connect(database_path(app.config["DATA_DIR"]))
     result = state(db)
     db.conn.close()
     return ops, result

@@ -7,10 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from conftest import HOUR, PASSWORD, SYNC, T0, Device, login, push
-from inspector import create_app, inspections, photos, team, users
+from inspector import inspections, photos, team, users
 from inspector.db import connect, database_path, transaction
-from inspector.demo import seed
+from inspector.testing import HOUR, PASSWORD, SYNC, T0, Device, push
 from sync import fields, protocol
 
 
@@ -67,15 +66,6 @@ def jpeg(color=(200, 30, 30), size=(64, 48)):
 def put_photo(client, raw, sha, **kw):
     headers = {**SYNC, "Content-Type": "image/jpeg", **kw.pop("headers", {})}
     return client.put(f"/sync/photos/{sha}", data=raw, headers=headers, **kw)
-
-
-def make_app(data_dir):
-    data_dir.mkdir()
-    db = connect(database_path(data_dir))
-    seed(db, PASSWORD)
-    db.conn.close()
-    return create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SECRET_KEY": "test",
-                       "WTF_CSRF_ENABLED": False})
 
 
 # --- 1. the same batch twice -------------------------------------------------
@@ -145,15 +135,16 @@ def _two_devices_ops(inspection):
     return ops_a, ops_b
 
 
-def test_two_tablets_of_one_inspector_converge_whatever_the_arrival_order(tmp_path, demo_inspection):
+def test_two_tablets_of_one_inspector_converge_whatever_the_arrival_order(tmp_path, demo_inspection, new_app,
+                                                                           as_user):
     ops_a, ops_b = _two_devices_ops(demo_inspection)
     # B4.2: equal wall time and counter, so the device id decides: "tabletB" > "tabletA".
     winners = {("B4.1", "verdict"): ops_b[0], ("B4.1", "note"): ops_a[1], ("B4.2", "verdict"): ops_b[2]}
 
     outcomes = []
     for name, order in (("a_then_b", (ops_a, ops_b)), ("b_then_a", (ops_b, ops_a))):
-        app = make_app(tmp_path / name)
-        client = login(app.test_client(), "inspector1")
+        app = new_app(tmp_path / name)
+        client = as_user("inspector1", app=app)
         results = {}
         for batch in order:
             results.update(statuses(push(client, batch)))
@@ -394,7 +385,7 @@ def test_a_push_after_the_session_ended_is_401_then_applies_after_login(app, db,
     assert response.is_json and response.json["error"] == "login_required"
     assert ops_log(db) == before and finding(db, demo_inspection, "B7.1", "inspector1") is None
 
-    login(client, "inspector1")
+    assert client.post("/login", data={"username": "inspector1", "password": PASSWORD}).status_code == 302
     assert statuses(push(client, batch)) == [(op["op_id"], "applied") for op in batch]
     assert finding(db, demo_inspection, "B7.1", "inspector1")["note"] == "Typed offline at 11:40."
 

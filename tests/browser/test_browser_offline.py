@@ -10,11 +10,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from browser import chromium, live_server, log_in, server_db, tablet  # noqa: F401
 from inspector.photos import blob_path
+from inspector.testing import CHROMIUM, CHROMIUM_ARGS, TABLET, log_in_by_cookie, log_in_through_form
 
-pytestmark = pytest.mark.browser
-PHOTOS = Path(__file__).parent / "fixtures" / "photos"
+PHOTOS = Path(__file__).parent.parent / "fixtures" / "photos"
 
 WORK = [  # (standard, verdict label, stored verdict, note, photo)
     ("B2.1", "Not compliant", "not_compliant", "Night nurse has no CRS training record.", "gps_rotated.jpg"),
@@ -23,7 +22,7 @@ WORK = [  # (standard, verdict label, stored verdict, note, photo)
 
 
 def demo_id(server):
-    with server_db(server) as db:
+    with server.db() as db:
         return db.execute("SELECT id FROM inspections").fetchone()[0]
 
 
@@ -49,7 +48,7 @@ def record(page, server, inspection, code, label, note, photo=None):
 
 def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
     inspection = take_offline(page, live_server)
 
     tablet.set_offline(True)
@@ -80,13 +79,13 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
     page.goto(f"{live_server.url}/inspections/{inspection}")  # stored before the shift began
     expect(page.locator(".section-row[data-section='B2'] [data-mine]")).to_have_text("1")
     expect(page.locator(".section-row[data-section='B4'] [data-mine]")).to_have_text("1")
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         assert db.execute("SELECT count(*) FROM ops WHERE standard_code IN ('B2.1', 'B4.2')").fetchone()[0] == 0
 
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
 
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         findings = db.execute(
             "SELECT f.standard_code, f.verdict, f.note FROM findings f JOIN users u ON u.id = f.inspector_id "
             "WHERE u.username = 'inspector1' AND f.standard_code IN ('B2.1', 'B4.2') ORDER BY 1").fetchall()
@@ -119,7 +118,7 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
 def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet):
     """Not emulation: the server process is stopped while the inspector works."""
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector2")
+    log_in_by_cookie(page, live_server, "inspector2")
     inspection = take_offline(page, live_server)
     live_server.stop()
 
@@ -131,26 +130,26 @@ def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet)
 
     live_server.start()
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'D2.3'").fetchone()
     assert tuple(row) == ("not_compliant", "Dewar alarm test not signed for March.")
 
 
 def test_session_expired_offline_keeps_the_work_until_the_inspector_logs_in(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_through_form(page, live_server.url, "inspector1")
     inspection = take_offline(page, live_server)
     tablet.set_offline(True)
     record(page, live_server, inspection, "B5.1", "Compliant", "Bedside check list used for every infusion.")
     tablet.clear_cookies()  # the session ended during the shift
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_contain_text("Log in again to sync", timeout=30_000)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         assert db.execute("SELECT count(*) FROM findings WHERE standard_code = 'B5.1'").fetchone()[0] == 0
 
-    log_in(page, live_server.url, "inspector1")
+    log_in_through_form(page, live_server.url, "inspector1")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B5.1'").fetchone()
     assert tuple(row) == ("compliant", "Bedside check list used for every infusion.")
 
@@ -158,8 +157,6 @@ def test_session_expired_offline_keeps_the_work_until_the_inspector_logs_in(live
 def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tmp_path):
     """A flat battery: the browser quits with changes unsynced, comes back
     offline, and the inspector sees every entry; then it syncs."""
-    from browser import CHROMIUM, CHROMIUM_ARGS, TABLET
-
     profile = tmp_path / "tablet-profile"
 
     def launch():
@@ -168,7 +165,7 @@ def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tm
     if True:
         context = launch()
         page = context.new_page()
-        log_in(page, live_server.url, "inspector3")
+        log_in_by_cookie(page, live_server, "inspector3")
         inspection = take_offline(page, live_server)
         context.set_offline(True)
         record(page, live_server, inspection, "B3.2", "Not compliant", "Deviation log has no trend review.")
@@ -184,6 +181,6 @@ def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tm
         context.set_offline(False)
         expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
         context.close()
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B3.2'").fetchone()
     assert tuple(row) == ("not_compliant", "Deviation log has no trend review.")

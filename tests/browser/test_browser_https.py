@@ -7,25 +7,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, TABLET, LiveServer, chromium, log_in, server_db  # noqa: F401
-from inspector.db import connect, database_path
-from inspector.demo import seed
-
-pytestmark = pytest.mark.browser
+from inspector.testing import CHROMIUM, CHROMIUM_ARGS, TABLET, LiveServer, copy_data_dir, log_in_through_form
 
 
 @pytest.fixture
-def https_server(tmp_path):
+def https_server(tmp_path, seeded_db):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    data = tmp_path / "data"
-    data.mkdir()
-    db = connect(database_path(data))
-    seed(db, PASSWORD)
-    db.conn.close()
-    server = LiveServer(data, tls=(cert, key)).start()
+    server = LiveServer(copy_data_dir(seeded_db, tmp_path / "data"), tls=(cert, key)).start()
     yield server
     server.stop()
 
@@ -38,8 +29,9 @@ def test_offline_journey_over_https(https_server, chromium):
     context = browser.new_context(viewport=TABLET, ignore_https_errors=True)
     page = context.new_page()
     assert https_server.url.startswith("https://")
-    log_in(page, https_server.url, "inspector2")
-    with server_db(https_server) as db:
+    # Through the form: here the real login's cookie (Secure over https) is part of what is tested.
+    log_in_through_form(page, https_server.url, "inspector2")
+    with https_server.db() as db:
         inspection = db.execute("SELECT id FROM inspections").fetchone()[0]
     page.goto(f"{https_server.url}/inspections/{inspection}")
     page.get_by_role("button", name="Make available offline").click()
@@ -48,14 +40,14 @@ def test_offline_journey_over_https(https_server, chromium):
     context.set_offline(True)
     page.goto(f"{https_server.url}/inspections/{inspection}/standards/D1.2")
     page.get_by_label("Not applicable", exact=True).check()
-    page.get_by_label("Add photo").set_input_files(str(Path(__file__).parent / "fixtures" / "photos" / "gps_upright.jpg"))
+    page.get_by_label("Add photo").set_input_files(str(Path(__file__).parent.parent / "fixtures" / "photos" / "gps_upright.jpg"))
     expect(page.locator("[data-photo-list] img")).to_have_count(1)
     expect(page.locator("[data-save-state]")).to_contain_text("Saved on this tablet")
     page.reload()
     expect(page.get_by_label("Not applicable", exact=True)).to_be_checked()
     context.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
-    with server_db(https_server) as db:
+    with https_server.db() as db:
         assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'D1.2'").fetchone()[0] == "not_applicable"
         assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D1.2' AND attached = 1"
                           ).fetchone()[0] == 1

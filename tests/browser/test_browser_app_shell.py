@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser import LiveServer, chromium, live_server, log_in, tablet  # noqa: F401
-
-pytestmark = pytest.mark.browser
+from inspector.testing import LiveServer, log_in_by_cookie
 
 
 def test_manifest_and_icons_make_it_installable(live_server, tablet):
@@ -26,12 +24,12 @@ def test_manifest_and_icons_make_it_installable(live_server, tablet):
 
 def test_a_new_deploy_installs_a_new_shell_and_removes_the_old_one(live_server, tablet, tmp_path):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
     expect(page.get_by_role("status")).to_have_text("All synced")
     old = wait_for_shell(page, lambda shells: len(shells) == 1)
 
     # Deploy a new version: the same server address and data, the CSS changed.
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     deploy = tmp_path / "deploy"
     for name in ("inspector", "sync", "templates", "static"):
         shutil.copytree(repo / name, deploy / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -6,13 +6,11 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from browser import TABLET, chromium, live_server, log_in, server_db, tablet  # noqa: F401
-
-pytestmark = pytest.mark.browser
+from inspector.testing import TABLET, log_in_by_cookie, log_in_through_form
 
 
 def demo_id(server):
-    with server_db(server) as db:
+    with server.db() as db:
         return db.execute("SELECT id FROM inspections").fetchone()[0]
 
 
@@ -27,19 +25,19 @@ def test_an_edit_on_a_tablet_whose_clock_is_an_hour_behind_still_wins(live_serve
     behind = chromium.new_context(viewport=TABLET)
     behind.clock.set_system_time(datetime.now() - timedelta(hours=1))
     first = ahead.new_page()
-    log_in(first, live_server.url, "inspector1")
+    log_in_by_cookie(first, live_server, "inspector1")
     first.goto(url)
     write_note(first, "Tocilizumab: two doses in the ward fridge.")
     expect(first.get_by_role("status")).to_have_text("All synced", timeout=15_000)
 
     second = behind.new_page()
-    log_in(second, live_server.url, "inspector1")
+    log_in_by_cookie(second, live_server, "inspector1")
     second.goto(url)
     expect(second.get_by_label("Note")).to_have_value("Tocilizumab: two doses in the ward fridge.")
     write_note(second, "Tocilizumab: only one dose; the second was used on Monday.")
     expect(second.get_by_role("status")).to_have_text("All synced", timeout=15_000)
 
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         note = db.execute("SELECT note FROM findings WHERE standard_code = 'B6.1'").fetchone()[0]
     assert note == "Tocilizumab: only one dose; the second was used on Monday."
     first.reload()
@@ -50,7 +48,7 @@ def test_an_edit_on_a_tablet_whose_clock_is_an_hour_behind_still_wins(live_serve
 
 def test_logging_out_offline_keeps_the_inspector_in_and_their_pages(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector2")
+    log_in_through_form(page, live_server.url, "inspector2")
     inspection = demo_id(live_server)
     page.goto(f"{live_server.url}/inspections/{inspection}")
     page.get_by_role("button", name="Make available offline").click()
@@ -70,11 +68,11 @@ def test_logging_out_offline_keeps_the_inspector_in_and_their_pages(live_server,
 
 def test_a_new_user_on_the_tablet_never_lands_in_the_previous_users_cache(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_through_form(page, live_server.url, "inspector1")
     page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}")
     page.get_by_role("button", name="Make available offline").click()
     expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         ids = dict(db.execute("SELECT username, id FROM users").fetchall())
 
     tablet.clear_cookies()  # inspector1's session ends; the tab stays open
@@ -95,10 +93,10 @@ def test_a_new_user_on_the_tablet_never_lands_in_the_previous_users_cache(live_s
 
 
 def test_a_tab_left_open_never_sends_one_inspectors_changes_as_another(live_server, tablet):
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         inspection = db.execute("SELECT id FROM inspections").fetchone()[0]
     old_tab = tablet.new_page()
-    log_in(old_tab, live_server.url, "inspector1")
+    log_in_through_form(old_tab, live_server.url, "inspector1")
     tablet.route("**/sync/push", lambda route: route.abort())  # no signal for a while
     old_tab.goto(f"{live_server.url}/inspections/{inspection}/standards/B7.1")
     write_note(old_tab, "inspector1's private observation")
@@ -106,9 +104,9 @@ def test_a_tab_left_open_never_sends_one_inspectors_changes_as_another(live_serv
 
     tablet.clear_cookies()
     new_tab = tablet.new_page()
-    log_in(new_tab, live_server.url, "inspector3")  # the next inspector, same tablet, same cookies
+    log_in_through_form(new_tab, live_server.url, "inspector3")  # the next inspector, same tablet, same cookies
     tablet.unroute("**/sync/push")
     old_tab.evaluate("dispatchEvent(new Event('online'))")
     expect(old_tab.get_by_role("status")).to_contain_text("Another user is logged in", timeout=15_000)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         assert db.execute("SELECT count(*) FROM ops WHERE standard_code = 'B7.1'").fetchone()[0] == 0

@@ -6,21 +6,20 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser import chromium, live_server, log_in, server_db, tablet  # noqa: F401
+from inspector.testing import log_in_by_cookie
 
-pytestmark = pytest.mark.browser
-PHOTOS = Path(__file__).parent / "fixtures" / "photos"
+PHOTOS = Path(__file__).parent.parent / "fixtures" / "photos"
 
 
 def standard_url(server, code):
-    with server_db(server) as db:
+    with server.db() as db:
         inspection = db.execute("SELECT id FROM inspections").fetchone()[0]
     return f"{server.url}/inspections/{inspection}/standards/{code}"
 
 
 def test_caption_one_photo_and_remove_another(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector2")
+    log_in_by_cookie(page, live_server, "inspector2")
     page.goto(standard_url(live_server, "D2.4"))
     page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
     page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_rotated.jpg"))
@@ -35,7 +34,7 @@ def test_caption_one_photo_and_remove_another(live_server, tablet):
     page.reload()
     expect(page.locator("[data-photo-list] li")).to_have_count(1)
     expect(page.get_by_label("Caption")).to_have_value("Dewar 3 alarm panel")
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         rows = db.execute("SELECT attached, caption FROM finding_photos WHERE standard_code = 'D2.4' "
                           "ORDER BY attached DESC").fetchall()
         removal = db.execute("SELECT count(*) FROM ops WHERE field = 'photo' AND standard_code = 'D2.4' "
@@ -56,7 +55,7 @@ def refuse_every_op(reason):
 
 def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
 
     tablet.route("**/sync/push", refuse_every_op("standard B2.3 is not in this inspection's catalog"))
     page.goto(standard_url(live_server, "B2.3"))
@@ -88,7 +87,7 @@ def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
 
 def test_a_newer_edit_replaces_a_refused_change(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
 
     tablet.route("**/sync/push", refuse_every_op("refused for the test"))
     page.goto(standard_url(live_server, "B2.6"))
@@ -98,31 +97,31 @@ def test_a_newer_edit_replaces_a_refused_change(live_server, tablet):
     page.get_by_label("Not applicable", exact=True).check()
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
     expect(page.locator("#sync-problems")).to_have_count(0)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'B2.6'").fetchone()[0] == "not_applicable"
 
 
 def test_a_photo_the_server_cannot_take_yet_does_not_hold_up_the_verdict(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector2")
+    log_in_by_cookie(page, live_server, "inspector2")
     tablet.route("**/sync/photos/*", lambda route: route.fulfill(status=503, body="busy")
                  if route.request.method == "PUT" else route.continue_())
     page.goto(standard_url(live_server, "D2.5"))
     page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
     page.get_by_label("Not compliant", exact=True).check()
     for _ in range(150):  # the verdict reaches the server while the photo waits
-        with server_db(live_server) as db:
+        with live_server.db() as db:
             row = db.execute("SELECT verdict FROM findings WHERE standard_code = 'D2.5'").fetchone()
         if row:
             break
         page.wait_for_timeout(100)
     assert row and row[0] == "not_compliant"
     expect(page.get_by_role("status")).to_have_text("1 change waiting")  # the photo
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == 0
 
     tablet.unroute("**/sync/photos/*")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D2.5' AND attached = 1"
                           ).fetchone()[0] == 1

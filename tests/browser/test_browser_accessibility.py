@@ -6,14 +6,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser import PHONE, TABLET, chromium, live_server, log_in, server_db, tablet  # noqa: F401
+from inspector.testing import PHONE, TABLET, log_in_by_cookie
 
-pytestmark = pytest.mark.browser
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+AXE = Path(__file__).parent.parent / "vendor" / "axe-core-4.14.1.min.js"
 
 
 def demo_id(server):
-    with server_db(server) as db:
+    with server.db() as db:
         return db.execute("SELECT id FROM inspections").fetchone()[0]
 
 
@@ -32,7 +31,7 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
     page = context.new_page()
     page.goto(live_server.url + "/login")
     assert violations(page) == []
-    log_in(page, live_server.url, "lead")
+    log_in_by_cookie(page, live_server, "lead")
     inspection = demo_id(live_server)
     for path in ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/B6",
                  f"/inspections/{inspection}/standards/B6.2", f"/inspections/{inspection}/team",
@@ -45,7 +44,7 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
 
 def test_an_inspector_records_a_finding_with_the_keyboard_alone(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
     page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B6.3")
     verdict = page.get_by_label("Compliant", exact=True)
     for _ in range(40):  # Tab from the top of the page to the first verdict

@@ -3,17 +3,15 @@ unsynced changes, and logging out never throws work away."""
 import pytest
 from playwright.sync_api import expect
 
-from browser import chromium, live_server, log_in, server_db, tablet  # noqa: F401
-
-pytestmark = pytest.mark.browser
+from inspector.testing import log_in_through_form
 
 
 def test_second_inspector_never_sees_the_first_ones_pages_or_outbox(live_server, tablet):
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         inspection = db.execute("SELECT id FROM inspections").fetchone()[0]
     standard_url = f"{live_server.url}/inspections/{inspection}/standards/B2.1"
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_through_form(page, live_server.url, "inspector1")
     page.goto(f"{live_server.url}/inspections/{inspection}")
     page.get_by_role("button", name="Make available offline").click()
     expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
@@ -38,7 +36,7 @@ def test_second_inspector_never_sees_the_first_ones_pages_or_outbox(live_server,
     assert warnings == ["2 changes are not synced yet. They stay on this tablet and sync when you log in again. "
                         "Log out?"]
 
-    log_in(page, live_server.url, "inspector2")
+    log_in_through_form(page, live_server.url, "inspector2")
     expect(page.get_by_role("status")).to_have_text("All synced")
     page.goto(standard_url)
     expect(page.get_by_label("Note")).to_have_value("")
@@ -57,14 +55,14 @@ def test_second_inspector_never_sees_the_first_ones_pages_or_outbox(live_server,
     assert "pages-u%s" % _user_id(live_server, "inspector1") in caches  # kept: inspector1 still has changes
 
     tablet.unroute("**/sync/push")
-    log_in(page, live_server.url, "inspector1")
+    log_in_through_form(page, live_server.url, "inspector1")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         row = db.execute("SELECT f.verdict, f.note FROM findings f JOIN users u ON u.id = f.inspector_id "
                          "WHERE u.username = 'inspector1' AND f.standard_code = 'B2.1'").fetchone()
     assert tuple(row) == ("not_compliant", "Private note of inspector1")
 
 
 def _user_id(server, username):
-    with server_db(server) as db:
+    with server.db() as db:
         return db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]

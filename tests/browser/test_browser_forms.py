@@ -3,9 +3,8 @@ headless Chromium, and every page fits a tablet and a phone."""
 import pytest
 from playwright.sync_api import expect
 
-from browser import PHONE, TABLET, chromium, live_server, log_in, server_db, tablet  # noqa: F401
+from inspector.testing import PHONE, TABLET, log_in_by_cookie
 
-pytestmark = pytest.mark.browser
 
 FINDINGS = [
     ("B2.1", "Not compliant", "not_compliant", "Two nurses lack yearly CRS training records."),
@@ -15,13 +14,13 @@ FINDINGS = [
 
 
 def demo_id(server):
-    with server_db(server) as db:
+    with server.db() as db:
         return db.execute("SELECT id FROM inspections").fetchone()[0]
 
 
 def test_inspector_records_three_findings_and_sees_them_after_reload(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
     inspection = demo_id(live_server)
     page.get_by_role("link", name="Northbridge University Hospital").click()
     expect(page.get_by_role("heading", name="My sections")).to_be_visible()
@@ -42,7 +41,7 @@ def test_inspector_records_three_findings_and_sees_them_after_reload(live_server
         expect(page.get_by_label(label, exact=True)).to_be_checked()
         expect(page.get_by_label("Note")).to_have_value(note)
 
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         rows = db.execute(
             "SELECT f.standard_code, f.verdict, f.note FROM findings f JOIN users u ON u.id = f.inspector_id "
             "WHERE u.username = 'inspector1' AND f.standard_code IN ('B2.1', 'B2.2', 'B4.1') "
@@ -52,7 +51,7 @@ def test_inspector_records_three_findings_and_sees_them_after_reload(live_server
 
 def test_a_note_typed_a_moment_before_a_reload_is_kept(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
     url = f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B2.4"
     page.goto(url)
     page.get_by_label("Note").press_sequentially("Fridge log unsigned")
@@ -66,7 +65,7 @@ def test_a_note_typed_a_moment_before_a_reload_is_kept(live_server, tablet):
 
 def test_a_mistapped_verdict_can_be_cleared(live_server, tablet):
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
     page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B2.5")
     page.get_by_label("Not compliant", exact=True).check()
     page.get_by_role("button", name="Clear verdict").click()
@@ -75,7 +74,7 @@ def test_a_mistapped_verdict_can_be_cleared(live_server, tablet):
     page.reload()
     for label in ("Compliant", "Not compliant", "Not applicable"):
         expect(page.get_by_label(label, exact=True)).not_to_be_checked()
-    with server_db(live_server) as db:
+    with live_server.db() as db:
         assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'B2.5'").fetchone()[0] is None
 
 
@@ -99,7 +98,7 @@ def test_every_page_fits_the_screen_with_finger_sized_controls(live_server, chro
     inspection = demo_id(live_server)
     page.goto(live_server.url + "/login")
     assert page_fits(page) == (0, [])
-    log_in(page, live_server.url, "lead")
+    log_in_by_cookie(page, live_server, "lead")
     paths = ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/D2",
              f"/inspections/{inspection}/standards/D2.1", f"/inspections/{inspection}/team", "/inspections/new"]
     for path in paths:

@@ -1,0 +1,295 @@
+"""Helpers shared by the tests and the benchmarks: a demo-seeded data folder,
+the real server in a subprocess, sync ops built the way a tablet builds them,
+and logging in without the login form where the form is not what is tested.
+
+Nothing here imports pytest (the benchmarks use it too), and the app never
+imports this module: the one test hook, a server that dies mid-batch, is put
+in by the launcher below, not read by production code.
+"""
+import contextlib
+import http.cookiejar
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from http.client import HTTPException
+from pathlib import Path
+
+from . import create_app, users
+from .db import connect, database_path
+from .demo import seed
+
+PASSWORD = "demo-pass"
+# A hash names its own method, so the server checks a cheap hash as well as
+# Werkzeug's deliberately slow default; only the test process makes them.
+CHEAP_PASSWORD_METHOD = "pbkdf2:sha256:1"
+HOUR = 3_600_000
+# Tablets' clocks in tests: half a day ago, so an hour either way stays within
+# the day ahead of the server's clock that the server accepts.
+T0 = int(time.time()) * 1000 - 12 * HOUR
+SYNC = {"X-Inspector-Sync": "1"}
+CRASH_EXIT = 70  # the exit status of a server told to die mid-batch
+# Browser tests: Debian's Chromium, never a downloaded one, at tablet and phone size.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
+
+
+def use_cheap_password_hashes():
+    """Hash passwords made in this process (the seeded demo, test users) cheaply."""
+    users.PASSWORD_METHOD = CHEAP_PASSWORD_METHOD
+
+
+# --- data folders ---------------------------------------------------------------
+
+def seed_data_dir(data_dir, password=PASSWORD):
+    """Create ``data_dir`` with the demo seeded in it; return the seed summary.
+    The database is left as one file (no WAL beside it), ready to copy."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True)
+    db = connect(database_path(data_dir))
+    try:
+        summary = seed(db, password)
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.conn.close()
+    return summary
+
+
+def copy_data_dir(seeded_database, data_dir):
+    """A new data folder holding a copy of an already seeded database file."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True)
+    shutil.copyfile(seeded_database, database_path(data_dir))
+    return data_dir
+
+
+def read_only_db(data_dir):
+    """A read-only look at a data folder's database (rows by name)."""
+    conn = sqlite3.connect(f"file:{database_path(data_dir)}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def demo_inspection_id(data_dir):
+    with contextlib.closing(read_only_db(data_dir)) as db:
+        return db.execute("SELECT id FROM inspections ORDER BY id").fetchone()[0]
+
+
+def user_id(data_dir, username):
+    with contextlib.closing(read_only_db(data_dir)) as db:
+        return db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
+
+
+# --- sync ops --------------------------------------------------------------------
+
+class Device:
+    """Builds ops the way a tablet does (sync/static/outbox.js): its own id, a
+    seq that only grows, and an HLC stamp from its clock. Given ``rng`` (a
+    random.Random), its op ids are repeatable from run to run."""
+
+    def __init__(self, device_id=None, clock_ms=T0, rng=None):
+        self.rng = rng
+        self.device_id = device_id or "dev" + self._uuid().hex[:10]
+        self.clock_ms = clock_ms
+        self.seq = 0
+
+    def _uuid(self):
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4) if self.rng else uuid.uuid4()
+
+    def op(self, inspection_id, standard, field, value, at_ms=None):
+        self.seq += 1
+        wall = at_ms if at_ms is not None else self.clock_ms + self.seq
+        return {"op_id": str(self._uuid()), "device_id": self.device_id, "seq": self.seq,
+                "hlc": f"{wall:015d}:{0:05d}:{self.device_id}", "inspection_id": inspection_id,
+                "standard": standard, "field": field, "value": value}
+
+
+def seeded_device(seed_value, clock_ms=None):
+    """A Device whose id and op ids follow from ``seed_value``, its clock now."""
+    rng = random.Random(seed_value)
+    device_id = "d" + uuid.UUID(int=rng.getrandbits(128)).hex[:20]
+    return Device(device_id, int(time.time() * 1000) if clock_ms is None else clock_ms, rng)
+
+
+def push(client, ops, **kw):
+    """POST a batch to /sync/push with a Flask test client."""
+    return client.post("/sync/push", json={"ops": ops}, headers=SYNC, **kw)
+
+
+# --- sessions without the login form --------------------------------------------
+
+def log_in_test_client(client, user_id):
+    """Give a Flask test client the session that logging in as ``user_id`` gives."""
+    with client.session_transaction() as session:
+        session.permanent = True
+        session["user_id"] = user_id
+    return client
+
+
+def session_cookie(data_dir, username, secure=False):
+    """A cookie for a browser context (Playwright's ``add_cookies``, with its
+    ``url`` to add) holding the session that logging in as ``username`` gives
+    on the server of ``data_dir``: signed with that folder's secret key."""
+    app = create_app({"DATA_DIR": str(data_dir)})  # reads the folder's secret_key, as the server did
+    value = app.session_interface.get_signing_serializer(app).dumps(
+        {"_permanent": True, "user_id": user_id(data_dir, username)})
+    expires = datetime.now(timezone.utc) + app.permanent_session_lifetime
+    return {"name": app.config["SESSION_COOKIE_NAME"], "value": value, "httpOnly": True, "sameSite": "Lax",
+            "secure": secure, "expires": expires.timestamp()}
+
+
+# --- the real server -------------------------------------------------------------
+
+def free_port():
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# `inspector serve` as the CLI runs it. Asked to crash after N ops, it first
+# wraps the op log's append so that the process exits (os._exit, as a power cut
+# or an OOM kill would) once N ops of a batch are written inside the batch's
+# transaction: the hook lives here, not in the app.
+LAUNCHER = f"""
+import os, sys
+crash_after = int(sys.argv.pop(1))
+if crash_after >= 0:
+    from sync import oplog
+    real_append, written = oplog.append, []
+
+    def append(db, row, status):
+        if len(written) == crash_after:
+            os._exit({CRASH_EXIT})
+        written.append(row["op_id"])
+        return real_append(db, row, status)
+
+    oplog.append = append
+from inspector.cli import main
+main()
+"""
+
+
+class LiveServer:
+    """`inspector serve` on localhost (a secure context, so service workers
+    and crypto.subtle work) in a subprocess that a test can stop and restart."""
+
+    def __init__(self, data_dir, port=None, tls=None, code_dir=None, crash_after=None):
+        self.code_dir = code_dir  # run the app from this copy of the code (a "new deploy")
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.tls = tls  # (cert, key) to serve https://
+        self.crash_after = crash_after  # die after writing this many ops (CRASH_EXIT)
+        self.url = f"{'https' if tls else 'http'}://localhost:{self.port}"
+        self.proc = None
+        self.log = None
+
+    def start(self, timeout=20):
+        self.log = open(self.data_dir / f"server-{self.port}.log", "ab")
+        crash = -1 if self.crash_after is None else self.crash_after
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(crash), "serve",
+             "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
+             *(["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else [])],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.code_dir,
+            env={**os.environ, "PYTHONPATH": str(self.code_dir)} if self.code_dir else None)
+        # A self-signed test certificate: readiness is checked without verifying it.
+        unverified = ssl._create_unverified_context() if self.tls else None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/login", timeout=1, context=unverified).read()
+                return self
+            except (OSError, HTTPException):
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the server exited with {self.proc.returncode}; see {self.log.name}")
+                time.sleep(0.05)
+        raise RuntimeError(f"the server did not start in {timeout} s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self.log:
+            self.log.close()
+
+    @contextlib.contextmanager
+    def db(self):
+        """A read-only look at the server's database, closed after use."""
+        with contextlib.closing(read_only_db(self.data_dir)) as conn:
+            yield conn
+
+    def session_cookie(self, username):
+        """The session cookie of ``username`` on this server, for Playwright."""
+        return {**session_cookie(self.data_dir, username, secure=bool(self.tls)), "url": self.url + "/"}
+
+
+# --- logging in a browser (a Playwright page) ----------------------------------------
+
+def log_in_through_form(page, base_url, username, password=PASSWORD):
+    """Log in as an inspector does: the form, then the home page."""
+    page.goto(base_url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base_url + "/")
+
+
+def log_in_by_cookie(page, server, username):
+    """Where logging in is not what a test is about: the page's context gets
+    the session cookie the form would give, and the page opens the home page,
+    where the form lands."""
+    page.context.add_cookies([server.session_cookie(username)])
+    page.goto(server.url + "/")
+
+
+# --- logging in over HTTP, as a browser does ----------------------------------------
+
+_CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|'
+                   r'<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def http_login(base_url, username, password=PASSWORD):
+    """An urllib opener holding a logged-in session cookie for ``username``,
+    got through the login form (CSRF token from GET /login); ``.jar`` holds
+    its cookies."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base_url + "/login", timeout=30).read().decode()
+    match = _CSRF.search(page)
+    if not match:
+        raise RuntimeError("no csrf_token input in the login form")
+    token = match.group(1) or match.group(2)
+    form = urllib.parse.urlencode({"csrf_token": token, "username": username, "password": password}).encode()
+    response = opener.open(base_url + "/login", data=form, timeout=30)
+    response.read()
+    if urllib.parse.urlsplit(response.geturl()).path == "/login":
+        raise RuntimeError(f"login as {username} failed")
+    opener.jar = jar
+    return opener
+
+
+def http_push(opener, base_url, ops, timeout=10):
+    """POST a batch to /sync/push as outbox.js does; return the decoded answer."""
+    request = urllib.request.Request(f"{base_url}/sync/push", data=json.dumps({"ops": ops}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json", **SYNC})
+    with opener.open(request, timeout=timeout) as response:
+        return json.loads(response.read())

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from conftest import T0, Device, push
+from inspector.testing import T0, Device, push
 from inspector import inspections, team, users
 from inspector.db import connect, database_path, statements
 from sync import protocol

@@ -1,11 +1,18 @@
 """Demo data: the illustrative catalog, one user per role, and an inspection
-with the team on it, sections assigned, and some findings already recorded,
-including standards where two inspectors disagree. Safe to run again."""
+on its last evening on site: the team's findings are in (with photos, and
+two standards where inspectors disagree), the team leader has settled some
+of them, written citations, a suggestion, released photos to the site, and
+one finding changed after the lead decided. Safe to run again: every write
+goes through the same push path as a tablet, with stable op ids."""
+import hashlib
+import io
 import uuid
 from datetime import date, timedelta
 
-from . import catalog, inspections, team, users
-from .db import transaction
+from PIL import Image, ImageDraw
+
+from . import catalog, inspections, photos, team, users
+from .db import folder_of, transaction
 
 SITE = "Northbridge University Hospital, CAR-T program (demo)"
 USERS = [
@@ -15,25 +22,61 @@ USERS = [
     ("inspector2", "inspector", "Ivo Processing"),
     ("inspector3", "inspector", "Ines Quality"),
 ]
-# Who covers which sections; B1 and D3 are covered twice on purpose.
+# Who covers which sections; B1 and D11 are covered twice on purpose.
 SECTIONS = {
-    "inspector1": ["B1", "B2", "B4", "B5", "B6", "B7"],
-    "inspector2": ["C1", "D1", "D2", "D3"],
-    "inspector3": ["B1", "B3", "B8", "D3"],
+    "inspector1": ["B1", "B2", "B3", "B6", "B8", "B9", "B10"],
+    "inspector2": ["C6", "C7", "C8", "C9", "D7", "D8", "D9", "D11"],
+    "inspector3": ["B1", "B4", "B7", "B11", "D4", "D11"],
 }
-# (inspector, standard, verdict, note)
+# (inspector, standard, verdict, note, photo caption or None)
 FINDINGS = [
-    ("inspector1", "B1.1", "compliant", "Director's appointment letter seen, signed and current."),
-    ("inspector1", "B1.2", "compliant", ""),
-    ("inspector1", "B1.3", "not_compliant", "No written ICU transfer agreement; only an informal email."),
-    ("inspector3", "B1.1", "compliant", "Org chart matches the named director."),
-    ("inspector3", "B1.3", "compliant", "ICU access described in the quality plan, section 4."),
-    ("inspector2", "D3.1", "compliant", "Identifier follows the bag from receipt to the bedside."),
-    ("inspector2", "D3.2", "not_compliant", "Second signature missing on two of ten thaw records."),
-    ("inspector3", "D3.2", "not_compliant", "Hand-off log lacks a second verifier for night shifts."),
-    ("inspector3", "D3.3", "not_applicable", ""),
-    ("inspector2", "D2.1", "compliant", "Shipper temperature logs reviewed for the last five receipts."),
+    ("inspector1", "B1.1", "compliant", "Scope statement signed by the director, current.", None),
+    ("inspector1", "B1.3", "compliant", "Organisational chart on the intranet names the director.", None),
+    ("inspector1", "B1.5", "not_compliant", "The agreement with one of the two commercial manufacturers expired "
+                                            "in March; the renewal is still with the legal team.", None),
+    ("inspector1", "B2.1", "compliant", "", None),
+    ("inspector1", "B2.3", "not_compliant", "No written agreement with intensive care for transfer at night; "
+                                            "the unit relies on an informal email.", "ICU transfer email"),
+    ("inspector1", "B8.6", "compliant", "Two nurses checked the bag label against the wristband at the "
+                                        "bedside (observed once).", None),
+    ("inspector1", "B8.10", "not_compliant", "Emergency box on ward 7 held an expired adrenaline ampoule.",
+     "Emergency box, ward 7"),
+    ("inspector1", "B9.3", "not_compliant", "ICANS assessed with the adult score only; no tool for the two "
+                                            "children treated this year.", None),
+    ("inspector1", "B9.4", "compliant", "Two doses of tocilizumab in the ward fridge; stock log checked daily.",
+     None),
+    ("inspector3", "B1.1", "compliant", "Director named in the quality plan.", None),
+    ("inspector3", "B1.3", "not_compliant", "The chart in the quality manual is two versions behind the "
+                                            "intranet one.", None),
+    ("inspector3", "B1.5", "not_compliant", "Manufacturer agreement lapsed; no interim arrangement on file.",
+     None),
+    ("inspector3", "B4.3", "compliant", "", None),
+    ("inspector3", "B4.5", "not_compliant", "Three deviations from May have no root-cause analysis.", None),
+    ("inspector3", "D11.4", "not_compliant", "Second verifier's signature missing on two of ten thaw records.",
+     None),
+    ("inspector2", "C7.1", "compliant", "Collection parameters match the manufacturer's order form.", None),
+    ("inspector2", "D7.2", "compliant", "Shipper temperature logs reviewed for the last five receipts.", None),
+    ("inspector2", "D8.2", "not_compliant", "Alarm test of dewar 3 not recorded since August.",
+     "Dewar 3 alarm panel"),
+    ("inspector2", "D9.1", "not_applicable", "Thaw is done by the manufacturer's staff at the bedside.", None),
+    ("inspector2", "D11.1", "compliant", "", None),
+    ("inspector2", "D11.4", "compliant", "Two-person check observed at receipt and at thaw.", None),
 ]
+# The lead's decisions so far: (standard, verdict, citation, suggestion, release the photos?)
+DECISIONS = [
+    ("B1.1", "compliant", "", "", False),
+    ("B1.5", "not_compliant", "The written agreement with one commercial manufacturer has lapsed and no interim "
+                              "arrangement is documented.", "", False),
+    ("B2.3", "not_compliant", "There is no written agreement guaranteeing transfer to intensive care at any hour; "
+                              "the unit relies on an informal email.", "", True),
+    ("B8.10", "not_compliant", "The emergency box on ward 7 held an expired adrenaline ampoule.",
+     "Consider a monthly check of the emergency boxes, signed in a log.", True),
+    ("B9.4", "compliant", "", "Keep the daily tocilizumab stock log: it is a model for other units.", False),
+]
+# After the lead decided, Iris adds to her note on B2.3: flagged on the merge screen.
+LATE = ("inspector1", "B2.3", "note", "No written agreement with intensive care for transfer at night; the unit "
+                                      "relies on an informal email. The ICU manager says a draft exists.")
+CLOCK_MS = 1_764_000_000_000  # fixed, so a re-run sends identical ops
 
 
 def seed(db, password):
@@ -50,34 +93,88 @@ def seed(db, password):
     if inspection is None:
         with transaction(db):
             today = date.today()
-            inspection_id = inspections.create(db, SITE, catalog_id, today.isoformat(),
-                                               (today + timedelta(days=1)).isoformat(), ids["admin"])
+            inspection_id = inspections.create(db, SITE, catalog_id, (today - timedelta(days=1)).isoformat(),
+                                               today.isoformat(), ids["admin"])
             team.save(db, inspection_id, {ids["lead"]: ("lead", set()),
                                           **{ids[u]: ("inspector", set(s)) for u, s in SECTIONS.items()}})
+            inspections.set_state(db, inspection_id, "merging")
     else:
         inspection_id = inspection[0]
-    _record_findings(db, inspection_id, ids)
-    total = catalog.count_standards(db, catalog_id)
-    return {"site": SITE, "inspection_id": inspection_id, "standards": total,
+    _record(db, inspection_id, ids)
+    return {"site": SITE, "inspection_id": inspection_id, "standards": catalog.count_standards(db, catalog_id),
             "users": [(u, r) for u, r, _ in USERS]}
 
 
-def _record_findings(db, inspection_id, ids):
-    # Through the same push path as a tablet, with stable op ids, so running
-    # the demo twice records nothing twice.
-    from sync.protocol import push
-    now_ms = 1_764_000_000_000  # fixed, so a re-run sends identical ops
-    by_user = {}
-    for n, (username, code, verdict, note) in enumerate(FINDINGS):
-        device = f"demo-{username}"
-        for field, value in (("verdict", verdict), ("note", note)):
-            if field == "note" and not note:
-                continue
-            seq = len(by_user.setdefault(username, []))
-            by_user[username].append({
-                "op_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo/{inspection_id}/{username}/{code}/{field}")),
-                "device_id": device, "seq": seq, "hlc": f"{now_ms:015d}:{seq:05d}:{device}",
-                "inspection_id": inspection_id, "standard": code, "field": field, "value": value,
-            })
-    for username, ops in by_user.items():
-        push(db, users.by_id(db, ids[username]), {"ops": ops})
+def demo_photo(caption):
+    """A small picture standing in for an evidence photo: the same bytes every run."""
+    image = Image.new("RGB", (640, 480), (226, 232, 240))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 60, 600, 420), outline=(11, 83, 148), width=8)
+    draw.text((70, 90), caption, fill=(26, 26, 26))
+    draw.text((70, 130), "demo evidence photo", fill=(85, 85, 85))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+class _Tablet:
+    """Ops from one user's demo device, with stable ids and stamps."""
+
+    def __init__(self, db, inspection_id, username, user_id):
+        self.db, self.inspection_id, self.username, self.user_id = db, inspection_id, username, user_id
+        self.device = f"demo-{username}"
+        self.ops = []
+
+    def op(self, standard, field, value, key=""):
+        seq = len(self.ops)
+        self.ops.append({
+            "op_id": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                    f"demo/{self.inspection_id}/{self.username}/{standard}/{field}/{key}")),
+            "device_id": self.device, "seq": seq, "hlc": f"{CLOCK_MS + seq:015d}:00000:{self.device}",
+            "inspection_id": self.inspection_id, "standard": standard, "field": field, "value": value,
+        })
+
+    def push(self):
+        from sync.protocol import push
+        push(self.db, users.by_id(self.db, self.user_id), {"ops": self.ops})
+        sent, self.ops = [op["op_id"] for op in self.ops], []
+        return sent
+
+
+def _record(db, inspection_id, ids):
+    from sync import oplog
+    data_dir = folder_of(db)  # photos go into the photo store beside the database
+    tablets = {u: _Tablet(db, inspection_id, u, ids[u]) for u in ("inspector1", "inspector2", "inspector3", "lead")}
+    hashes = {}
+    for username, code, verdict, note, caption in FINDINGS:
+        tablet = tablets[username]
+        tablet.op(code, "verdict", verdict)
+        if note:
+            tablet.op(code, "note", note)
+        if caption:
+            raw = demo_photo(caption)
+            with transaction(db):
+                sha = photos.store(db, data_dir, ids[username], hashlib.sha256(raw).hexdigest(), raw)["sha256"]
+            hashes[code] = sha
+            tablet.op(code, "photo", {"sha256": sha, "attached": True})
+            tablet.op(code, "caption", {"sha256": sha, "text": caption}, key=sha)
+    sent = [op_id for username in ("inspector1", "inspector2", "inspector3") for op_id in tablets[username].push()]
+    lead = tablets["lead"]
+    # The lead decided having seen every finding above (the same basis on a re-run).
+    basis = oplog.newest_seq_of(db, sent)
+    for code, verdict, citation, suggestion, release in DECISIONS:
+        lead.op(code, "decision_verdict", verdict)
+        lead.op(code, "decision_basis", basis)
+        if citation:
+            lead.op(code, "citation", citation)
+        if suggestion:
+            lead.op(code, "suggestion", suggestion)
+        if release and code in hashes:
+            lead.op(code, "release_photo", {"sha256": hashes[code], "released": True}, key=hashes[code])
+    lead.push()
+    username, code, field, value = LATE
+    late = _Tablet(db, inspection_id, username, ids[username])
+    late.device = f"demo-{username}-evening"
+    late.op(code, field, value, key="late")
+    late.ops[0]["hlc"] = f"{CLOCK_MS + 10_000:015d}:00000:{late.device}"
+    late.push()

@@ -7,6 +7,7 @@ imports this module: the one test hook, a server that dies mid-batch, is put
 in by the launcher below, not read by production code.
 """
 import contextlib
+import hashlib
 import http.cookiejar
 import json
 import os
@@ -26,7 +27,7 @@ from datetime import datetime, timezone
 from http.client import HTTPException
 from pathlib import Path
 
-from . import create_app, users
+from . import create_app, demo, users
 from .db import connect, database_path
 from .demo import seed
 
@@ -70,11 +71,20 @@ def seed_data_dir(data_dir, password=PASSWORD):
 
 
 def copy_data_dir(seeded_database, data_dir):
-    """A new data folder holding a copy of an already seeded database file."""
+    """A new data folder holding a copy of an already seeded database file
+    and of the photos stored beside it."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True)
     shutil.copyfile(seeded_database, database_path(data_dir))
+    photos = Path(seeded_database).parent / "photos"
+    if photos.is_dir():
+        shutil.copytree(photos, data_dir / "photos")
     return data_dir
+
+
+def demo_photo_hashes():
+    """The hashes of the evidence photos the demo stores: tests count what they add beside them."""
+    return {hashlib.sha256(demo.demo_photo(f[4])).hexdigest() for f in demo.FINDINGS if f[4]}
 
 
 def read_only_db(data_dir):

@@ -258,9 +258,9 @@ def progress(html, section):
 
 
 @pytest.mark.parametrize("username, sections", [
-    ("inspector1", ["B1", "B2", "B4", "B5", "B6", "B7"]),
-    ("inspector2", ["C1", "D1", "D2", "D3"]),
-    ("inspector3", ["B1", "B3", "B8", "D3"]),
+    ("inspector1", ["B1", "B2", "B3", "B6", "B8", "B9", "B10"]),
+    ("inspector2", ["C6", "C7", "C8", "C9", "D7", "D8", "D9", "D11"]),
+    ("inspector3", ["B1", "B4", "B7", "B11", "D4", "D11"]),
 ])
 def test_inspection_page_lists_my_sections_first(as_user, demo_inspection, username, sections):
     html = as_user(username).get(f"/inspections/{demo_inspection}").get_data(as_text=True)
@@ -269,11 +269,11 @@ def test_inspection_page_lists_my_sections_first(as_user, demo_inspection, usern
 
 @pytest.mark.parametrize("username, section, mine, team", [
     ("inspector1", "B1", 3, 3),
-    ("inspector3", "B1", 2, 3),
-    ("inspector2", "D3", 2, 3),
-    ("inspector3", "D3", 2, 3),
-    ("inspector2", "D2", 1, 1),
-    ("inspector1", "B2", 0, 0),
+    ("inspector3", "B1", 3, 3),
+    ("inspector2", "D11", 2, 2),
+    ("inspector3", "D11", 1, 2),
+    ("inspector2", "D7", 1, 1),
+    ("inspector1", "B3", 0, 0),
 ])
 def test_inspection_page_shows_progress_for_me_and_the_team(as_user, db, demo_inspection, username, section,
                                                             mine, team):
@@ -288,8 +288,8 @@ def verdict_badges(html):
 
 
 @pytest.mark.parametrize("username, expected", [
-    ("inspector1", {"B1.1": "Compliant", "B1.2": "Compliant", "B1.3": "Not compliant", "B1.4": "Not assessed"}),
-    ("inspector3", {"B1.1": "Compliant", "B1.2": "Not assessed", "B1.3": "Compliant", "B1.10": "Not assessed"}),
+    ("inspector1", {"B1.1": "Compliant", "B1.2": "Not assessed", "B1.3": "Compliant", "B1.5": "Not compliant"}),
+    ("inspector3", {"B1.1": "Compliant", "B1.2": "Not assessed", "B1.3": "Not compliant", "B1.7": "Not assessed"}),
 ])
 def test_section_page_lists_its_standards_with_my_verdict(as_user, db, demo_inspection, username, expected):
     html = as_user(username).get(f"/inspections/{demo_inspection}/sections/B1").get_data(as_text=True)
@@ -300,8 +300,8 @@ def test_section_page_lists_its_standards_with_my_verdict(as_user, db, demo_insp
 
 
 def test_standard_page_shows_the_standard_and_my_finding(as_user, db, demo_inspection):
-    std = db.conn.execute("SELECT * FROM standards WHERE code = 'B1.3'").fetchone()
-    response = as_user("inspector1").get(f"/inspections/{demo_inspection}/standards/B1.3")
+    std = db.conn.execute("SELECT * FROM standards WHERE code = 'B2.3'").fetchone()
+    response = as_user("inspector1").get(f"/inspections/{demo_inspection}/standards/B2.3")
     html, standard = unescape(response.get_data(as_text=True)), page(response)
     for text in (std["code"], std["title"], std["text"], std["guidance"]):
         assert text in html
@@ -310,17 +310,17 @@ def test_standard_page_shows_the_standard_and_my_finding(as_user, db, demo_inspe
                       "Not applicable": "not_applicable"}
     assert "checked" in standard.labels["Not compliant"] and "checked" not in standard.labels["Compliant"]
     assert standard.labels["Note"]["tag"] == "textarea"
-    assert "No written ICU transfer agreement" in html
+    assert "No written agreement with intensive care for transfer at night" in html
     photo = standard.labels["Add photo"]
     assert (photo["type"], photo["capture"]) == ("file", "environment")
     assert standard.labels["Go to standard"]["name"] == "code"
 
 
 @pytest.mark.parametrize("code, prev, next_", [
-    ("B1.3", "B1.2", "B1.3.1"),
-    ("B1.1", None, "B1.1.1"),
-    ("B1.10", "B1.9", "B2.1"),
-    ("B8.13", "B8.12", None),
+    ("B1.5", "B1.4", "B1.5.1"),
+    ("B1.1", None, "B1.2"),
+    ("B1.7", "B1.6", "B2.1"),
+    ("D12.2", "D12.1", None),
 ])
 def test_standard_page_links_to_previous_and_next(as_user, demo_inspection, code, prev, next_):
     html = as_user("inspector1").get(f"/inspections/{demo_inspection}/standards/{code}").get_data(as_text=True)
@@ -339,7 +339,7 @@ def test_unknown_codes_are_404(as_user, demo_inspection, path):
     ("B4.2", "/standards/B4.2"),
     ("b4.2", "/standards/B4.2"),
     (" b 4.2 ", "/standards/B4.2"),
-    ("d3.15", "/standards/D3.15"),
+    ("d11.4.1", "/standards/D11.4.1"),
     ("B4", "/sections/B4"),
     ("b 4", "/sections/B4"),
 ])
@@ -408,9 +408,10 @@ def test_photo_captions_are_labelled(as_user, demo_inspection, photo_on_b13):
 def test_offline_manifest_lists_exactly_my_sections_and_their_standards(as_user, db, demo_inspection):
     client = as_user("inspector2")
     manifest = client.get(f"/inspections/{demo_inspection}/offline-manifest").json
-    sections = ["C1", "D1", "D2", "D3"]
+    sections = ["C6", "C7", "C8", "C9", "D7", "D8", "D9", "D11"]
     standards = [r[0] for r in db.conn.execute(
-        "SELECT code FROM standards WHERE section_code IN ('C1', 'D1', 'D2', 'D3') AND depth > 0")]
+        f"SELECT code FROM standards WHERE section_code IN ({','.join('?' * len(sections))}) AND depth > 0",
+        sections)]
     base = f"/inspections/{demo_inspection}"
     expected = (["/", base] + [f"{base}/sections/{s}" for s in sections]
                 + [f"{base}/standards/{c}" for c in standards])
@@ -421,7 +422,10 @@ def test_offline_manifest_lists_exactly_my_sections_and_their_standards(as_user,
 
 def test_offline_manifest_lists_my_photos(as_user, demo_inspection, device):
     client = as_user("inspector2")
-    sha = attach_photo(client, device, demo_inspection, "D3.1", color="blue")
+    before = client.get(f"/inspections/{demo_inspection}/offline-manifest").json["photos"]
+    assert len(before) == 1  # the demo's dewar alarm panel on D8.2
+    sha = attach_photo(client, device, demo_inspection, "D7.1", color="blue")
     manifest = client.get(f"/inspections/{demo_inspection}/offline-manifest").json
-    assert manifest["photos"] == [f"/photos/{sha}?size=thumb"]
-    assert client.get(manifest["photos"][0]).status_code == 200
+    assert manifest["photos"] == before + [f"/photos/{sha}?size=thumb"]
+    for url in manifest["photos"]:
+        assert client.get(url).status_code == 200

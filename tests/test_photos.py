@@ -22,7 +22,7 @@ from PIL import Image, ImageFile
 from PIL.PngImagePlugin import PngInfo
 
 from inspector import photos
-from inspector.testing import SYNC, Device, push
+from inspector.testing import SYNC, Device, demo_photo_hashes, push
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -75,15 +75,21 @@ def declared_size_png(width, height):
     return bytes(raw)
 
 
+DEMO_PHOTOS = demo_photo_hashes()  # the demo's own evidence photos, already stored
+
+
 def photo_rows(db, digest=None):
+    """Verified photos: this one, or all of them beside the demo's."""
     if digest is None:
-        return db.conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+        return sum(1 for r in db.conn.execute("SELECT sha256 FROM photos") if r[0] not in DEMO_PHOTOS)
     return db.conn.execute("SELECT count(*) FROM photos WHERE sha256 = ?", [digest]).fetchone()[0]
 
 
 def stored_files(data_dir):
+    """Files in the photo store beside the demo's photos (temp files included)."""
     folder = photos.photo_dir(data_dir)
-    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                  if p.is_file() and p.name.split(".")[0] not in DEMO_PHOTOS) if folder.exists() else []
 
 
 def assert_nothing_stored(db, data_dir, digest):

@@ -101,8 +101,10 @@ def test_a_photo_on_another_inspection_is_404(as_user, other, device):
 # --- your findings are yours ------------------------------------------------------
 
 @pytest.mark.parametrize("username, mine, theirs", [
-    ("inspector1", "No written ICU transfer agreement", "ICU access described in the quality plan"),
-    ("inspector3", "ICU access described in the quality plan", "No written ICU transfer agreement"),
+    ("inspector1", "Organisational chart on the intranet names the director",
+     "The chart in the quality manual is two versions behind"),
+    ("inspector3", "The chart in the quality manual is two versions behind",
+     "Organisational chart on the intranet names the director"),
 ])
 def test_an_inspector_never_sees_another_inspectors_note(as_user, db, demo_inspection, username, mine, theirs):
     client = as_user(username)

@@ -19,17 +19,17 @@ def workload(inspection):
     ops = []
     for n in range(60):
         device = fast if n % 2 else slow
-        code = rng.choice(["B2.1", "B2.2", "B2.3"])
+        code = rng.choice(["B3.1", "B3.2", "B3.3"])
         field = rng.choice(["verdict", "note", "caption"])
         value = {"verdict": rng.choice(["compliant", "not_compliant", "not_applicable", None]),
                  "note": f"note {n}",
                  "caption": {"sha256": sha, "text": f"caption {n}"}}[field]
         ops.append(device.op(inspection, code, field, value))
-    ops.append(slow.op(inspection, "B2.1", "photo", {"sha256": sha, "attached": False}))
+    ops.append(slow.op(inspection, "B3.1", "photo", {"sha256": sha, "attached": False}))
     return ops
 
 
-CODES = "WHERE standard_code IN ('B2.1', 'B2.2', 'B2.3')"  # the workload's; the demo's own findings stay
+CODES = "WHERE standard_code IN ('B3.1', 'B3.2', 'B3.3')"  # the workload's; the demo's own findings stay
 
 
 def state(db):

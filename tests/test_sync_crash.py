@@ -59,12 +59,12 @@ def test_a_batch_cut_by_a_server_crash_is_all_or_nothing_and_the_retry_applies_o
     before = state(data_dir)
 
     device = Device("tablet-" + uuid.uuid4().hex[:8])
-    batch = [device.op(inspection, "B2.1", "verdict", "compliant"),
-             device.op(inspection, "B2.1", "note", "Policy binder complete."),
-             device.op(inspection, "B2.2", "verdict", "not_compliant"),
-             device.op(inspection, "B2.2", "note", "Consent form version out of date."),
-             device.op(inspection, "B2.3", "verdict", "not_applicable"),
-             device.op(inspection, "B2.4", "verdict", "compliant")]
+    batch = [device.op(inspection, "B3.1", "verdict", "compliant"),
+             device.op(inspection, "B3.1", "note", "Policy binder complete."),
+             device.op(inspection, "B3.2", "verdict", "not_compliant"),
+             device.op(inspection, "B3.2", "note", "Consent form version out of date."),
+             device.op(inspection, "B3.3", "verdict", "not_applicable"),
+             device.op(inspection, "B3.4", "verdict", "compliant")]
     op_ids = [op["op_id"] for op in batch]
 
     server = servers(data_dir, crash_after=3)

@@ -9,12 +9,15 @@ from PIL import Image
 
 from inspector import inspections, photos, team, users
 from inspector.db import connect, database_path, transaction
-from inspector.testing import HOUR, PASSWORD, SYNC, T0, Device, push
+from inspector.testing import HOUR, PASSWORD, SYNC, T0, Device, demo_photo_hashes, push
 from sync import fields, protocol
 
 
 
 # --- helpers -----------------------------------------------------------------
+
+DEMO_PHOTOS = demo_photo_hashes()
+
 
 def rows(db, sql, params=()):
     return [dict(r) for r in db.conn.execute(sql, params)]
@@ -236,6 +239,7 @@ def test_one_malformed_op_is_rejected_and_the_good_ones_applied(kind, as_user, d
     good_2 = device.op(demo_inspection, "B5.3", "note", "Fine.")
     bad = BAD_OPS[kind](template)
     ops_before = ops_log(db)
+    photos_before = finding_photos(db)
 
     response = push(client, [good_1, bad, good_2])
     assert response.status_code == 200, response.data
@@ -253,7 +257,7 @@ def test_one_malformed_op_is_rejected_and_the_good_ones_applied(kind, as_user, d
     assert [r["op_id"] for r in new] == [good_1["op_id"], good_2["op_id"]]
     assert finding(db, demo_inspection, "B5.2", "inspector1") is None
     assert finding(db, demo_inspection, "B5.1", "inspector1")["verdict"] == "compliant"
-    assert finding_photos(db) == []
+    assert finding_photos(db) == photos_before
 
 
 def test_an_op_on_a_standard_outside_the_catalog_is_rejected(as_user, db, demo_inspection, device):
@@ -325,7 +329,7 @@ def test_a_photo_op_waits_for_its_blob(as_user, db, demo_inspection, device):
     assert response.status_code == 201
     assert response.json == {"sha256": sha, "width": 64, "height": 48, "bytes": response.json["bytes"]}
     assert statuses(push(client, [attach])) == [(attach["op_id"], "applied")]
-    assert rows(db, "SELECT sha256, attached, caption FROM finding_photos") == [
+    assert rows(db, "SELECT sha256, attached, caption FROM finding_photos WHERE sha256 = ?", [sha]) == [
         {"sha256": sha, "attached": 1, "caption": "Crash cart, sealed."}]
     assert client.get(f"/photos/{sha}").status_code == 200
 
@@ -333,8 +337,12 @@ def test_a_photo_op_waits_for_its_blob(as_user, db, demo_inspection, device):
 # --- 8. photo uploads --------------------------------------------------------
 
 def _nothing_stored(db, app):
-    photo_files = [p for p in (database_path(app.config["DATA_DIR"]).parent / "photos").rglob("*") if p.is_file()]
-    return (rows(db, "SELECT * FROM photos"), rows(db, "SELECT * FROM photo_uploads"), photo_files) == ([], [], [])
+    """Nothing beyond the photos the demo had already stored: no row, no file, no temp file."""
+    verified = {r["sha256"] for r in rows(db, "SELECT sha256 FROM photos")}
+    uploaded = {r["sha256"] for r in rows(db, "SELECT sha256 FROM photo_uploads")}
+    photo_files = [p for p in (database_path(app.config["DATA_DIR"]).parent / "photos").rglob("*")
+                   if p.is_file() and p.name.split(".")[0] not in DEMO_PHOTOS]
+    return (verified - DEMO_PHOTOS, uploaded - DEMO_PHOTOS, photo_files) == (set(), set(), [])
 
 
 def test_a_photo_under_the_wrong_hash_is_refused(app, as_user, db):
@@ -367,10 +375,12 @@ def test_a_truncated_upload_is_refused_and_the_whole_file_then_works_once(app, a
     assert first.status_code == again.status_code == 201
     assert first.json == again.json
     assert (first.json["width"], first.json["height"]) == (300, 200)
-    assert len(rows(db, "SELECT * FROM photos")) == 1
-    assert rows(db, "SELECT sha256, user_id FROM photo_uploads") == [{"sha256": sha, "user_id": uid(db, "inspector1")}]
+    assert len(rows(db, "SELECT * FROM photos")) == 1 + len(DEMO_PHOTOS)
+    assert rows(db, "SELECT sha256, user_id FROM photo_uploads WHERE sha256 NOT IN (%s)" % ",".join(
+        "?" * len(DEMO_PHOTOS)), sorted(DEMO_PHOTOS)) == [{"sha256": sha, "user_id": uid(db, "inspector1")}]
     folder = database_path(app.config["DATA_DIR"]).parent / "photos"
-    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [f"{sha}.jpg", f"{sha}.thumb.jpg"]
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file() and p.name.split(".")[0] not in DEMO_PHOTOS) == [
+        f"{sha}.jpg", f"{sha}.thumb.jpg"]
 
 
 # --- 9. session and cross-site defence ---------------------------------------
@@ -468,9 +478,10 @@ def test_pull_returns_changes_after_the_cursor_scoped_to_the_user(as_user, app, 
     assert everything.status_code == 200
     body = everything.json
     assert {f["inspector_id"] for f in body["findings"]} == {me}
-    assert sorted(f["standard"] for f in body["findings"]) == ["B1.1", "B1.2", "B1.3"]
+    assert sorted(f["standard"] for f in body["findings"]) == sorted(r["standard_code"] for r in rows(
+        db, "SELECT standard_code FROM findings WHERE inspection_id = ? AND inspector_id = ?", [demo_inspection, me]))
     cursor = body["cursor"]
-    assert cursor == max(f["last_seq"] for f in body["findings"])
+    assert cursor == max(f["last_seq"] for f in body["findings"] + body["photos"])
 
     # Nothing new: empty lists, same cursor.
     assert pull(one, demo_inspection, cursor).json | {"hlc": None, "server_time": None} == {
@@ -501,11 +512,14 @@ def test_pull_returns_changes_after_the_cursor_scoped_to_the_user(as_user, app, 
     assert by_inspector == {me, uid(db, "inspector2"), uid(db, "inspector3")}
     assert len(lead_view["findings"]) == db.conn.execute(
         "SELECT count(*) FROM findings WHERE inspection_id = ?", [demo_inspection]).fetchone()[0]
-    assert [p["sha256"] for p in lead_view["photos"]] == [sha]
+    assert sha in [p["sha256"] for p in lead_view["photos"]]
+    assert len(lead_view["photos"]) == len(rows(db, "SELECT * FROM finding_photos WHERE inspection_id = ?",
+                                                [demo_inspection]))
     # ...and inspector2 sees neither inspector1's findings nor their photo.
     two_view = pull(as_user("inspector2"), demo_inspection, 0).json
     assert {f["inspector_id"] for f in two_view["findings"]} == {uid(db, "inspector2")}
-    assert two_view["photos"] == []
+    assert {p["inspector_id"] for p in two_view["photos"]} == {uid(db, "inspector2")}
+    assert sha not in [p["sha256"] for p in two_view["photos"]]
 
 
 def test_pull_of_an_inspection_the_user_is_not_on_is_404(as_user, db, demo_inspection, other_inspection):
@@ -594,7 +608,8 @@ def test_rebuilding_from_the_log_gives_the_same_state(as_user, db, demo_inspecti
 
     before = findings(db), finding_photos(db)
     assert rows(db, "SELECT standard_code, sha256, attached, caption FROM finding_photos "
-                    "WHERE inspector_id = ? ORDER BY standard_code, sha256", [uid(db, "inspector1")]) == sorted([
+                    "WHERE inspector_id = ? AND standard_code IN ('B8.1', 'B8.2') ORDER BY standard_code, sha256",
+                [uid(db, "inspector1")]) == sorted([
         {"standard_code": "B8.1", "sha256": sha1, "attached": 1, "caption": "Freezer alarm, tested"},
         {"standard_code": "B8.1", "sha256": sha2, "attached": 0, "caption": ""},
         {"standard_code": "B8.2", "sha256": sha2, "attached": 1, "caption": "caption before the attach"},
@@ -612,14 +627,14 @@ def test_rebuilding_from_the_log_gives_the_same_state(as_user, db, demo_inspecti
 def test_a_stamp_more_than_a_day_ahead_is_refused_and_the_server_says_its_time(as_user, db, demo_inspection):
     client = as_user("inspector1")
     ahead = Device("tabletFromTheFuture", clock_ms=protocol.now_ms() + 2 * 24 * HOUR)
-    op = ahead.op(demo_inspection, "B2.1", "verdict", "compliant")
+    op = ahead.op(demo_inspection, "B2.5", "verdict", "compliant")
     body = push(client, [op]).json
     [result] = body["results"]
     assert (result["status"], result["code"]) == ("rejected", "clock_ahead")
     assert abs(body["server_time"] - protocol.now_ms()) < 60_000
-    assert finding(db, demo_inspection, "B2.1", "inspector1") is None
+    assert finding(db, demo_inspection, "B2.5", "inspector1") is None
     # A later real edit is not beaten by it.
-    fine = Device().op(demo_inspection, "B2.1", "verdict", "not_compliant")
+    fine = Device().op(demo_inspection, "B2.5", "verdict", "not_compliant")
     assert statuses(push(client, [fine])) == [(fine["op_id"], "applied")]
 
 

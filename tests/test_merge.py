@@ -1,0 +1,208 @@
+"""The lead consolidates the team's findings: the state of each standard,
+decisions as ops in the same log, late findings flagged and never applied
+over a decision, filters, the arrival board, and verdict scales per edition."""
+import re
+
+import pytest
+
+from inspector import catalog, inspections, merge, users
+from inspector.testing import T0, Device, push
+
+DEMO_NOTES = [  # inspectors' private notes in the demo: never in anything the site or a report sees
+    "the renewal is still with the legal team",
+    "The chart in the quality manual is two versions behind",
+    "Two-person check observed at receipt and at thaw",
+    "The ICU manager says a draft exists",
+    "Second verifier's signature missing on two of ten thaw records",
+]
+
+
+def merge_page(client, inspection, query=""):
+    response = client.get(f"/inspections/{inspection}/merge{query}")
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def shown_codes(html):
+    return re.findall(r'<article class="merge-row" id="std-([^"]+)"', html)
+
+
+def row_of(html, code):
+    start = html.index(f'id="std-{code}"')
+    return html[start:html.find("</article>", start)]
+
+
+@pytest.mark.parametrize("verdicts, state", [
+    ([], "not_assessed"), ([None, None], "not_assessed"), (["compliant"], "one"),
+    (["compliant", None], "one"), (["not_compliant", "not_compliant"], "agreed"),
+    (["compliant", "not_compliant"], "disagreement"), (["compliant", "partially_compliant"], "disagreement"),
+])
+def test_the_state_of_a_standard_follows_the_inspectors_verdicts(verdicts, state):
+    assert merge.standard_state(verdicts) == state
+
+
+def test_the_merge_screen_shows_every_standard_in_catalog_order_with_its_state(as_user, db, demo_inspection):
+    html = merge_page(as_user("lead"), demo_inspection)
+    codes = [s[0] for s in catalog.standards_in_sections(db, 1)]
+    assert shown_codes(html) == codes
+    assert 'data-state="agreed"' in row_of(html, "B1.1")
+    assert 'data-state="disagreement"' in row_of(html, "B1.3")
+    assert 'data-state="one"' in row_of(html, "B4.5")
+    assert 'data-state="not_assessed"' in row_of(html, "B1.2")
+    both = row_of(html, "B1.3")
+    assert "Iris Clinical" in both and "Ines Quality" in both          # side by side
+    assert "two versions behind" in both                               # the lead reads the team's notes
+
+
+def test_filters_work_as_plain_links_and_as_htmx_partials(as_user, demo_inspection):
+    lead = as_user("lead")
+    assert shown_codes(merge_page(lead, demo_inspection, "?only=disagreements")) == ["B1.3", "D11.4"]
+    deficient = shown_codes(merge_page(lead, demo_inspection, "?only=not_compliant"))
+    assert {"B1.3", "B1.5", "B2.3", "B8.10", "B9.3", "B4.5", "D8.2", "D11.4"} == set(deficient)
+    assert set(shown_codes(merge_page(lead, demo_inspection, "?section=D11"))) == {
+        c for c in shown_codes(merge_page(lead, demo_inspection)) if c.startswith("D11.")}
+    partial = lead.get(f"/inspections/{demo_inspection}/merge?only=disagreements",
+                       headers={"HX-Request": "true", "HX-Target": "merge-rows"}).get_data(as_text=True)
+    assert partial.lstrip().startswith('<section id="merge-rows"') and "<html" not in partial
+    assert shown_codes(partial) == ["B1.3", "D11.4"]
+    page = merge_page(lead, demo_inspection)
+    for label in ("Disagreements only", "Not compliant only"):
+        assert label in page
+    assert lead.get(f"/inspections/{demo_inspection}/merge?only=nonsense").status_code == 404
+
+
+@pytest.mark.parametrize("username, status", [("lead", 200), ("inspector1", 404), ("admin", 404)])
+def test_only_the_team_leader_opens_the_merge_screen(as_user, demo_inspection, username, status):
+    assert as_user(username).get(f"/inspections/{demo_inspection}/merge").status_code == status
+
+
+def test_the_inspection_page_links_the_lead_to_merge_findings(as_user, demo_inspection):
+    html = as_user("lead").get(f"/inspections/{demo_inspection}").get_data(as_text=True)
+    assert f'href="/inspections/{demo_inspection}/merge">Merge findings</a>' in html
+    assert "Merge findings" not in as_user("inspector1").get(f"/inspections/{demo_inspection}").get_data(as_text=True)
+
+
+def test_a_decision_is_an_op_in_the_same_log_by_the_lead(as_user, db, demo_inspection):
+    lead = as_user("lead")
+    tablet = Device("leadtablet")
+    ops = [tablet.op(demo_inspection, "B1.3", "decision_verdict", "not_compliant"),
+           tablet.op(demo_inspection, "B1.3", "decision_basis", 10_000),
+           tablet.op(demo_inspection, "B1.3", "citation", "The organisational chart is not controlled.")]
+    assert [r["status"] for r in push(lead, ops).json["results"]] == ["applied"] * 3
+    logged = db.conn.execute("SELECT user_id, field, status FROM ops WHERE device_id = 'leadtablet' ORDER BY seq")
+    assert [tuple(r) for r in logged] == [(users.by_username(db, "lead")["id"], f, "applied")
+                                         for f in ("decision_verdict", "decision_basis", "citation")]
+    row = row_of(merge_page(lead, demo_inspection), "B1.3")
+    assert 'value="not_compliant" checked' in row and "The organisational chart is not controlled." in row
+    pulled = lead.get(f"/sync/pull?inspection={demo_inspection}&cursor=0", headers={"X-Inspector-Sync": "1"}).json
+    assert {"standard": "B1.3", "verdict": "not_compliant"}.items() <= next(
+        d for d in pulled["decisions"] if d["standard"] == "B1.3").items()
+
+
+@pytest.mark.parametrize("field, value", [("decision_verdict", "compliant"), ("citation", "mine"),
+                                          ("release_photo", {"sha256": "a" * 64, "released": True})])
+def test_an_inspector_cannot_write_the_leads_decisions(as_user, db, demo_inspection, device, field, value):
+    result = push(as_user("inspector1"), [device.op(demo_inspection, "B1.3", field, value)]).json["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "not_team_leader")
+
+
+def test_an_inspectors_pull_holds_no_decisions(as_user, demo_inspection):
+    pulled = as_user("inspector1").get(f"/sync/pull?inspection={demo_inspection}&cursor=0",
+                                       headers={"X-Inspector-Sync": "1"}).json
+    assert "decisions" not in pulled and "releases" not in pulled
+
+
+def test_a_final_report_takes_no_more_decisions(as_user, db, demo_inspection):
+    inspections.set_state(db, demo_inspection, "final")
+    op = Device().op(demo_inspection, "B1.3", "citation", "too late")
+    result = push(as_user("lead"), [op]).json["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "inspection_state")
+
+
+def test_a_finding_that_arrives_after_the_decision_is_flagged_and_never_overwrites_it(as_user, db, demo_inspection):
+    lead = as_user("lead")
+    before = row_of(merge_page(lead, demo_inspection), "B8.10")
+    assert "Changed since you decided" not in before and 'value="not_compliant" checked' in before
+    # Iris, back online, changes her verdict and note on a standard the lead already settled.
+    late = Device("iris-late", clock_ms=T0 + 3_600_000)
+    push(as_user("inspector1"), [late.op(demo_inspection, "B8.10", "verdict", "compliant"),
+                                 late.op(demo_inspection, "B8.10", "note", "Ampoule replaced while we were there.")])
+    after = row_of(merge_page(lead, demo_inspection), "B8.10")
+    assert "Changed since you decided" in after
+    assert "Ampoule replaced" in after                                  # kept and shown
+    decision = db.conn.execute("SELECT verdict, citation FROM decisions WHERE standard_code = 'B8.10'").fetchone()
+    assert tuple(decision) == ("not_compliant", "The emergency box on ward 7 held an expired adrenaline ampoule.")
+    # The lead looks again and confirms: the basis moves past the late finding, the flag goes.
+    basis = int(re.search(r'data-basis="(\d+)"', after).group(1))
+    push(lead, [Device("leadtab").op(demo_inspection, "B8.10", "decision_basis", basis)])
+    assert "Changed since you decided" not in row_of(merge_page(lead, demo_inspection), "B8.10")
+
+
+def test_the_demo_shows_a_finding_changed_after_the_leads_decision(as_user, demo_inspection):
+    assert "Changed since you decided" in row_of(merge_page(as_user("lead"), demo_inspection), "B2.3")
+
+
+def test_the_citation_is_prefilled_from_the_notes_of_a_deficiency(as_user, demo_inspection):
+    row = row_of(merge_page(as_user("lead"), demo_inspection), "D8.2")  # undecided, one inspector found it
+    citation = re.search(r'<textarea id="citation-D8.2"[^>]*>([^<]*)</textarea>', row).group(1)
+    assert citation == "Alarm test of dewar 3 not recorded since August."
+    compliant = row_of(merge_page(as_user("lead"), demo_inspection), "D7.2")
+    assert re.search(r'<textarea id="citation-D7.2"[^>]*></textarea>', compliant)
+
+
+def test_the_note_field_says_notes_are_private_to_the_team(as_user, demo_inspection):
+    html = as_user("inspector1").get(f"/inspections/{demo_inspection}/standards/B1.1").get_data(as_text=True)
+    assert "Private to the inspection team" in html and 'aria-describedby="note-private"' in html
+
+
+# --- the arrival board ----------------------------------------------------------------
+
+@pytest.mark.parametrize("username, status", [("lead", 200), ("admin", 200), ("inspector1", 404)])
+def test_the_arrival_board_is_for_the_lead_and_admins(as_user, demo_inspection, username, status):
+    assert as_user(username).get(f"/inspections/{demo_inspection}/arrivals").status_code == status
+
+
+def test_the_arrival_board_counts_per_inspector_and_section(as_user, demo_inspection):
+    html = as_user("lead").get(f"/inspections/{demo_inspection}/arrivals").get_data(as_text=True)
+    ines = html[html.index("Ines Quality"):]
+    ines = ines[:ines.index("</section>")]
+    b4 = re.search(r'B4</span>[^<]*</th>\s*<td>(\d+) / (\d+)</td><td>(\d+)</td>', ines)
+    assert b4 and (int(b4.group(1)), int(b4.group(3))) == (2, 1)   # B4.3 compliant, B4.5 not compliant
+    assert "Device demo-ins" in ines and "last synced" in ines
+
+
+# --- verdict scales ---------------------------------------------------------------------
+
+@pytest.fixture
+def jacie_inspection(db):
+    catalog_id = catalog.import_file(db, catalog.bundled_catalog_path(), "JACIE checklist (ours)", scale="jacie")
+    admin = users.by_username(db, "admin")["id"]
+    inspection_id = inspections.create(db, "JACIE site", catalog_id, "2026-06-01", "2026-06-02", admin)
+    from inspector import team
+    team.save(db, inspection_id, {users.by_username(db, "lead")["id"]: ("lead", set()),
+                                  users.by_username(db, "inspector1")["id"]: ("inspector", {"B1"})})
+    return inspection_id
+
+
+def test_a_jacie_edition_offers_four_verdicts_on_the_form(as_user, jacie_inspection):
+    html = as_user("inspector1").get(f"/inspections/{jacie_inspection}/standards/B1.1").get_data(as_text=True)
+    assert re.findall(r'name="verdict" value="([a-z_]+)"', html) == [
+        "compliant", "partially_compliant", "not_compliant", "not_applicable"]
+    assert "Partially compliant" in html and "Uncompliant" in html
+
+
+def test_verdicts_must_be_on_the_editions_scale(as_user, demo_inspection, jacie_inspection, device):
+    one = as_user("inspector1")
+    fact = push(one, [device.op(demo_inspection, "B1.1", "verdict", "partially_compliant")]).json["results"][0]
+    assert (fact["status"], fact["code"]) == ("rejected", "not_on_scale")
+    jacie = push(one, [device.op(jacie_inspection, "B1.1", "verdict", "partially_compliant")]).json["results"][0]
+    assert jacie["status"] == "applied"
+
+
+def test_partially_compliant_is_a_deficiency_that_yields_a_citation(as_user, jacie_inspection, device):
+    lead = as_user("lead")
+    push(lead, [device.op(jacie_inspection, "B1.2", "decision_verdict", "partially_compliant"),
+                device.op(jacie_inspection, "B1.2", "citation", "Governance minutes are incomplete.")])
+    html = lead.get(f"/inspections/{jacie_inspection}/report").get_data(as_text=True)
+    assert "Citation 1:" in html and "Governance minutes are incomplete." in html and "Partially compliant" in html
+    assert lead.get(f"/inspections/{jacie_inspection}/merge?only=not_compliant").status_code == 200

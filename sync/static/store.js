@@ -13,7 +13,7 @@
 //   photos  blobs kept until uploaded, keyed by sha256; state "waiting",
 //           "uploaded" or "refused" (with `error`, the server's reason)
 //   meta    the clock, seq, sync cursors, inspections held
-import { deleteDB, openDB } from "/static/vendor/idb-8.0.3.js";
+import { openDB } from "/static/vendor/idb-8.0.3.js";
 
 export const VERSION = 2;
 const databaseName = (userId) => `inspector-u${userId}`;
@@ -42,7 +42,12 @@ export async function close() {
 /** Delete one user's database (their outbox is empty: the caller checked). */
 export async function remove(uid) {
   if (String(uid) === userId) await close();
-  await deleteDB(databaseName(uid));
+  // Not idb's deleteDB: it waits while another tab holds the database open,
+  // and logging out must not hang on a forgotten tab.
+  await new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(databaseName(uid));
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
 }
 
 // Tablets in the field hold unsynced ops in older versions: an upgrade only

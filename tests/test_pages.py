@@ -429,3 +429,38 @@ def test_offline_manifest_lists_my_photos(as_user, demo_inspection, device):
     assert manifest["photos"] == before + [f"/photos/{sha}?size=thumb"]
     for url in manifest["photos"]:
         assert client.get(url).status_code == 200
+
+
+def test_offline_manifest_maps_typed_codes_to_pages_for_the_jump_box(as_user, demo_inspection):
+    manifest = as_user("inspector2").get(f"/inspections/{demo_inspection}/offline-manifest").json
+    base = f"/inspections/{demo_inspection}"
+    assert manifest["jump_url"] == f"{base}/jump"
+    assert manifest["jump"]["D7"] == f"{base}/sections/D7"
+    assert manifest["jump"]["D7.3"] == f"{base}/standards/D7.3"
+    assert manifest["jump"]["D11.4.1"] == f"{base}/standards/D11.4.1"
+    assert "B4.2" not in manifest["jump"]  # not one of inspector2's sections: not taken offline
+
+
+# --- what the scripts take from the page ------------------------------------------
+
+def test_scripts_read_verdict_labels_and_markup_from_the_page(as_user, demo_inspection, device):
+    """The rules and markup the page's scripts need are rendered by the
+    server, never repeated in JavaScript: the verdict labels, and the photo
+    item a photo added on the tablet is cloned from."""
+    import json
+
+    from inspector.catalog import SCALES
+
+    client = as_user("inspector2")
+    attach_photo(client, device, demo_inspection, "D7.3", color="blue")
+    html = client.get(f"/inspections/{demo_inspection}/standards/D7.3").get_data(as_text=True)
+    labels = re.search(r'<script type="application/json" id="verdict-labels" data-none="([^"]+)">(.*?)</script>',
+                       html, re.S)
+    assert json.loads(labels.group(2)) == SCALES["fact"] and labels.group(1) == "Not assessed"
+
+    def shape(li):  # the markup without what differs per photo
+        li = re.sub(r'\s(data-sha256|data-attached-hlc|data-caption-hlc|src)="[^"]*"', "", li)
+        return re.sub(r'(alt="Photo|"caption-|value=")[^"]*"', r'\1"', li)
+    rendered = re.search(r'<ul class="photo-list" data-photo-list>\s*(<li.*?</li>)', html, re.S).group(1)
+    template = re.search(r"<template data-photo-item>(<li.*?</li>)</template>", html, re.S).group(1)
+    assert shape(rendered) == shape(template)

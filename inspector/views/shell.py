@@ -45,9 +45,11 @@ def offline_manifest(inspection_id):
     thumbs = [url_for("photos.photo", sha256=sha, size="thumb") for sha in dict.fromkeys(
         p["sha256"] for p in findings.photos_of(db, inspection_id, access.findings_scope(g.user, ins)))]
     # The jump box offline: the server's own rule (catalog.jump_key) made the
-    # keys, so the service worker only looks up what was typed, keyed the same way.
+    # keys, so the service worker only looks up what was typed, keyed the same
+    # way, when the jump box's own URL (jump_url) finds no network.
     jump = {catalog.jump_key(code): url for code, url in {**sections, **standards}.items()}
-    return jsonify(inspection_id=inspection_id, user_id=g.user["id"], pages=pages, photos=thumbs, jump=jump)
+    return jsonify(inspection_id=inspection_id, user_id=g.user["id"], pages=pages, photos=thumbs, jump=jump,
+                   jump_url=url_for("inspections.jump", inspection_id=inspection_id))
 
 
 @bp.route("/sw.js")

@@ -1,10 +1,18 @@
 // Service worker. The server fills in VERSION (a hash of the shell files)
 // and SHELL, so any change to the shell installs a new worker and the old
 // shell cache is deleted on activation.
+//
+// It owns every cache and its name: the shell, `meta` (who is logged in),
+// and each user's pages. Pages ask it by message to take an inspection
+// offline or to forget a user's pages; they never open a cache themselves.
 const VERSION = "__VERSION__";
 const SHELL = __SHELL__;
 const SHELL_CACHE = `shell-${VERSION}`;
+const META_CACHE = "meta";
+const pagesCache = (userId) => `pages-u${userId}`;
+const JUMP_MAPS = "/__jump";  // in a user's page cache: {jump URL: {key: page URL}} per inspection taken offline
 const NETWORK_TIMEOUT_MS = 4000;
+const PARALLEL_DOWNLOADS = 4;
 let currentUser = null;   // whose cached pages may be served: told by the page, learned from X-Inspector-User
 
 self.addEventListener("install", (event) => {
@@ -24,19 +32,76 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-// The page (and every page response) says who is logged in; kept in a cache entry so it survives the
-// worker being stopped and restarted while offline.
+// Messages from pages. `user`: who is logged in (every page response says so
+// too); kept in a cache entry so it survives the worker being stopped and
+// restarted while offline. The others answer on the MessageChannel port
+// they bring: `take-offline` reports progress, then the result.
 self.addEventListener("message", (event) => {
-  if (event.data?.type !== "user") return;
-  event.waitUntil(setUser(event.data.userId ? String(event.data.userId) : null));
+  const { type, userId } = event.data || {};
+  const port = event.ports[0];
+  const uid = userId ? String(userId) : null;
+  let work;
+  if (type === "user") work = setUser(uid);
+  else if (type === "take-offline") work = takeOffline(uid, event.data.manifest, port);
+  else if (type === "logout") work = logOut(uid, event.data.forgetPages);
+  else return;
+  event.waitUntil(work.then((result) => port?.postMessage({ result }),
+                            (err) => port?.postMessage({ error: err.message || String(err) })));
 });
+
+/** Store every page and photo of the manifest in this user's cache, and the
+ * jump box's map (keys made by the server's rule) for finding them offline. */
+async function takeOffline(userId, manifestUrl, port) {
+  if (!userId) throw new Error("nobody is logged in");
+  const response = await fetch(manifestUrl, { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok || response.redirected) throw new Error(`the list of pages: ${response.status}`);
+  const manifest = await response.json();
+  if (String(manifest.user_id) !== userId) throw new Error("another user is logged in");
+  const cache = await caches.open(pagesCache(userId));
+  const urls = [...manifest.pages, ...manifest.photos];
+  const total = urls.length;
+  let done = 0, bytes = 0, failed = 0;
+  const worker = async () => {
+    while (urls.length) {
+      const url = urls.shift();
+      try {
+        const page = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+        if (!page.ok || page.redirected) throw new Error(String(page.status));
+        // Only pages rendered for this inspector go in this inspector's cache.
+        const owner = page.headers.get("X-Inspector-User");
+        if (owner !== null && owner !== userId) throw new Error("another user is logged in");
+        bytes += (await page.clone().arrayBuffer()).byteLength;
+        await cache.put(url, page);
+        done += 1;
+      } catch { failed += 1; }
+      port?.postMessage({ progress: { done, total } });
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_DOWNLOADS }, worker));
+  const maps = await jumpMaps(cache);
+  maps[manifest.jump_url] = manifest.jump;
+  await cache.put(JUMP_MAPS, new Response(JSON.stringify(maps), { headers: { "Content-Type": "application/json" } }));
+  return { pages: done, bytes, failed };
+}
+
+async function jumpMaps(cache) {
+  const stored = await cache.match(JUMP_MAPS);
+  return stored ? stored.json() : {};
+}
+
+/** After the server logged the user out: nobody's pages are served any more,
+ * and theirs are deleted when nothing of theirs waits to sync. */
+async function logOut(userId, forgetPages) {
+  if (forgetPages && userId) await caches.delete(pagesCache(userId));
+  await setUser(null);
+}
 
 async function userCache() {
   if (currentUser === null) {
-    const stored = await (await caches.open("meta")).match("/__user");
+    const stored = await (await caches.open(META_CACHE)).match("/__user");
     currentUser = stored ? await stored.json() : null;
   }
-  return currentUser ? caches.open(`pages-u${currentUser}`) : null;
+  return currentUser ? caches.open(pagesCache(currentUser)) : null;
 }
 
 function withTimeout(promise, ms) {
@@ -59,16 +124,11 @@ async function fromCacheOrOffline(request) {
     const hit = await cache.match(url.pathname + url.search, { ignoreVary: true }) ||
                 await cache.match(url.pathname, { ignoreVary: true });
     if (hit) return hit;
-    const jump = /^\/inspections\/(\d+)\/jump$/.exec(url.pathname);
-    if (jump) {
-      const code = (url.searchParams.get("code") || "").replace(/\s+/g, "").toUpperCase();
-      for (const key of await cache.keys()) {
-        const path = new URL(key.url).pathname;
-        if (decodeURIComponent(path).toUpperCase() === `/INSPECTIONS/${jump[1]}/STANDARDS/${code}`) {
-          return Response.redirect(path, 303);
-        }
-      }
-    }
+    // The jump box offline: the server's map for this inspection, looked up
+    // by the typed text keyed as the server keys it (catalog.jump_key).
+    const map = (await jumpMaps(cache))[url.pathname];
+    const page = map?.[(url.searchParams.get("code") || "").replace(/\s+/g, "").toUpperCase()];
+    if (page) return Response.redirect(page, 303);
   }
   if (request.destination === "image") return new Response("", { status: 404 });
   return new Response(OFFLINE_PAGE, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
@@ -76,7 +136,7 @@ async function fromCacheOrOffline(request) {
 
 async function setUser(userId) {
   currentUser = userId;
-  await (await caches.open("meta")).put("/__user", new Response(JSON.stringify(currentUser)));
+  await (await caches.open(META_CACHE)).put("/__user", new Response(JSON.stringify(currentUser)));
 }
 
 async function networkFirst(request) {

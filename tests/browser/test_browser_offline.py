@@ -184,3 +184,27 @@ def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tm
     with live_server.db() as db:
         row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B3.2'").fetchone()
     assert tuple(row) == ("not_compliant", "Deviation log has no trend review.")
+
+
+def test_the_jump_box_finds_sections_and_standards_offline(live_server, tablet):
+    """Offline, the jump box uses the server's own map (sent with the pages),
+    so it goes where it would online: to a section as well as a standard."""
+    page = tablet.new_page()
+    log_in(page, live_server.url, "inspector1")
+    take_offline(page, live_server)
+    tablet.set_offline(True)
+    page.reload()
+
+    page.get_by_label("Go to standard").first.fill("b 4")
+    page.get_by_role("button", name="Go").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^\s*B4\s+\S"))
+    expect(page.locator("[data-standard='B4.2']")).to_be_visible()
+
+    page.get_by_label("Go to standard").first.fill(" b4.2.1 ")
+    page.get_by_role("button", name="Go").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^\s*B4\.2\.1\s"))
+
+    # A section not taken offline (another inspector's) is not on this tablet.
+    page.get_by_label("Go to standard").first.fill("C1")
+    page.get_by_role("button", name="Go").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")

@@ -1,0 +1,67 @@
+// The inspection page's offline panel: take the inspection offline (the
+// service worker stores its pages) and say how much this device holds.
+import * as outbox from "/sync/static/outbox.js";
+import * as worker from "/static/js/worker.js";
+
+const userId = () => document.body.dataset.userId;
+const savedKey = (inspectionId) => `inspector-offline-u${userId()}-i${inspectionId}`;
+
+export function bind(panel) {
+  const state = panel.querySelector("[data-offline-state]");
+  const saved = JSON.parse(localStorage.getItem(savedKey(panel.dataset.inspection)) || "null");
+  if (saved) {
+    state.textContent = `Available offline: ${saved.pages} pages, ${kb(saved.bytes)}, stored ${new Date(saved.when).toLocaleString()}.`;
+    showStorage(panel);
+  }
+  const button = panel.querySelector("[data-make-offline]");
+  if (button.dataset.bound) return;
+  button.dataset.bound = "1";
+  button.addEventListener("click", () => makeOffline(panel));
+}
+
+/** Forget what this panel noted about a user's offline pages (at logout). */
+export function forget(uid) {
+  Object.keys(localStorage).filter((k) => k.startsWith(`inspector-offline-u${uid}-`))
+    .forEach((k) => localStorage.removeItem(k));
+}
+
+const kb = (bytes) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB`
+  : bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`);
+
+async function makeOffline(panel) {
+  const state = panel.querySelector("[data-offline-state]");
+  const button = panel.querySelector("[data-make-offline]");
+  if (!worker.available) {
+    state.textContent = "This browser cannot store pages: open the app over https:// or on localhost.";
+    return;
+  }
+  button.disabled = true;
+  try {
+    state.textContent = "Preparing…";
+    const { pages, bytes, failed } = await worker.ask(
+      { type: "take-offline", userId: userId(), manifest: panel.dataset.manifest },
+      ({ done, total }) => { state.textContent = `Storing pages: ${done} of ${total}…`; });
+    await outbox.trackInspection(panel.dataset.inspection);
+    const persisted = navigator.storage?.persist ? await navigator.storage.persist() : false;
+    if (failed) {
+      state.textContent = `${failed} pages could not be stored; try again while online.`;
+    } else {
+      localStorage.setItem(savedKey(panel.dataset.inspection), JSON.stringify({ when: Date.now(), pages, bytes }));
+      state.textContent = `Ready to use offline: ${pages} pages, ${kb(bytes)} stored on this device.`;
+    }
+    showStorage(panel, persisted);
+  } catch (err) {
+    state.textContent = `Could not prepare offline use (${err.message}). Try again while online.`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function showStorage(panel, persisted) {
+  const el = panel.querySelector("[data-storage-state]");
+  if (!navigator.storage?.estimate) return;
+  const persistent = persisted ?? (navigator.storage.persisted ? await navigator.storage.persisted() : false);
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  el.textContent = `${persistent ? "Storage is persistent: the browser will not clear it." :
+    "Storage is not persistent: the browser may clear it if space runs low."} Using ${kb(usage)} of ${kb(quota)}.`;
+}

@@ -1,0 +1,232 @@
+// The sync loop (docs/sync-protocol.md): upload photo blobs, push ops, pull
+// changes. It runs in the page, on load, on `online`, when the tab becomes
+// visible, every 30 s and after failures with backoff: iPad Safari has no
+// Background Sync, so nothing depends on it.
+import * as outbox from "/sync/static/outbox.js";
+import * as store from "/sync/static/store.js";
+
+const SYNC_HEADERS = { "X-Inspector-Sync": "1", "Content-Type": "application/json" };
+const BATCH = 200;
+const MAX_BACKOFF = 60_000;
+// The server will never take these bytes; anything else (a proxy's error
+// page, a 5xx) is tried again later.
+const PERMANENT_PHOTO_ERRORS = new Set(["not_an_image", "too_large", "too_many_pixels", "damaged_image", "bad_hash"]);
+
+let timer = null;
+let running = false;
+let again = false;
+let backoff = 0;
+let problem = null;      // {kind, message} needing the inspector
+let syncing = false;
+let transientPhotoFailure = false;
+const pulledListeners = new Set();
+
+/** Called after a pull brought changes, so pages can show them. */
+export function onPulled(fn) { pulledListeners.add(fn); }
+
+/** The sync status badge: `{state, waiting, rejected, text}`. */
+export async function status() {
+  if (!store.db()) return { state: "unknown", text: "" };
+  const { waiting, rejected } = await outbox.counts();
+  const changes = (n) => `${n} change${n === 1 ? "" : "s"}`;
+  if (problem) return { state: "problem", waiting, rejected, text: `${problem.message} (${changes(waiting + rejected)} kept on this device)` };
+  if (rejected) return { state: "problem", waiting, rejected, text: `${changes(rejected)} could not be saved: see the page` };
+  if (syncing && waiting) return { state: "syncing", waiting, rejected, text: `Syncing ${changes(waiting)}…` };
+  if (waiting) return { state: "waiting", waiting, rejected, text: `${changes(waiting)} waiting` };
+  return { state: "synced", waiting, rejected, text: "All synced" };
+}
+
+export function schedule(ms) {
+  clearTimeout(timer);
+  timer = setTimeout(syncNow, ms);
+}
+
+/** Start the loop: now, whenever the browser says it is online, and on a timer. */
+export function start() {
+  outbox.onChange(({ syncIn }) => { if (syncIn !== undefined) schedule(syncIn); });
+  addEventListener("online", () => { backoff = 0; schedule(0); });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") schedule(0); });
+  schedule(0);
+  setInterval(() => { if (!running) syncNow(); }, 30_000);
+}
+
+class HttpError extends Error {
+  constructor(status, body) { super(body?.message || `HTTP ${status}`); this.status = status; this.body = body; }
+}
+
+async function call(url, options = {}) {
+  const response = await fetch(url, { credentials: "same-origin", cache: "no-store", ...options,
+                                      headers: { ...SYNC_HEADERS, "X-Inspector-User": store.user(),
+                                                 ...(options.headers || {}) } });
+  let body = null;
+  try { body = await response.json(); } catch { body = null; }
+  if (!response.ok) throw new HttpError(response.status, body);
+  return body;
+}
+
+/** One round: upload photos, push ops, pull changes. Safe to call any time. */
+export async function syncNow() {
+  if (!store.db()) return;
+  if (running) { again = true; return; }
+  running = true;
+  syncing = true;
+  transientPhotoFailure = false;
+  outbox.changed({}, false);
+  try {
+    await uploadPhotos();
+    await pushOps();
+    await pullChanges();
+    problem = null;
+    // A photo the server could not take this time: retry, but back off.
+    backoff = transientPhotoFailure ? Math.min(MAX_BACKOFF, backoff ? backoff * 2 : 2000) : 0;
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) {
+      problem = { kind: "login", message: "Log in again to sync" };
+    } else if (err instanceof HttpError && err.status === 409) {
+      problem = { kind: "user", message: "Another user is logged in: log in again as the inspector who made these changes to sync them" };
+    } else if (err instanceof HttpError && err.status >= 400 && err.status < 500) {
+      problem = { kind: "server", message: `The server refused a sync: ${err.message}` };
+    } else {
+      problem = null; // offline or server down: just wait and retry
+    }
+    backoff = Math.min(MAX_BACKOFF, backoff ? backoff * 2 : 2000);
+  } finally {
+    running = false;
+    syncing = false;
+    outbox.changed();
+  }
+  if (again) { again = false; schedule(0); return; }
+  if (!store.db()) return;  // logged out meanwhile
+  if (backoff) schedule(backoff);
+  else if ((await outbox.counts()).waiting) schedule(1000);
+}
+
+async function uploadPhotos() {
+  const db = await store.db();
+  for (const photo of await db.getAllFromIndex("photos", "by_state", "waiting")) {
+    try {
+      await call(`/sync/photos/${photo.sha256}`, { method: "PUT", body: photo.blob,
+                                                     headers: { "Content-Type": "image/jpeg" } });
+      await db.put("photos", { ...photo, state: "uploaded" });
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status === 401 || err.status === 409) throw err;  // offline or logged out
+      if (PERMANENT_PHOTO_ERRORS.has(err.body?.error)) {
+        await db.put("photos", { ...photo, state: "refused", error: err.message });  // keep the blob, say why
+      } else {
+        // Try again next round, with backoff; ops that need it wait, the rest go ahead.
+        transientPhotoFailure = true;
+      }
+    }
+  }
+}
+
+async function pushOps() {
+  const db = await store.db();
+  for (;;) {
+    const pending = await db.getAllFromIndex("outbox", "by_state", store.inState("pending"));  // oldest first
+    if (!pending.length) return;
+    const batch = [];
+    for (const op of pending) {
+      const photo = op.field === "photo" && op.value.attached ? await db.get("photos", op.value.sha256) : null;
+      // Ops attaching a photo the server refused can never apply: mark them.
+      if (photo?.state === "refused") await markRejected(op, `The photo was refused: ${photo.error}`);
+      else if (photo && photo.state !== "uploaded") continue;  // waits for its blob
+      else if (batch.length < BATCH) batch.push(op);
+    }
+    if (!batch.length) return;
+    const send = batch.map(({ key, section, state, reason, restamped, ...op }) => op);
+    let result;
+    try {
+      result = await call("/sync/push", { method: "POST", body: JSON.stringify({ ops: send }) });
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 403 && err.body?.op_ids) {
+        for (const op of batch) if (err.body.op_ids.includes(op.op_id)) await markRejected(op, err.body.message);
+        continue;
+      }
+      throw err;
+    }
+    await outbox.learnServerTime(result.server_time);
+    if (result.results.some((r) => r.code === "clock_ahead")) await outbox.resetClock(result.server_time);
+    await outbox.observe(result.hlc);
+    await settle(batch, result.results);
+    if (result.results.some((r) => r.code === "missing_photo")) { await uploadPhotos(); return; }
+  }
+}
+
+/** Apply the server's answer per op: delete the accepted, keep the refused. */
+async function settle(batch, results) {
+  const byId = new Map(batch.map((op) => [op.op_id, op]));
+  const tx = (await store.db()).transaction(["outbox", "photos", "values", "meta"], "readwrite");
+  const ops = tx.objectStore("outbox");
+  for (const r of results) {
+    const op = byId.get(r.op_id);
+    // Replaced by a newer edit while it was on its way: nothing to update.
+    if (!op || !(await ops.getKey(op.op_id))) continue;
+    if (["applied", "duplicate", "superseded"].includes(r.status)) {
+      await ops.delete(op.op_id);
+    } else if (r.code === "missing_photo") {
+      // The blob is not on the server (yet): upload it again next round.
+      const photo = await tx.objectStore("photos").get(op.value.sha256);
+      if (photo) await tx.objectStore("photos").put({ ...photo, state: "waiting" });
+      else await ops.put({ ...op, state: "rejected", reason: r.reason });
+    } else if (r.code === "clock_ahead" && !op.restamped) {
+      // Same op, same id, a stamp from the corrected clock (it was never stored).
+      const hlc = await outbox.nextStamp(tx.objectStore("meta"));
+      await ops.put({ ...op, hlc, restamped: true });
+      const value = await tx.objectStore("values").get(op.key);
+      if (value && value.stamp === `${op.hlc} ${op.op_id}`) {
+        await tx.objectStore("values").put({ ...value, stamp: `${hlc} ${op.op_id}` });
+      }
+    } else {
+      await ops.put({ ...op, state: "rejected", reason: r.reason });
+    }
+  }
+  await tx.done;
+}
+
+async function markRejected(op, reason) {
+  await (await store.db()).put("outbox", { ...op, state: "rejected", reason });
+}
+
+async function pullChanges() {
+  const db = await store.db();
+  const userId = store.user();
+  const pulled = new Set();
+  for (const inspectionId of (await db.get("meta", "inspections")) || []) {
+    const cursor = (await db.get("meta", `cursor:${inspectionId}`)) || 0;
+    let body;
+    try {
+      body = await call(`/sync/pull?inspection=${inspectionId}&cursor=${cursor}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) continue; // no longer on that team
+      throw err;
+    }
+    await outbox.learnServerTime(body.server_time);
+    await outbox.observe(body.hlc);
+    if (body.findings.length || body.photos.length) pulled.add(inspectionId);
+    const tx = db.transaction(["values", "meta"], "readwrite");
+    const values = tx.objectStore("values");
+    // Per field, the greater stamp wins: our own unsynced edits stay.
+    const take = async (standard, field, sha, value, stamp) => {
+      if (!stamp) return;
+      const key = outbox.fieldKey(inspectionId, standard, field, sha);
+      const local = await values.get(key);
+      if (!local || local.stamp < stamp) {
+        await values.put({ key, inspection_id: inspectionId, standard, section: local?.section, field, value, stamp });
+      }
+    };
+    for (const f of body.findings) {
+      if (String(f.inspector_id) !== userId) continue;
+      await take(f.standard, "verdict", null, f.verdict, f.verdict_hlc);
+      await take(f.standard, "note", null, f.note, f.note_hlc);
+    }
+    for (const p of body.photos) {
+      if (String(p.inspector_id) !== userId) continue;
+      await take(p.standard, "photo", p.sha256, { sha256: p.sha256, attached: !!p.attached }, p.attached_hlc);
+      await take(p.standard, "caption", p.sha256, { sha256: p.sha256, text: p.caption }, p.caption_hlc);
+    }
+    await tx.objectStore("meta").put(body.cursor, `cursor:${inspectionId}`);
+    await tx.done;
+  }
+  if (pulled.size) pulledListeners.forEach((fn) => fn(pulled));
+}

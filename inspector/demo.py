@@ -34,7 +34,7 @@ FINDINGS = [
     ("inspector1", "B1.3", "compliant", "Organisational chart on the intranet names the director.", None),
     ("inspector1", "B1.5", "not_compliant", "The agreement with one of the two commercial manufacturers expired "
                                             "in March; the renewal is still with the legal team.", None),
-    ("inspector1", "B2.1", "compliant", "", None),
+    ("inspector1", "B2.2", "compliant", "", None),
     ("inspector1", "B2.3", "not_compliant", "No written agreement with intensive care for transfer at night; "
                                             "the unit relies on an informal email.", "ICU transfer email"),
     ("inspector1", "B8.6", "compliant", "Two nurses checked the bag label against the wristband at the "

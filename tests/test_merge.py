@@ -61,8 +61,10 @@ def test_filters_work_as_plain_links_and_as_htmx_partials(as_user, demo_inspecti
     assert {"B1.3", "B1.5", "B2.3", "B8.10", "B9.3", "B4.5", "D8.2", "D11.4"} == set(deficient)
     assert set(shown_codes(merge_page(lead, demo_inspection, "?section=D11"))) == {
         c for c in shown_codes(merge_page(lead, demo_inspection)) if c.startswith("D11.")}
-    partial = lead.get(f"/inspections/{demo_inspection}/merge?only=disagreements",
-                       headers={"HX-Request": "true", "HX-Target": "merge-rows"}).get_data(as_text=True)
+    answer = lead.get(f"/inspections/{demo_inspection}/merge?only=disagreements",
+                      headers={"HX-Request": "true", "HX-Target": "merge-rows"})
+    assert answer.headers["X-Inspector-Fragment"] == "1"  # the service worker never stores it as the page
+    partial = answer.get_data(as_text=True)
     assert partial.lstrip().startswith('<section id="merge-rows"') and "<html" not in partial
     assert shown_codes(partial) == ["B1.3", "D11.4"]
     page = merge_page(lead, demo_inspection)

@@ -32,7 +32,8 @@ def merge_screen(inspection_id):
                    counts=merge.counts(merge.board(db, ins)) if not (only or section) else merge.counts(rows),
                    editable=access.can_merge(g.user, ins))
     if htmx and not htmx.boosted and htmx.target == "merge-rows":
-        return render_template("merge/_rows.html", **context)
+        # Marked, so the service worker never stores it in place of the whole page.
+        return render_template("merge/_rows.html", **context), {"X-Inspector-Fragment": "1"}
     return render_template("merge/merge.html", **context)
 
 

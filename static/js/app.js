@@ -5,6 +5,7 @@ import * as outbox from "/sync/static/outbox.js";
 import * as sync from "/sync/static/sync.js";
 import * as finding from "/static/js/finding.js";
 import * as logout from "/static/js/logout.js";
+import * as merge from "/static/js/merge.js";
 import * as offline from "/static/js/offline.js";
 import * as progress from "/static/js/progress.js";
 import * as status from "/static/js/status.js";
@@ -18,7 +19,7 @@ if (userId) {
   outbox.onChange(refresh);
   // Values pulled from the server (e.g. from this inspector's other tablet)
   // show on the open page without a reload.
-  sync.onPulled(finding.overlayAll);
+  sync.onPulled(() => { finding.overlayAll(); merge.overlayAll(); });
   sync.start();
   htmx.onLoad(bind);
 }
@@ -27,6 +28,7 @@ function bind(root) {
   const all = (selector) => [...(root.matches(selector) ? [root] : []), ...root.querySelectorAll(selector)];
   refresh();
   all("[data-finding]").forEach(finding.bind);
+  all(".merge-row").forEach(merge.bind);
   all("ul.standards[data-inspection]").forEach(progress.overlaySection);
   all("#my-verdicts").forEach(progress.overlayProgress);
   all("[data-offline-panel]").forEach(offline.bind);

@@ -29,9 +29,10 @@ export function deviceId() {
   return id;
 }
 
-/** The key of one field's register: `inspection|standard|field[:sha256]`. */
+/** The key of one field's register: `inspection|standard|field[:sha256]`
+ * (a field about one photo, such as its caption or its release, names it). */
 export function fieldKey(inspectionId, standard, field, sha256) {
-  const f = field === "photo" || field === "caption" ? `${field}:${sha256}` : field;
+  const f = sha256 ? `${field}:${sha256}` : field;
   return `${inspectionId}|${standard}|${f}`;
 }
 

@@ -151,7 +151,10 @@ async function networkFirst(request) {
   // ever stored in that user's cache.
   const owner = response.headers.get("X-Inspector-User");
   if (owner !== null && (owner || null) !== currentUser) await setUser(owner || null);
-  if (response.ok && !response.redirected && owner && owner === currentUser) {
+  // A fragment (an htmx answer holding part of a page) never replaces the
+  // stored whole page at its address.
+  const whole = response.headers.get("X-Inspector-Fragment") === null;
+  if (response.ok && !response.redirected && whole && owner && owner === currentUser) {
     const cache = await userCache();
     const url = new URL(request.url);
     // Refresh a copy only of what the inspector chose to take offline.

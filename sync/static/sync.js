@@ -203,7 +203,8 @@ async function pullChanges() {
     }
     await outbox.learnServerTime(body.server_time);
     await outbox.observe(body.hlc);
-    if (body.findings.length || body.photos.length) pulled.add(inspectionId);
+    const decisions = body.decisions || [], releases = body.releases || [];  // the team leader's only
+    if (body.findings.length || body.photos.length || decisions.length || releases.length) pulled.add(inspectionId);
     const tx = db.transaction(["values", "meta"], "readwrite");
     const values = tx.objectStore("values");
     // Per field, the greater stamp wins: our own unsynced edits stay.
@@ -224,6 +225,16 @@ async function pullChanges() {
       if (String(p.inspector_id) !== userId) continue;
       await take(p.standard, "photo", p.sha256, { sha256: p.sha256, attached: !!p.attached }, p.attached_hlc);
       await take(p.standard, "caption", p.sha256, { sha256: p.sha256, text: p.caption }, p.caption_hlc);
+    }
+    // The lead's decisions made on another device show here too.
+    for (const d of decisions) {
+      await take(d.standard, "decision_verdict", null, d.verdict, d.verdict_hlc);
+      await take(d.standard, "citation", null, d.citation, d.citation_hlc);
+      await take(d.standard, "suggestion", null, d.suggestion, d.suggestion_hlc);
+      await take(d.standard, "decision_basis", null, d.basis, d.basis_hlc);
+    }
+    for (const r of releases) {
+      await take(r.standard, "release_photo", r.sha256, { sha256: r.sha256, released: !!r.released }, r.released_hlc);
     }
     await tx.objectStore("meta").put(body.cursor, `cursor:${inspectionId}`);
     await tx.done;

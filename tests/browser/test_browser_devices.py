@@ -59,8 +59,8 @@ def test_logging_out_offline_keeps_the_inspector_in_and_their_pages(live_server,
     assert alert.value.message.startswith("Logging out needs the network")
     alert.value.accept()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Northbridge")
-    page.goto(f"{live_server.url}/inspections/{inspection}/standards/D1.1")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("D1.1")
+    page.goto(f"{live_server.url}/inspections/{inspection}/standards/D7.1")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("D7.1")
     tablet.set_offline(False)
     page.goto(live_server.url + "/")
     expect(page.locator(".who")).to_contain_text("Ivo Processing")  # still inspector2, as the page said
@@ -78,8 +78,10 @@ def test_a_new_user_on_the_tablet_never_lands_in_the_previous_users_cache(live_s
     tablet.clear_cookies()  # inspector1's session ends; the tab stays open
     page.get_by_role("link", name="inspector", exact=True).click()  # a boosted link lands on the login page
     expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+    page.wait_for_load_state("networkidle")  # the boosted swap has settled before anyone types
     page.get_by_label("Username").fill("inspector3")
     page.get_by_label("Password").fill("demo-pass")
+    expect(page.get_by_label("Username")).to_have_value("inspector3")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator(".who")).to_contain_text("Ines Quality")
     page.reload()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import log_in_by_cookie
+from inspector.testing import demo_photo_hashes, log_in_by_cookie
 
 PHOTOS = Path(__file__).parent.parent / "fixtures" / "photos"
 
@@ -20,7 +20,7 @@ def standard_url(server, code):
 def test_caption_one_photo_and_remove_another(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector2")
-    page.goto(standard_url(live_server, "D2.4"))
+    page.goto(standard_url(live_server, "D7.4"))
     page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
     page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_rotated.jpg"))
     expect(page.locator("[data-photo-list] li")).to_have_count(2)
@@ -35,9 +35,9 @@ def test_caption_one_photo_and_remove_another(live_server, tablet):
     expect(page.locator("[data-photo-list] li")).to_have_count(1)
     expect(page.get_by_label("Caption")).to_have_value("Dewar 3 alarm panel")
     with live_server.db() as db:
-        rows = db.execute("SELECT attached, caption FROM finding_photos WHERE standard_code = 'D2.4' "
+        rows = db.execute("SELECT attached, caption FROM finding_photos WHERE standard_code = 'D7.4' "
                           "ORDER BY attached DESC").fetchall()
-        removal = db.execute("SELECT count(*) FROM ops WHERE field = 'photo' AND standard_code = 'D2.4' "
+        removal = db.execute("SELECT count(*) FROM ops WHERE field = 'photo' AND standard_code = 'D7.4' "
                              "AND value LIKE '%\"attached\":false%'").fetchone()[0]
     assert [tuple(r) for r in rows] == [(1, "Dewar 3 alarm panel"), (0, "")]
     assert removal == 1  # the removal is an op, kept in the log
@@ -57,8 +57,8 @@ def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector1")
 
-    tablet.route("**/sync/push", refuse_every_op("standard B2.3 is not in this inspection's catalog"))
-    page.goto(standard_url(live_server, "B2.3"))
+    tablet.route("**/sync/push", refuse_every_op("standard B2.4 is not in this inspection's catalog"))
+    page.goto(standard_url(live_server, "B2.4"))
     page.get_by_label("Compliant", exact=True).check()
     expect(page.get_by_role("status")).to_contain_text("1 change could not be saved", timeout=15_000)
     expect(page.locator("#sync-problems")).to_contain_text("not in this inspection's catalog")
@@ -67,7 +67,7 @@ def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
     # Still there after a reload, and still the inspector's latest value.
     page.reload()
     expect(page.get_by_label("Compliant", exact=True)).to_be_checked()
-    expect(page.locator("#sync-problems")).to_contain_text("B2.3 (verdict)")
+    expect(page.locator("#sync-problems")).to_contain_text("B2.4 (verdict)")
     count = page.evaluate("""async () => {
         const open = indexedDB.open('inspector-u' + document.body.dataset.userId);
         const db = await new Promise((ok, err) => { open.onsuccess = () => ok(open.result); open.onerror = err; });
@@ -79,7 +79,7 @@ def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
     # Only the inspector can let it go, and is asked first.
     tablet.unroute("**/sync/push")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Discard the refused change to B2.3 (verdict)").click()
+    page.get_by_role("button", name="Discard the refused change to B2.4 (verdict)").click()
     expect(page.locator("#sync-problems")).to_have_count(0)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)
     expect(page.get_by_label("Compliant", exact=True)).not_to_be_checked()
@@ -106,22 +106,22 @@ def test_a_photo_the_server_cannot_take_yet_does_not_hold_up_the_verdict(live_se
     log_in_by_cookie(page, live_server, "inspector2")
     tablet.route("**/sync/photos/*", lambda route: route.fulfill(status=503, body="busy")
                  if route.request.method == "PUT" else route.continue_())
-    page.goto(standard_url(live_server, "D2.5"))
+    page.goto(standard_url(live_server, "D7.5"))
     page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
     page.get_by_label("Not compliant", exact=True).check()
     for _ in range(150):  # the verdict reaches the server while the photo waits
         with live_server.db() as db:
-            row = db.execute("SELECT verdict FROM findings WHERE standard_code = 'D2.5'").fetchone()
+            row = db.execute("SELECT verdict FROM findings WHERE standard_code = 'D7.5'").fetchone()
         if row:
             break
         page.wait_for_timeout(100)
     assert row and row[0] == "not_compliant"
     expect(page.get_by_role("status")).to_have_text("1 change waiting")  # the photo
     with live_server.db() as db:
-        assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == len(demo_photo_hashes())  # none new
 
     tablet.unroute("**/sync/photos/*")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
     with live_server.db() as db:
-        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D2.5' AND attached = 1"
+        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D7.5' AND attached = 1"
                           ).fetchone()[0] == 1

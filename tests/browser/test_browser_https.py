@@ -38,7 +38,7 @@ def test_offline_journey_over_https(https_server, chromium):
     expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
 
     context.set_offline(True)
-    page.goto(f"{https_server.url}/inspections/{inspection}/standards/D1.2")
+    page.goto(f"{https_server.url}/inspections/{inspection}/standards/D8.3")
     page.get_by_label("Not applicable", exact=True).check()
     page.get_by_label("Add photo").set_input_files(str(Path(__file__).parent.parent / "fixtures" / "photos" / "gps_upright.jpg"))
     expect(page.locator("[data-photo-list] img")).to_have_count(1)
@@ -48,7 +48,7 @@ def test_offline_journey_over_https(https_server, chromium):
     context.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
     with https_server.db() as db:
-        assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'D1.2'").fetchone()[0] == "not_applicable"
-        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D1.2' AND attached = 1"
+        assert db.execute("SELECT verdict FROM findings WHERE standard_code = 'D8.3'").fetchone()[0] == "not_applicable"
+        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D8.3' AND attached = 1"
                           ).fetchone()[0] == 1
     browser.close()

@@ -11,13 +11,14 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from inspector.photos import blob_path
-from inspector.testing import CHROMIUM, CHROMIUM_ARGS, TABLET, log_in_by_cookie, log_in_through_form
+from inspector.testing import (CHROMIUM, CHROMIUM_ARGS, TABLET, demo_photo_hashes, log_in_by_cookie,
+                               log_in_through_form)
 
 PHOTOS = Path(__file__).parent.parent / "fixtures" / "photos"
 
 WORK = [  # (standard, verdict label, stored verdict, note, photo)
     ("B2.1", "Not compliant", "not_compliant", "Night nurse has no CRS training record.", "gps_rotated.jpg"),
-    ("B4.2", "Compliant", "compliant", "Eligibility criteria signed by the panel.", "gps_upright.jpg"),
+    ("B6.2", "Compliant", "compliant", "Eligibility criteria signed by the panel.", "gps_upright.jpg"),
 ]
 
 
@@ -77,10 +78,10 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
     page.goto(f"{live_server.url}/inspections/{inspection}/sections/B2")
     expect(page.locator("[data-standard='B2.1'] .verdict-badge")).to_have_text("Not compliant")
     page.goto(f"{live_server.url}/inspections/{inspection}")  # stored before the shift began
-    expect(page.locator(".section-row[data-section='B2'] [data-mine]")).to_have_text("1")
-    expect(page.locator(".section-row[data-section='B4'] [data-mine]")).to_have_text("1")
+    expect(page.locator(".section-row[data-section='B2'] [data-mine]")).to_have_text("3")  # and the demo's B2.2, B2.3
+    expect(page.locator(".section-row[data-section='B6'] [data-mine]")).to_have_text("1")
     with live_server.db() as db:
-        assert db.execute("SELECT count(*) FROM ops WHERE standard_code IN ('B2.1', 'B4.2')").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM ops WHERE standard_code IN ('B2.1', 'B6.2')").fetchone()[0] == 0
 
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
@@ -88,14 +89,14 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
     with live_server.db() as db:
         findings = db.execute(
             "SELECT f.standard_code, f.verdict, f.note FROM findings f JOIN users u ON u.id = f.inspector_id "
-            "WHERE u.username = 'inspector1' AND f.standard_code IN ('B2.1', 'B4.2') ORDER BY 1").fetchall()
+            "WHERE u.username = 'inspector1' AND f.standard_code IN ('B2.1', 'B6.2') ORDER BY 1").fetchall()
         photos = db.execute("SELECT standard_code, sha256 FROM finding_photos WHERE attached = 1 "
-                            "AND standard_code IN ('B2.1', 'B4.2') ORDER BY 1").fetchall()
-        op_ids = [r[0] for r in db.execute("SELECT op_id FROM ops WHERE standard_code IN ('B2.1', 'B4.2')")]
+                            "AND standard_code IN ('B2.1', 'B6.2') ORDER BY 1").fetchall()
+        op_ids = [r[0] for r in db.execute("SELECT op_id FROM ops WHERE standard_code IN ('B2.1', 'B6.2')")]
         stored = db.execute("SELECT count(*) FROM photos").fetchone()[0]
     assert [tuple(r) for r in findings] == [(c, v, n) for c, _, v, n, _ in WORK]
-    assert [r[0] for r in photos] == ["B2.1", "B4.2"]
-    assert stored == 2
+    assert [r[0] for r in photos] == ["B2.1", "B6.2"]
+    assert stored == 2 + len(demo_photo_hashes())  # beside the demo's own photos
     assert len(op_ids) == len(set(op_ids)) == 6  # verdict, note, photo for each: once each
 
     for (code, sha), (_, _, _, _, fixture) in zip(photos, WORK):
@@ -122,7 +123,7 @@ def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet)
     inspection = take_offline(page, live_server)
     live_server.stop()
 
-    record(page, live_server, inspection, "D2.3", "Not compliant", "Dewar alarm test not signed for March.")
+    record(page, live_server, inspection, "D7.3", "Not compliant", "Dewar alarm test not signed for March.")
     page.reload()  # the cached page, overlaid with this device's values
     expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
     expect(page.get_by_label("Note")).to_have_value("Dewar alarm test not signed for March.")
@@ -131,7 +132,7 @@ def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet)
     live_server.start()
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
     with live_server.db() as db:
-        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'D2.3'").fetchone()
+        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'D7.3'").fetchone()
     assert tuple(row) == ("not_compliant", "Dewar alarm test not signed for March.")
 
 
@@ -140,17 +141,17 @@ def test_session_expired_offline_keeps_the_work_until_the_inspector_logs_in(live
     log_in_through_form(page, live_server.url, "inspector1")
     inspection = take_offline(page, live_server)
     tablet.set_offline(True)
-    record(page, live_server, inspection, "B5.1", "Compliant", "Bedside check list used for every infusion.")
+    record(page, live_server, inspection, "B6.3", "Compliant", "Bedside check list used for every infusion.")
     tablet.clear_cookies()  # the session ended during the shift
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_contain_text("Log in again to sync", timeout=30_000)
     with live_server.db() as db:
-        assert db.execute("SELECT count(*) FROM findings WHERE standard_code = 'B5.1'").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM findings WHERE standard_code = 'B6.3'").fetchone()[0] == 0
 
     log_in_through_form(page, live_server.url, "inspector1")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
     with live_server.db() as db:
-        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B5.1'").fetchone()
+        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B6.3'").fetchone()
     assert tuple(row) == ("compliant", "Bedside check list used for every infusion.")
 
 
@@ -168,13 +169,13 @@ def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tm
         log_in_by_cookie(page, live_server, "inspector3")
         inspection = take_offline(page, live_server)
         context.set_offline(True)
-        record(page, live_server, inspection, "B3.2", "Not compliant", "Deviation log has no trend review.")
+        record(page, live_server, inspection, "B4.2", "Not compliant", "Deviation log has no trend review.")
         context.close()  # the battery dies
 
         context = launch()
         context.set_offline(True)
         page = context.new_page()
-        page.goto(f"{live_server.url}/inspections/{inspection}/standards/B3.2")
+        page.goto(f"{live_server.url}/inspections/{inspection}/standards/B4.2")
         expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
         expect(page.get_by_label("Note")).to_have_value("Deviation log has no trend review.")
         expect(page.get_by_role("status")).to_have_text("2 changes waiting")
@@ -182,7 +183,7 @@ def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tm
         expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
         context.close()
     with live_server.db() as db:
-        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B3.2'").fetchone()
+        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'B4.2'").fetchone()
     assert tuple(row) == ("not_compliant", "Deviation log has no trend review.")
 
 
@@ -190,19 +191,19 @@ def test_the_jump_box_finds_sections_and_standards_offline(live_server, tablet):
     """Offline, the jump box uses the server's own map (sent with the pages),
     so it goes where it would online: to a section as well as a standard."""
     page = tablet.new_page()
-    log_in(page, live_server.url, "inspector1")
+    log_in_by_cookie(page, live_server, "inspector1")
     take_offline(page, live_server)
     tablet.set_offline(True)
     page.reload()
 
-    page.get_by_label("Go to standard").first.fill("b 4")
+    page.get_by_label("Go to standard").first.fill("b 6")
     page.get_by_role("button", name="Go").first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^\s*B4\s+\S"))
-    expect(page.locator("[data-standard='B4.2']")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^\s*B6\s+\S"))
+    expect(page.locator("[data-standard='B6.2']")).to_be_visible()
 
-    page.get_by_label("Go to standard").first.fill(" b4.2.1 ")
+    page.get_by_label("Go to standard").first.fill(" b6.4.1 ")
     page.get_by_role("button", name="Go").first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^\s*B4\.2\.1\s"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^\s*B6\.4\.1\s"))
 
     # A section not taken offline (another inspector's) is not on this tablet.
     page.get_by_label("Go to standard").first.fill("C1")

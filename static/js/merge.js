@@ -1,0 +1,97 @@
+// The team leader's merge screen. Each decision (consolidated verdict,
+// citation, suggestion, which photos the site may see) is an op through the
+// same outbox as an inspector's finding, so the lead consolidates offline on
+// the last evening too. With every decision goes its basis: the newest
+// finding of that standard the page showed, so a finding that arrives later
+// is flagged "Changed since you decided" instead of passing unseen.
+import * as outbox from "/sync/static/outbox.js";
+
+/** Bind one standard's row: its decision form and its photos' release boxes. */
+export function bind(row) {
+  if (row.dataset.bound) return;
+  row.dataset.bound = "1";
+  const form = row.querySelector("[data-decision]");
+  const ids = { inspectionId: form.dataset.inspection, standard: form.dataset.standard, section: form.dataset.section };
+  const deficient = JSON.parse(row.closest("[data-deficient]")?.dataset.deficient || "[]");
+  const citation = form.querySelector("[data-field=citation]");
+  let saving = 0;
+  const save = async (field, value, options = {}) => {
+    saving += 1;
+    setState(form, "Saving…", "typing");
+    try {
+      await outbox.record({ ...ids, field, value, ...options });
+      if (field !== "release_photo") {
+        // What the lead saw when deciding: later findings are flagged, never missed.
+        await outbox.record({ ...ids, field: "decision_basis", value: Number(form.dataset.basis) });
+        row.querySelector(".changed")?.remove();
+      }
+      setState(form, saving > 1 ? "Saving…" : "Saved on this tablet", saving > 1 ? "typing" : "saved");
+    } catch (err) {
+      setState(form, `Not saved on this tablet (${err.name || err}): free some storage, then change it again`, "problem");
+    } finally {
+      saving -= 1;
+    }
+  };
+  form.addEventListener("submit", (e) => e.preventDefault());
+  form.addEventListener("change", async (e) => {
+    if (e.target.type !== "radio") return;
+    await save("decision_verdict", e.target.value);
+    // A deficiency needs its citation: the text prefilled from the inspectors'
+    // notes is saved as it stands unless the lead already wrote one.
+    if (deficient.includes(e.target.value) && !form.dataset.citationSaved && citation.value.trim()) {
+      form.dataset.citationSaved = "1";
+      await save("citation", citation.value);
+    }
+  });
+  form.addEventListener("input", (e) => {
+    const field = e.target.dataset.field;
+    if (!field) return;
+    if (field === "citation") form.dataset.citationSaved = "1";
+    save(field, e.target.value, { syncDelay: 1500, draft: true });
+  });
+  row.addEventListener("change", (e) => {
+    const box = e.target.closest("[data-release]");
+    if (box) save("release_photo", { sha256: box.dataset.release, released: box.checked });
+  });
+  outbox.observe(form.dataset.verdictHlc, form.dataset.citationHlc, form.dataset.suggestionHlc);
+  overlay(row).then(() => replayDrafts(form, ids, save));
+}
+
+/** Show this device's decisions newer than the page (a cached page, or one
+ * rendered before the last edit). */
+export async function overlay(row) {
+  const form = row.querySelector("[data-decision]");
+  const newer = (v, rendered) => v.stamp > (rendered || "");
+  for (const v of await outbox.values(form.dataset.inspection, form.dataset.standard)) {
+    if (v.field === "decision_verdict" && newer(v, form.dataset.verdictHlc)) {
+      form.querySelectorAll("input[type=radio]").forEach((r) => { r.checked = r.value === v.value; });
+    } else if ((v.field === "citation" || v.field === "suggestion") && newer(v, form.dataset[`${v.field}Hlc`])) {
+      const box = form.querySelector(`[data-field=${v.field}]`);
+      if (document.activeElement !== box) box.value = v.value;
+      if (v.field === "citation") form.dataset.citationSaved = "1";
+    } else if (v.field === "release_photo") {
+      const box = row.querySelector(`[data-release="${v.value.sha256}"]`);
+      if (box) box.checked = v.value.released;
+    } else if (v.field === "decision_basis" && v.value >= Number(form.dataset.basis)) {
+      row.querySelector(".changed")?.remove();
+    }
+  }
+}
+
+/** Overlay every row on the page (after a pull brought decisions from another device). */
+export function overlayAll() { document.querySelectorAll(".merge-row").forEach(overlay); }
+
+async function replayDrafts(form, ids, save) {
+  const rendered = (field) => form.dataset[`${field}Hlc`];
+  for (const { field, value } of await outbox.drafts(ids.inspectionId, ids.standard, rendered)) {
+    const box = form.querySelector(`[data-field=${field}]`);
+    if (box) box.value = value;
+    await save(field, value, { syncDelay: 1500 });
+  }
+}
+
+function setState(form, text, state) {
+  const el = form.querySelector("[data-save-state]");
+  el.textContent = text;
+  el.dataset.state = state;
+}

@@ -78,6 +78,29 @@ def test_a_good_catalog_imports_and_says_how_many_standards(data, fixture, stand
     assert not (data.parent / "not-this-one").exists()
 
 
+@pytest.mark.parametrize("scale, verdicts", [
+    (None, ["compliant", "not_compliant", "not_applicable"]),
+    ("fact", ["compliant", "not_compliant", "not_applicable"]),
+    ("jacie", ["compliant", "partially_compliant", "not_compliant", "not_applicable"]),
+])
+def test_the_importer_takes_the_editions_verdict_scale(data, scale, verdicts):
+    from inspector import catalog
+    args = ["--scale", scale] if scale else []
+    result = run("catalog", "import", "--data", data, FIXTURES / "good.csv", "--edition", "E", *args)
+    assert result.exit_code == 0, result.output
+    assert f"with the {(scale or 'fact').upper()} verdict scale" in result.output
+    stored = count(data, "SELECT scale FROM catalogs WHERE edition = 'E'")
+    assert list(catalog.SCALES[stored]) == verdicts
+    assert f"{(scale or 'fact').upper()} verdicts" in run("catalog", "list", "--data", data).output
+
+
+def test_an_unknown_scale_is_refused_and_nothing_imported(data):
+    result = run("catalog", "import", "--data", data, FIXTURES / "good.csv", "--scale", "lenient")
+    assert result.exit_code != 0 and "lenient" in result.output
+    # refused while reading the options: the data folder was not even opened
+    assert not (data / "inspector.sqlite3").exists()
+
+
 def test_the_data_folder_can_come_from_the_environment(tmp_path):
     folder = tmp_path / "from-env"
     result = run("catalog", "import", FIXTURES / "good.csv", env={"INSPECTOR_DATA": str(folder)})

@@ -240,6 +240,83 @@ MIGRATIONS = [
     );
     CREATE INDEX photo_releases_seq ON photo_releases(inspection_id, last_seq);
     """,
+    # The site's answers and the lead's review of them, round by round, as
+    # registers written by ops (the site's through its review link), the
+    # evidence documents the site attaches, and the hash-chained audit trail.
+    """
+    CREATE TABLE responses (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        round INTEGER NOT NULL,
+        factual_comment TEXT NOT NULL DEFAULT '',
+        factual_comment_hlc TEXT NOT NULL DEFAULT '',
+        corrective_action TEXT NOT NULL DEFAULT '',
+        corrective_action_hlc TEXT NOT NULL DEFAULT '',
+        target_date TEXT NOT NULL DEFAULT '',
+        target_date_hlc TEXT NOT NULL DEFAULT '',
+        submitted INTEGER NOT NULL DEFAULT 0,
+        submitted_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, round)
+    );
+    CREATE INDEX responses_seq ON responses(inspection_id, last_seq);
+    CREATE TABLE reviews (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        round INTEGER NOT NULL,
+        outcome TEXT,
+        outcome_hlc TEXT NOT NULL DEFAULT '',
+        comment TEXT NOT NULL DEFAULT '',
+        comment_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, round)
+    );
+    CREATE INDEX reviews_seq ON reviews(inspection_id, last_seq);
+    -- Documents the site attaches as evidence of correction, stored by hash.
+    CREATE TABLE documents (
+        sha256 TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('pdf', 'jpeg', 'png')),
+        bytes INTEGER NOT NULL,
+        stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE response_documents (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        round INTEGER NOT NULL,
+        sha256 TEXT NOT NULL REFERENCES documents(sha256),
+        filename TEXT NOT NULL,
+        attached INTEGER NOT NULL DEFAULT 0,
+        attached_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, round, sha256)
+    );
+    -- Every write, in plain order, each row holding the hash of the one
+    -- before it: a row changed, removed or slipped in breaks the chain.
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        inspection_id INTEGER,
+        user_id INTEGER,
+        link_id INTEGER,
+        device TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        before TEXT,
+        after TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX audit_inspection ON audit(inspection_id, id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append only');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append only');
+    END;
+    ALTER TABLE review_links ADD COLUMN last_opened_at TEXT;
+    """,
 ]
 
 

@@ -155,7 +155,69 @@ def can_view_report(user, inspection):
     return can_view_arrivals(user, inspection)
 
 
+# --- the lifecycle -----------------------------------------------------------------
+
+# What the lead's button says to move an inspection forward from each state;
+# ``with_site`` moves on when the site submits its response, not by the lead.
+FORWARD = {"on_site": "Start merging findings", "merging": "Send draft citations to site",
+           "site_responded": "Finalize report"}
+
+
+def can_move_state(user, inspection):
+    """The team leader moves the inspection forward, or back one step with a reason."""
+    return can_see_team_findings(user, inspection)
+
+
+def next_state(inspection):
+    """The state the lead's forward button leads to, or None."""
+    state = inspection["state"]
+    if state not in FORWARD:
+        return None
+    return STATES[STATES.index(state) + 1]
+
+
+def previous_state(inspection):
+    index = STATES.index(inspection["state"])
+    return STATES[index - 1] if index else None
+
+
+# --- the site's review, by signed link --------------------------------------------
+
+def can_manage_links(user, inspection):
+    """Issuing and revoking the site's review links, and reading its responses: the lead."""
+    return can_see_team_findings(user, inspection)
+
+
+def respond_refusal(link, inspection):
+    """None if the site, by this link, may write its response now, else why not."""
+    if link is None or inspection is None or link["inspection_id"] != inspection["id"]:
+        return Refusal("not_this_inspection", "This review link is not for this inspection.")
+    if inspection["state"] != "with_site":
+        return Refusal("inspection_state", "The draft citations are not open for a response now.")
+    return None
+
+
+def review_refusal(user, inspection):
+    """None if the user may mark the site's responses (accepted, more information needed)."""
+    if not can_see_team_findings(user, inspection):
+        return Refusal("not_team_leader", "Only the team leader reviews the site's responses.")
+    if inspection["state"] not in ("with_site", "site_responded"):
+        return Refusal("inspection_state", "Responses are reviewed while the draft citations are with the site.")
+    return None
+
+
 # --- photos ------------------------------------------------------------------------
+
+def can_view_released_photo(link, inspection, released):
+    """The site sees, by its link, only the photos the lead released on its inspection."""
+    return respond_view_ok(link, inspection) and released
+
+
+def respond_view_ok(link, inspection):
+    """The site may read its draft citations while they are with it, and after."""
+    return (link is not None and inspection is not None and link["inspection_id"] == inspection["id"]
+            and inspection["state"] in ("with_site", "site_responded", "final"))
+
 
 def can_view_photo(user, uploaded_by_user, attachments):
     """A photo is readable by whoever uploaded it, and, while a finding holds

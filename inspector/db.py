@@ -277,6 +277,7 @@ MIGRATIONS = [
         sha256 TEXT PRIMARY KEY,
         kind TEXT NOT NULL CHECK (kind IN ('pdf', 'jpeg', 'png')),
         bytes INTEGER NOT NULL,
+        filename TEXT NOT NULL,
         stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     CREATE TABLE response_documents (
@@ -284,7 +285,6 @@ MIGRATIONS = [
         standard_code TEXT NOT NULL,
         round INTEGER NOT NULL,
         sha256 TEXT NOT NULL REFERENCES documents(sha256),
-        filename TEXT NOT NULL,
         attached INTEGER NOT NULL DEFAULT 0,
         attached_hlc TEXT NOT NULL DEFAULT '',
         last_seq INTEGER NOT NULL,

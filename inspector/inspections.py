@@ -47,6 +47,20 @@ def for_user_many(db, user, inspection_ids):
     return {r["id"]: r for r in rows}
 
 
+def plain(db, inspection_id):
+    """The inspection with no user's role on it (for the site, by its link)."""
+    return for_user(db, {"id": None}, inspection_id)
+
+
+def move(db, inspection, to_state, *, user_id=None, link_id=None, reason=""):
+    """Move the inspection to another state, recorded in the audit trail."""
+    from . import audit
+    set_state(db, inspection["id"], to_state)
+    audit.record(db, "state.moved", inspection_id=inspection["id"], user_id=user_id, link_id=link_id,
+                 subject=to_state, before={"state": inspection["state"]},
+                 after={"state": to_state, **({"reason": reason} if reason else {})})
+
+
 def set_state(db, inspection_id, state):
     if state not in access.STATES:
         raise ValueError(f"unknown state {state!r}")

@@ -131,8 +131,8 @@ def store(db, data_dir, user_id, sha256, raw):
         jpeg, thumb, width, height = clean(raw)
         path = blob_path(data_dir, sha256)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, jpeg)
-        _write_atomically(blob_path(data_dir, sha256, thumb=True), thumb)
+        write_atomically(path, jpeg)
+        write_atomically(blob_path(data_dir, sha256, thumb=True), thumb)
         db.conn.execute("INSERT OR IGNORE INTO photos (sha256, bytes, width, height) VALUES (?, ?, ?, ?)",
                         [sha256, len(jpeg), width, height])
     db.conn.execute("INSERT OR IGNORE INTO photo_uploads (sha256, user_id) VALUES (?, ?)", [sha256, user_id])
@@ -159,7 +159,7 @@ def uploaded_among(db, user_id, hashes):
         f"SELECT sha256 FROM photo_uploads WHERE user_id = ? AND sha256 IN ({marks})", [user_id, *hashes])}
 
 
-def _write_atomically(path, data):
+def write_atomically(path, data):
     # A crash mid-write must never leave a half photo under a verified name.
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:

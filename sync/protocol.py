@@ -103,26 +103,35 @@ def push(db, user, batch):
     """
     if not isinstance(batch, dict) or not isinstance(batch.get("ops"), list):
         raise BatchError('the body must be a JSON object {"ops": [...]}')
-    ops = batch["ops"]
-    if len(ops) > MAX_BATCH:
+    if len(batch["ops"]) > MAX_BATCH:
         raise BatchError(f"a batch holds at most {MAX_BATCH} ops; split it")
-    actor = Actor(user=user)
+    return apply_batch(db, Actor(user=user), batch["ops"])
+
+
+def apply_batch(db, actor, ops):
+    """Apply well-formed or not ops from ``actor`` (a user, or a site's review
+    link) in one transaction; Forbidden if an op names an inspection the actor
+    may not write to."""
     problems = [check_op(op) for op in ops]
     valid = [op for op, problem in zip(ops, problems) if problem is None]
     with transaction(db):
         # Membership, state and catalog are read in the batch's own transaction,
         # so a change committed meanwhile cannot slip between check and write.
-        seen_inspections = inspections.for_user_many(db, user, {op["inspection_id"] for op in valid})
-        forbidden = [op["op_id"] for op in valid
-                     if not access.can_view_inspection(user, seen_inspections.get(op["inspection_id"]))]
+        wanted = {op["inspection_id"] for op in valid}
+        if actor.user is not None:
+            seen = inspections.for_user_many(db, actor.user, wanted)
+            allowed = {i for i, ins in seen.items() if access.can_view_inspection(actor.user, ins)}
+        else:
+            seen = inspections.for_user_many(db, {"id": None}, wanted & {actor.link["inspection_id"]})
+            allowed = set(seen)
+        forbidden = [op["op_id"] for op in valid if op["inspection_id"] not in allowed]
         if forbidden:
             raise Forbidden(forbidden)
-        codes = {ins["catalog_id"]: catalog.standard_codes(db, ins["catalog_id"])
-                 for ins in seen_inspections.values()}
+        codes = {ins["catalog_id"]: catalog.standard_codes(db, ins["catalog_id"]) for ins in seen.values()}
         needed = {FIELDS[op["field"]].needs_photo(op["value"]) for op in valid} - {None}
         context = {
-            "inspections": seen_inspections, "codes": codes,
-            "uploaded": photos.uploaded_among(db, user["id"], needed),
+            "inspections": seen, "codes": codes,
+            "uploaded": photos.uploaded_among(db, actor.user["id"], needed) if actor.user else set(),
             "logged": oplog.existing(db, [op["op_id"] for op in valid]),
         }
         results = []
@@ -133,7 +142,7 @@ def push(db, user, batch):
             else:
                 results.append(_push_one(db, actor, op, context))
         cursor = oplog.last_seq(db)
-        hlc = oplog.newest_stamp(db, seen_inspections)
+        hlc = oplog.newest_stamp(db, seen)
     return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
 
 
@@ -155,7 +164,7 @@ def _push_one(db, actor, op, context):
     if op["standard"] not in context["codes"][inspection["catalog_id"]]:
         return _rejected(op_id, "unknown_standard", f"standard {op['standard']} is not in this inspection's catalog")
     field = FIELDS[op["field"]]
-    refusal = field.refusal(actor.user, inspection)
+    refusal = field.refusal(actor, inspection) or field.precheck(db, op, inspection)
     if refusal:
         return _rejected(op_id, refusal.code, refusal.reason)
     unfit = field.fits(op["value"], inspection)

@@ -1,0 +1,169 @@
+"""The site's review of the draft citations: the links issued to it, its
+responses round by round, the evidence it attaches, and the lead's review.
+
+Responses and reviews are last-writer-wins registers written by ops, like
+findings (sync/fields.py); the site's ops are written by its review link.
+Each field is its own register, so two people from the site, on two links,
+each saving only the fields they changed, never overwrite each other's
+fields; on the same field the later save wins and the earlier stays in the
+log and the audit trail.
+"""
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+from .access import Refusal
+from .catalog import DEFICIENT
+from .findings import Register
+
+RESPONSES = Register("responses", ("inspection_id", "standard_code", "round"),
+                     ("factual_comment", "corrective_action", "target_date", "submitted"), {})
+REVIEWS = Register("reviews", ("inspection_id", "standard_code", "round"), ("outcome", "comment"), {})
+RESPONSE_DOCUMENTS = Register("response_documents", ("inspection_id", "standard_code", "round", "sha256"),
+                              ("attached",), {})
+OUTCOMES = {"accepted": "Accepted", "more_info": "More information needed"}
+MAX_DAYS = 90
+
+
+# --- links ------------------------------------------------------------------------
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _stamp(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def issue_link(db, inspection_id, issued_to, email, days, issued_by):
+    """A new link row, valid ``days`` from now; returns its id."""
+    return db["review_links"].insert({
+        "inspection_id": inspection_id, "issued_to": issued_to, "email": email, "issued_by": issued_by,
+        "expires_at": _stamp(_now() + timedelta(days=days)),
+    }).last_pk
+
+
+def link(db, link_id):
+    return db.conn.execute("SELECT * FROM review_links WHERE id = ?", [link_id]).fetchone()
+
+
+def links_of(db, inspection_id):
+    return db.conn.execute(
+        "SELECT l.*, u.display_name AS issued_by_name FROM review_links l JOIN users u ON u.id = l.issued_by "
+        "WHERE l.inspection_id = ? ORDER BY l.id DESC", [inspection_id]).fetchall()
+
+
+def is_live(row):
+    """Issued, not revoked, not expired."""
+    return row is not None and row["revoked_at"] is None and row["expires_at"] > _stamp(_now())
+
+
+def revoke_link(db, link_id):
+    db.conn.execute("UPDATE review_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    [_stamp(_now()), link_id])
+
+
+def note_opened(db, link_id, every=timedelta(hours=1)):
+    """Remember when the link was last opened; True when that is worth a line
+    in the audit trail (at most one an hour, not one per page view)."""
+    row = link(db, link_id)
+    now = _now()
+    if row["last_opened_at"] and row["last_opened_at"] > _stamp(now - every):
+        return False
+    db.conn.execute("UPDATE review_links SET last_opened_at = ? WHERE id = ?", [_stamp(now), link_id])
+    return True
+
+
+# --- citations, responses and reviews ------------------------------------------------
+
+def citations(db, inspection):
+    """The draft citations (the lead's deficient decisions) in catalog order,
+    numbered, with the photos the lead released; then the suggestions."""
+    i = inspection["id"]
+    marks = ",".join("?" * len(DEFICIENT))
+    rows = db.conn.execute(
+        f"SELECT s.code, s.title, d.verdict, d.citation, d.suggestion FROM decisions d "
+        f"JOIN standards s ON s.catalog_id = ? AND s.code = d.standard_code "
+        f"WHERE d.inspection_id = ? AND (d.verdict IN ({marks}) OR d.suggestion != '') ORDER BY s.position",
+        [inspection["catalog_id"], i, *DEFICIENT]).fetchall()
+    released = defaultdict(list)
+    for r in db.conn.execute("SELECT standard_code, sha256 FROM photo_releases "
+                             "WHERE inspection_id = ? AND released = 1 ORDER BY sha256", [i]):
+        released[r[0]].append(r[1])
+    cited, suggested = [], []
+    for r in rows:
+        if r["verdict"] in DEFICIENT:
+            cited.append({"number": len(cited) + 1, "code": r["code"], "title": r["title"], "verdict": r["verdict"],
+                          "citation": r["citation"], "photos": released.get(r["code"], [])})
+        if r["suggestion"].strip():
+            suggested.append({"code": r["code"], "title": r["title"], "suggestion": r["suggestion"]})
+    return cited, suggested
+
+
+def citation_codes(db, inspection_id):
+    marks = ",".join("?" * len(DEFICIENT))
+    return {r[0] for r in db.conn.execute(
+        f"SELECT standard_code FROM decisions WHERE inspection_id = ? AND verdict IN ({marks})",
+        [inspection_id, *DEFICIENT])}
+
+
+def current_round(db, inspection_id, code):
+    """The round the site answers now: one more than the rounds the lead sent back."""
+    return 1 + db.conn.execute(
+        "SELECT count(*) FROM reviews WHERE inspection_id = ? AND standard_code = ? AND outcome = 'more_info'",
+        [inspection_id, code]).fetchone()[0]
+
+
+def rounds(db, inspection_id):
+    """{code: [round, ...]} oldest first: each round's response, its documents and the lead's review."""
+    out = defaultdict(dict)
+    for r in db.conn.execute("SELECT * FROM responses WHERE inspection_id = ?", [inspection_id]):
+        out[r["standard_code"]][r["round"]] = {"round": r["round"], "response": dict(r), "documents": [],
+                                               "review": None}
+    for r in db.conn.execute("SELECT * FROM reviews WHERE inspection_id = ?", [inspection_id]):
+        out[r["standard_code"]].setdefault(r["round"], {"round": r["round"], "response": None, "documents": [],
+                                                        "review": None})["review"] = dict(r)
+    for r in db.conn.execute(
+            "SELECT rd.standard_code, rd.round, d.sha256, d.kind, d.bytes, d.filename FROM response_documents rd "
+            "JOIN documents d ON d.sha256 = rd.sha256 WHERE rd.inspection_id = ? AND rd.attached = 1 "
+            "ORDER BY d.filename", [inspection_id]):
+        out[r["standard_code"]].setdefault(r["round"], {"round": r["round"], "response": None, "documents": [],
+                                                        "review": None})["documents"].append(dict(r))
+    return {code: [by_round[n] for n in sorted(by_round)] for code, by_round in out.items()}
+
+
+def all_submitted(db, inspection_id):
+    """Whether every citation's current round is submitted (the site has answered everything)."""
+    codes = citation_codes(db, inspection_id)
+    answered = {r[0] for r in db.conn.execute(
+        "SELECT r.standard_code FROM responses r WHERE r.inspection_id = ? AND r.submitted = 1 AND r.round = "
+        "1 + (SELECT count(*) FROM reviews v WHERE v.inspection_id = r.inspection_id "
+        "AND v.standard_code = r.standard_code AND v.outcome = 'more_info')", [inspection_id])}
+    return bool(codes) and codes <= answered
+
+
+def response_refusal(db, op, inspection):
+    """Why the site may not write this op's response field, or None: only a
+    citation, only its current round, and not once that round is submitted."""
+    code, round_ = op["standard"], op["value"]["round"]
+    if code not in citation_codes(db, inspection["id"]):
+        return Refusal("not_a_citation", f"{code} is not one of the draft citations.")
+    if round_ != current_round(db, inspection["id"], code):
+        return Refusal("round_closed", "This round of the response is closed: answer the current one.")
+    submitted = db.conn.execute("SELECT submitted FROM responses WHERE inspection_id = ? AND standard_code = ? "
+                                "AND round = ?", [inspection["id"], code, round_]).fetchone()
+    if submitted and submitted[0]:
+        return Refusal("submitted", "This response was submitted: it can no longer change.")
+    if op["field"] == "evidence" and op["value"]["attached"] and not db.conn.execute(
+            "SELECT 1 FROM documents WHERE sha256 = ?", [op["value"]["sha256"]]).fetchone():
+        return Refusal("missing_document", "The document was not uploaded yet: upload it, then attach it.")
+    return None
+
+
+def review_precheck(db, op, inspection):
+    """The lead reviews a submitted round only."""
+    code, round_ = op["standard"], op["value"]["round"]
+    submitted = db.conn.execute("SELECT submitted FROM responses WHERE inspection_id = ? AND standard_code = ? "
+                                "AND round = ?", [inspection["id"], code, round_]).fetchone()
+    if not (submitted and submitted[0]):
+        return Refusal("not_submitted", "The site has not submitted this round yet.")
+    return None

@@ -1,0 +1,299 @@
+"""The site's review of the draft citations, and the lead's side of it.
+
+The lead moves the inspection through its lifecycle, issues and revokes
+signed review links, and reviews each response round by round. The site,
+with no account, opens its link (``/review/<inspection>/<token>``): the
+token is signed with the app's key and names the inspection and the issued
+link, never a user's session. Expired, revoked, tampered or other-inspection
+links all get the same page, with no hint which it was.
+
+Every write here is an op in the same log as the inspectors' (sync/fields.py),
+with the site's review link or the lead as its actor; each form carries the
+op ids made when it was shown, so sending it twice changes nothing.
+"""
+import uuid
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from .. import access, audit, documents, inspections, photos, review, team
+from ..db import get_db, transaction
+from . import inspection_or_404
+
+bp = Blueprint("review", __name__)
+SALT = "inspector site review link"
+RESPONSE_FIELDS = ("factual_comment", "corrective_action", "target_date")
+
+
+def _serializer():
+    return URLSafeSerializer(current_app.secret_key, salt=SALT)
+
+
+def link_url(inspection_id, link_id):
+    token = _serializer().dumps({"i": inspection_id, "l": link_id})
+    return url_for("review.site", inspection_id=inspection_id, token=token, _external=True)
+
+
+def _bad_link():
+    abort(Response(render_template("review/bad_link.html"), 403))
+
+
+def _site(inspection_id, token):
+    """(link, inspection) for a genuine, live link of this inspection; else the bad-link page."""
+    g.user = None  # the site's pages never act as whoever may be logged in on this browser
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        _bad_link()
+    if not isinstance(data, dict) or data.get("i") != inspection_id or not isinstance(data.get("l"), int):
+        _bad_link()
+    db = get_db()
+    row = review.link(db, data["l"])
+    inspection = inspections.plain(db, inspection_id)
+    if not review.is_live(row) or not access.respond_view_ok(row, inspection):
+        _bad_link()
+    g.site_link = row
+    return row, inspection
+
+
+def _stamp_ops(device, fields):
+    """Ops made on the server for a form's changes: stamps from the server's clock."""
+    from sync.protocol import now_ms
+    now = now_ms()
+    return [{**op, "device_id": device, "seq": n, "hlc": f"{now:015d}:{n:05d}:{device}"}
+            for n, op in enumerate(fields)]
+
+
+def _write(actor_kwargs, ops):
+    from sync.protocol import Actor, apply_batch
+    return apply_batch(get_db(), Actor(**actor_kwargs), ops)["results"]
+
+
+def _refused(results):
+    return [r for r in results if r["status"] == "rejected"]
+
+
+# --- the site --------------------------------------------------------------------------
+
+@bp.route("/review/<int:inspection_id>/<token>")
+def site(inspection_id, token):
+    link, ins = _site(inspection_id, token)
+    db = get_db()
+    if review.note_opened(db, link["id"]):
+        with transaction(db):
+            audit.record(db, "link.opened", inspection_id=inspection_id, link_id=link["id"],
+                         device=f"link{link['id']}", subject=link["issued_to"])
+    cited, suggested = review.citations(db, ins)
+    rounds = review.rounds(db, inspection_id)
+    current = {c["code"]: review.current_round(db, inspection_id, c["code"]) for c in cited}
+    return render_template("review/site.html", inspection=ins, link=link, token=token, citations=cited,
+                           suggestions=suggested, rounds=rounds, current=current,
+                           team=team.members(db, inspection_id), op_id=lambda: str(uuid.uuid4()),
+                           open=access.respond_refusal(link, ins) is None, outcomes=review.OUTCOMES)
+
+
+@bp.route("/review/<int:inspection_id>/<token>", methods=("POST",))
+def site_save(inspection_id, token):
+    """Save draft (only the fields changed since the form was shown), or
+    Submit response (save, then submit every answered citation's round)."""
+    link, ins = _site(inspection_id, token)
+    db = get_db()
+    form = request.form
+    ops = []
+    for code in form.getlist("citation"):
+        round_ = form.get(f"round-{code}", type=int)
+        for field in RESPONSE_FIELDS:
+            value = form.get(f"{field}-{code}")
+            if value is None or value == form.get(f"was-{field}-{code}", ""):
+                continue  # unchanged here: someone else's edit of this field is left alone
+            ops.append({"op_id": form.get(f"id-{field}-{code}") or str(uuid.uuid4()), "inspection_id": inspection_id,
+                        "standard": code, "field": field, "value": {"round": round_, "text": value.strip()}})
+        if form.get("action") == "submit" and any(form.get(f"{f}-{code}", "").strip() for f in RESPONSE_FIELDS):
+            ops.append({"op_id": form.get(f"id-submitted-{code}") or str(uuid.uuid4()),
+                        "inspection_id": inspection_id, "standard": code, "field": "submitted",
+                        "value": {"round": round_, "submitted": True}})
+    results = _write({"link": link}, _stamp_ops(f"link{link['id']}", ops)) if ops else []
+    refused = [r for r in _refused(results) if r["code"] != "submitted"]
+    if form.get("action") == "submit":
+        with transaction(db):
+            fresh = inspections.plain(db, inspection_id)
+            if fresh["state"] == "with_site" and review.all_submitted(db, inspection_id):
+                inspections.move(db, fresh, "site_responded", link_id=link["id"])
+    if refused:
+        flash("Some changes could not be saved: " + "; ".join(sorted({r["reason"] for r in refused})))
+    elif form.get("action") == "submit":
+        flash("Your response is submitted. The lead inspector will review it.")
+    else:
+        flash("Draft saved. You can come back to it with the same link.")
+    return redirect(url_for(".site", inspection_id=inspection_id, token=token) + "#citations")
+
+
+@bp.route("/review/<int:inspection_id>/<token>/documents", methods=("POST",))
+def site_upload(inspection_id, token):
+    link, ins = _site(inspection_id, token)
+    db = get_db()
+    code, round_ = request.form.get("citation", ""), request.form.get("round", type=int)
+    upload = request.files.get("document")
+    if upload is None or not upload.filename:
+        flash("Choose a file to attach (PDF, JPEG or PNG).")
+        return redirect(url_for(".site", inspection_id=inspection_id, token=token) + f"#cit-{code}")
+    raw = upload.stream.read(documents.MAX_BYTES + 1)
+    try:
+        with transaction(db):
+            doc = documents.store(db, current_app.config["DATA_DIR"], raw, upload.filename)
+    except documents.DocumentError as exc:
+        return render_template("review/upload_refused.html", message=str(exc), inspection=ins,
+                               back=url_for(".site", inspection_id=inspection_id, token=token)), exc.status
+    op = {"op_id": request.form.get("op_id") or str(uuid.uuid4()), "inspection_id": inspection_id, "standard": code,
+          "field": "evidence", "value": {"round": round_, "sha256": doc["sha256"], "attached": True}}
+    refused = _refused(_write({"link": link}, _stamp_ops(f"link{link['id']}", [op])))
+    flash(f"Could not attach {doc['filename']}: {refused[0]['reason']}" if refused else f"Attached {doc['filename']}.")
+    return redirect(url_for(".site", inspection_id=inspection_id, token=token) + f"#cit-{code}")
+
+
+@bp.route("/review/<int:inspection_id>/<token>/documents/<sha256>")
+def site_document(inspection_id, token, sha256):
+    _site(inspection_id, token)
+    return _send_document(inspection_id, sha256)
+
+
+def _send_document(inspection_id, sha256):
+    db = get_db()
+    doc = documents.stored(db, sha256) if photos.SHA256.match(sha256) else None
+    if doc is None or not documents.attached_to(db, inspection_id, sha256):
+        abort(404)
+    path = documents.blob_path(current_app.config["DATA_DIR"], sha256)
+    response = Response(path.read_bytes(), mimetype=documents.KINDS[doc["kind"]])
+    # Always a download, never shown inline: a PDF cannot run in our origin.
+    response.headers["Content-Disposition"] = f'attachment; filename="{doc["filename"]}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/review/<int:inspection_id>/<token>/photos/<sha256>")
+def site_photo(inspection_id, token, sha256):
+    _site(inspection_id, token)
+    released = {sha for c in review.citations(get_db(), inspections.plain(get_db(), inspection_id))[0]
+                for sha in c["photos"]}
+    if sha256 not in released:
+        abort(404)
+    path = photos.blob_path(current_app.config["DATA_DIR"], sha256, thumb=request.args.get("size") == "thumb")
+    if not path.exists():
+        abort(404)
+    response = Response(path.read_bytes(), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- the lead ---------------------------------------------------------------------------
+
+@bp.route("/inspections/<int:inspection_id>/review")
+@access.login_required
+def lead(inspection_id):
+    """The lead's page for the site's review: the lifecycle, the links, and
+    each citation with the site's responses beside it."""
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_manage_links)
+    cited, suggested = review.citations(db, ins)
+    rounds = review.rounds(db, inspection_id)
+    current = {c["code"]: review.current_round(db, inspection_id, c["code"]) for c in cited}
+    return render_template("review/lead.html", inspection=ins, citations=cited, rounds=rounds, current=current,
+                           links=review.links_of(db, inspection_id), live=review.is_live,
+                           new_link=session.pop("new_review_link", None), outcomes=review.OUTCOMES,
+                           op_id=lambda: str(uuid.uuid4()), next_state=access.next_state(ins),
+                           previous_state=access.previous_state(ins), max_days=review.MAX_DAYS,
+                           can_review=access.review_refusal(g.user, ins) is None)
+
+
+@bp.route("/inspections/<int:inspection_id>/state", methods=("POST",))
+@access.login_required
+def move_state(inspection_id):
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_move_state)
+    if request.form.get("direction") == "forward" and access.next_state(ins):
+        with transaction(db):
+            inspections.move(db, ins, access.next_state(ins), user_id=g.user["id"])
+        flash(f"The inspection is now: {access.STATE_LABELS[access.next_state(ins)]}.")
+    elif request.form.get("direction") == "back" and access.previous_state(ins):
+        reason = request.form.get("reason", "").strip()
+        if not reason:
+            flash("Say why the inspection goes back a step.")
+            return redirect(url_for(".lead", inspection_id=inspection_id)), 303
+        with transaction(db):
+            inspections.move(db, ins, access.previous_state(ins), user_id=g.user["id"], reason=reason[:500])
+        flash(f"The inspection is back to: {access.STATE_LABELS[access.previous_state(ins)]}.")
+    else:
+        abort(400, description="That move is not possible from here.")
+    return redirect(url_for(".lead", inspection_id=inspection_id))
+
+
+@bp.route("/inspections/<int:inspection_id>/links", methods=("POST",))
+@access.login_required
+def issue_link(inspection_id):
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_manage_links)
+    name, email = request.form.get("issued_to", "").strip(), request.form.get("email", "").strip()
+    days = request.form.get("days", type=int)
+    problems = [p for p, bad in (("Say who the link is for.", not name),
+                                 ("Give their email address.", "@" not in email or len(email) > 200),
+                                 (f"Give a number of days from 1 to {review.MAX_DAYS}.",
+                                  days is None or not 1 <= days <= review.MAX_DAYS)) if bad]
+    if problems:
+        flash(" ".join(problems))
+        return redirect(url_for(".lead", inspection_id=inspection_id) + "#links")
+    with transaction(db):
+        link_id = review.issue_link(db, inspection_id, name[:200], email, days, g.user["id"])
+        audit.record(db, "link.issued", inspection_id=inspection_id, user_id=g.user["id"], subject=str(link_id),
+                     after={"issued_to": name[:200], "email": email, "days": days})
+    session["new_review_link"] = {"url": link_url(inspection_id, link_id), "issued_to": name[:200]}
+    return redirect(url_for(".lead", inspection_id=ins["id"]) + "#links")
+
+
+@bp.route("/inspections/<int:inspection_id>/links/<int:link_id>/revoke", methods=("POST",))
+@access.login_required
+def revoke_link(inspection_id, link_id):
+    db = get_db()
+    inspection_or_404(inspection_id, access.can_manage_links)
+    row = review.link(db, link_id)
+    if row is None or row["inspection_id"] != inspection_id:
+        abort(404)
+    with transaction(db):
+        review.revoke_link(db, link_id)
+        audit.record(db, "link.revoked", inspection_id=inspection_id, user_id=g.user["id"], subject=str(link_id),
+                     before={"issued_to": row["issued_to"], "email": row["email"]})
+    flash(f"The link for {row['issued_to']} no longer works.")
+    return redirect(url_for(".lead", inspection_id=inspection_id) + "#links")
+
+
+@bp.route("/inspections/<int:inspection_id>/responses/<code>/review", methods=("POST",))
+@access.login_required
+def review_response(inspection_id, code):
+    """Accepted, or More information needed, with a comment: the site then answers again."""
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_manage_links)
+    round_ = request.form.get("round", type=int)
+    outcome, comment = request.form.get("outcome"), request.form.get("comment", "").strip()
+    ops = [{"op_id": request.form.get("id-outcome") or str(uuid.uuid4()), "inspection_id": inspection_id,
+            "standard": code, "field": "review_outcome", "value": {"round": round_, "outcome": outcome}}]
+    if comment:
+        ops.append({"op_id": request.form.get("id-comment") or str(uuid.uuid4()), "inspection_id": inspection_id,
+                    "standard": code, "field": "review_comment", "value": {"round": round_, "text": comment}})
+    refused = _refused(_write({"user": g.user}, _stamp_ops(f"web-u{g.user['id']}", ops)))
+    if refused:
+        flash("Not saved: " + refused[0]["reason"])
+    else:
+        with transaction(db):
+            fresh = inspections.plain(db, inspection_id)
+            if outcome == "more_info" and fresh["state"] == "site_responded":
+                inspections.move(db, fresh, "with_site", user_id=g.user["id"],
+                                 reason=f"More information needed on {code}")
+        flash(f"{code}: {review.OUTCOMES.get(outcome, outcome)}.")
+    return redirect(url_for(".lead", inspection_id=ins["id"]) + f"#cit-{code}")
+
+
+@bp.route("/inspections/<int:inspection_id>/documents/<sha256>")
+@access.login_required
+def lead_document(inspection_id, sha256):
+    inspection_or_404(inspection_id, access.can_manage_links)
+    return _send_document(inspection_id, sha256)

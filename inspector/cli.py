@@ -83,6 +83,12 @@ def demo(data_dir, password, host, port, no_serve, cert, key):
     click.echo("Log in as any of these (password for all: %s):" % password)
     for username, role in summary["users"]:
         click.echo(f"  {username:<11} {role}")
+    from .views.review import link_path
+    secret = create_app({"DATA_DIR": str(data_dir)}).secret_key
+    scheme = "https" if cert else "http"
+    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    click.echo("The site's review link (it opens once the lead presses Send draft citations to site):")
+    click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['inspection_id'], summary['link_id'], secret)}")
     if not no_serve:
         _serve(data_dir, host, port, cert, key)
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from PIL import Image, ImageDraw
 
-from . import catalog, inspections, photos, team, users
+from . import audit, catalog, inspections, photos, review, team, users
 from .db import folder_of, transaction
 
 SITE = "Northbridge University Hospital, CAR-T program (demo)"
@@ -76,6 +76,7 @@ DECISIONS = [
 # After the lead decided, Iris adds to her note on B2.3: flagged on the merge screen.
 LATE = ("inspector1", "B2.3", "note", "No written agreement with intensive care for transfer at night; the unit "
                                       "relies on an informal email. The ICU manager says a draft exists.")
+SITE_REVIEWER = ("Sam Site (quality manager)", "quality@northbridge.example")
 CLOCK_MS = 1_764_000_000_000  # fixed, so a re-run sends identical ops
 
 
@@ -101,8 +102,17 @@ def seed(db, password):
     else:
         inspection_id = inspection[0]
     _record(db, inspection_id, ids)
+    # A review link for the site, ready for when the lead sends the draft citations.
+    live = review.live_links(db, inspection_id)
+    if live:
+        link_id = live[0]["id"]
+    else:
+        with transaction(db):
+            link_id = review.issue_link(db, inspection_id, *SITE_REVIEWER, 30, ids["lead"])
+            audit.record(db, "link.issued", inspection_id=inspection_id, user_id=ids["lead"], subject=str(link_id),
+                         after={"issued_to": SITE_REVIEWER[0], "email": SITE_REVIEWER[1], "days": 30})
     return {"site": SITE, "inspection_id": inspection_id, "standards": catalog.count_standards(db, catalog_id),
-            "users": [(u, r) for u, r, _ in USERS]}
+            "users": [(u, r) for u, r, _ in USERS], "link_id": link_id}
 
 
 def demo_photo(caption):

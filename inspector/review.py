@@ -52,6 +52,10 @@ def links_of(db, inspection_id):
         "WHERE l.inspection_id = ? ORDER BY l.id DESC", [inspection_id]).fetchall()
 
 
+def live_links(db, inspection_id):
+    return [row for row in links_of(db, inspection_id) if is_live(row)]
+
+
 def is_live(row):
     """Issued, not revoked, not expired."""
     return row is not None and row["revoked_at"] is None and row["expires_at"] > _stamp(_now())

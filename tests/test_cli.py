@@ -160,6 +160,24 @@ def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
     assert demo_counts(data) == before
 
 
+def test_the_demo_prints_a_site_link_that_opens_once_the_citations_are_sent(data):
+    from inspector import create_app
+    from inspector.testing import log_in_test_client, user_id
+    result = run("demo", "--data", data, "--no-serve", "--password", "pw", "--port", "8080")
+    assert result.exit_code == 0, result.output
+    path = re.search(r"http://localhost:8080(/review/\d+/\S+)", result.output).group(1)
+    again = run("demo", "--data", data, "--no-serve", "--password", "pw", "--port", "8080")
+    assert path in again.output                           # the same link while it is valid
+    app = create_app({"DATA_DIR": str(data), "TESTING": True, "WTF_CSRF_ENABLED": False})
+    site = app.test_client()
+    assert site.get(path).status_code == 403              # the lead has not sent the draft citations yet
+    lead = log_in_test_client(app.test_client(), user_id(data, "lead"))
+    inspection = re.search(r"/review/(\d+)/", path).group(1)
+    assert lead.post(f"/inspections/{inspection}/state", data={"direction": "forward"}).status_code == 302
+    page = site.get(path).get_data(as_text=True)
+    assert "Draft citations" in page and "Sam Site" in page
+
+
 def test_a_demo_without_a_password_prints_a_generated_one_that_works(data):
     result = run("demo", "--data", data, "--no-serve")
     assert result.exit_code == 0, result.output

@@ -26,13 +26,18 @@ SALT = "inspector site review link"
 RESPONSE_FIELDS = ("factual_comment", "corrective_action", "target_date")
 
 
-def _serializer():
-    return URLSafeSerializer(current_app.secret_key, salt=SALT)
+def _serializer(secret_key=None):
+    return URLSafeSerializer(secret_key or current_app.secret_key, salt=SALT)
+
+
+def link_path(inspection_id, link_id, secret_key=None):
+    """The path of an issued link: the inspection and the link's id, signed."""
+    token = _serializer(secret_key).dumps({"i": inspection_id, "l": link_id})
+    return f"/review/{inspection_id}/{token}"
 
 
 def link_url(inspection_id, link_id):
-    token = _serializer().dumps({"i": inspection_id, "l": link_id})
-    return url_for("review.site", inspection_id=inspection_id, token=token, _external=True)
+    return url_for("inspections.home", _external=True).rstrip("/") + link_path(inspection_id, link_id)
 
 
 def _bad_link():

@@ -24,14 +24,12 @@ def draft(db, inspection):
         "WHERE s.catalog_id = ? AND s.depth > 0 ORDER BY s.position", [i, c]).fetchall()
     sections = {r["code"]: r["title"] for r in db.conn.execute(
         "SELECT code, title FROM standards WHERE catalog_id = ? AND depth = 0", [c])}
+    # Released photos only, without their captions: a caption is an inspector's
+    # own words, private to the team like the note.
     released = {}
-    for r in db.conn.execute(
-            "SELECT r.standard_code, r.sha256, fp.caption FROM photo_releases r "
-            "LEFT JOIN finding_photos fp ON fp.inspection_id = r.inspection_id "
-            "AND fp.standard_code = r.standard_code AND fp.sha256 = r.sha256 AND fp.attached = 1 "
-            "WHERE r.inspection_id = ? AND r.released = 1 GROUP BY r.standard_code, r.sha256 "
-            "ORDER BY r.standard_code", [i]):
-        released.setdefault(r["standard_code"], []).append({"sha256": r["sha256"], "caption": r["caption"] or ""})
+    for r in db.conn.execute("SELECT standard_code, sha256 FROM photo_releases WHERE inspection_id = ? "
+                             "AND released = 1 ORDER BY standard_code, sha256", [i]):
+        released.setdefault(r["standard_code"], []).append({"sha256": r["sha256"]})
     team = db.conn.execute(
         "SELECT u.id, u.display_name, m.team_role FROM members m JOIN users u ON u.id = m.user_id "
         "WHERE m.inspection_id = ? ORDER BY m.team_role DESC, u.display_name", [i]).fetchall()
@@ -59,9 +57,11 @@ def table(db, inspection):
     consolidated verdict, citation, suggestion and each inspector's verdict."""
     i, c = inspection["id"], inspection["catalog_id"]
     labels = SCALES[inspection["scale"]]
+    # A column for each member who gave verdicts (the lead too, if they assessed).
     inspectors = db.conn.execute(
         "SELECT u.id, u.display_name FROM members m JOIN users u ON u.id = m.user_id "
-        "WHERE m.inspection_id = ? ORDER BY u.display_name", [i]).fetchall()
+        "WHERE m.inspection_id = ? AND EXISTS (SELECT 1 FROM findings f WHERE f.inspection_id = m.inspection_id "
+        "AND f.inspector_id = m.user_id AND f.verdict IS NOT NULL) ORDER BY u.display_name", [i]).fetchall()
     verdicts = {(r[0], r[1]): r[2] for r in db.conn.execute(
         "SELECT standard_code, inspector_id, verdict FROM findings WHERE inspection_id = ? AND verdict IS NOT NULL",
         [i])}

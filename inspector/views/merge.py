@@ -27,9 +27,10 @@ def merge_screen(inspection_id):
     if only not in (None, *merge.FILTERS) or (section and catalog.section(db, ins["catalog_id"], section) is None):
         abort(404)
     rows = merge.board(db, ins, section=section, only=only)
+    everything = rows if not (only or section) else merge.board(db, ins)  # the counts are of the whole inspection
     context = dict(inspection=ins, rows=rows, only=only, section=section, filters=merge.FILTERS,
                    states=merge.STATES, sections=catalog.sections(db, ins["catalog_id"]),
-                   counts=merge.counts(merge.board(db, ins)) if not (only or section) else merge.counts(rows),
+                   counts=merge.counts(everything),
                    editable=access.can_merge(g.user, ins))
     if htmx and not htmx.boosted and htmx.target == "merge-rows":
         # Marked, so the service worker never stores it in place of the whole page.

@@ -41,7 +41,7 @@ def report_pdf(inspection_id):
 def report_csv(inspection_id):
     ins = _report_inspection(inspection_id)
     header, rows = reports.table(get_db(), ins)
-    return _download(reports.as_csv(header, rows).encode("utf-8"), "text/csv; charset=utf-8", ins, "csv")
+    return _download(reports.as_csv(header, rows).encode("utf-8"), "text/csv", ins, "csv")
 
 
 @bp.route("/inspections/<int:inspection_id>/report.xlsx")

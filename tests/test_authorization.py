@@ -1,0 +1,156 @@
+"""Who may open what: every route of the app, for every kind of actor, by
+every method it answers, against one table. A route without a row fails
+this test, so no new page ships without its rule being written down.
+
+Actors: anonymous; the site by this inspection's review link; the site by
+another inspection's link; an inspector on the inspection; an inspector not
+on it; its team leader; the leader of another inspection; an admin."""
+import io
+
+import pytest
+
+from inspector import inspections, review, team, users
+from inspector.testing import Device, log_in_test_client
+from inspector.views.review import link_path
+
+ACTORS = ("anonymous", "site", "other_site", "inspector", "outsider", "lead", "other_lead", "admin")
+EVERYONE = set(ACTORS)
+USERS = {"inspector", "outsider", "lead", "other_lead", "admin"}
+TEAM = {"inspector", "lead"}
+LEAD = {"lead"}
+LEAD_OR_ADMIN = {"lead", "admin"}
+SETS_UP = {"lead", "other_lead", "admin"}
+
+# (endpoint, method) -> the actors allowed in. Anyone else must be refused.
+RULES = {
+    ("auth.login", "GET"): EVERYONE, ("auth.login", "POST"): EVERYONE, ("auth.logout", "POST"): EVERYONE,
+    ("static", "GET"): EVERYONE, ("sync.static", "GET"): EVERYONE,
+    ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
+    ("inspections.home", "GET"): USERS,
+    ("inspections.inspection", "GET"): TEAM, ("inspections.section", "GET"): TEAM,
+    ("inspections.standard", "GET"): TEAM, ("inspections.jump", "GET"): TEAM,
+    ("shell.offline_manifest", "GET"): TEAM,
+    ("photos.photo", "GET"): TEAM,  # an inspector's own evidence photo: its inspector and the team leader
+    ("team.new_inspection", "GET"): SETS_UP, ("team.new_inspection", "POST"): SETS_UP,
+    ("team.team", "GET"): LEAD_OR_ADMIN, ("team.team", "POST"): LEAD_OR_ADMIN,
+    ("merge.merge_screen", "GET"): LEAD, ("merge.arrival_board", "GET"): LEAD_OR_ADMIN,
+    ("reports.draft_report", "GET"): LEAD_OR_ADMIN, ("reports.report_pdf", "GET"): LEAD_OR_ADMIN,
+    ("reports.report_csv", "GET"): LEAD_OR_ADMIN, ("reports.report_xlsx", "GET"): LEAD_OR_ADMIN,
+    ("review.lead", "GET"): LEAD, ("review.move_state", "POST"): LEAD, ("review.issue_link", "POST"): LEAD,
+    ("review.revoke_link", "POST"): LEAD, ("review.review_response", "POST"): LEAD,
+    ("review.lead_document", "GET"): LEAD,
+    ("review.site", "GET"): {"site"}, ("review.site_save", "POST"): {"site"},
+    ("review.site_upload", "POST"): {"site"}, ("review.site_document", "GET"): {"site"},
+    ("review.site_photo", "GET"): {"site"},
+    ("sync.push", "POST"): TEAM,      # an op on this inspection: only its team writes it
+    ("sync.pull", "GET"): TEAM,
+    ("sync.upload_photo", "PUT"): USERS,  # any account may upload; attaching needs the team
+}
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def routes(app):
+    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules()
+                   for method in rule.methods - {"HEAD", "OPTIONS"}})
+
+
+def test_every_route_has_a_row(app):
+    missing = [route for route in routes(app) if route not in RULES]
+    assert not missing, f"routes without an authorisation rule: {missing}"
+    assert not [route for route in RULES if route not in routes(app)], "rules for routes that no longer exist"
+
+
+@pytest.fixture
+def world(app, db, demo_inspection):
+    """The demo with its citations with the site, a document the site attached,
+    and a second inspection with its own lead, inspector and site link."""
+    uid = {u: users.by_username(db, u)["id"] for u in ("admin", "lead", "inspector1")}
+    uid["lead2"] = users.create(db, "lead2", "lead", "x-long-password", "Luca Lead")
+    uid["inspector4"] = users.create(db, "inspector4", "inspector", "x-long-password", "Olga Outside")
+    other = inspections.create(db, "Southfield Hospital", 1, "2026-06-01", "2026-06-02", uid["admin"])
+    team.add_member(db, other, uid["lead2"], "lead")
+    team.add_member(db, other, uid["inspector4"], "inspector")
+    inspections.set_state(db, other, "with_site")
+    inspections.set_state(db, demo_inspection, "with_site")
+    link = review.issue_link(db, demo_inspection, "Sam Site", "sam@example.org", 7, uid["lead"])
+    other_link = review.issue_link(db, other, "Olu Site", "olu@example.org", 7, uid["lead2"])
+    site = app.test_client()
+    path = link_path(demo_inspection, link, app.secret_key)
+    site.post(f"{path}/documents", data={"citation": "B1.5", "round": "1", "document": (io.BytesIO(PDF), "p.pdf")},
+              content_type="multipart/form-data")
+    document = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
+    released = db.conn.execute("SELECT sha256 FROM photo_releases WHERE released = 1").fetchone()[0]
+    own = db.conn.execute("SELECT sha256 FROM finding_photos WHERE standard_code = 'B2.3'").fetchone()[0]
+    tokens = {"site": path.rsplit("/", 1)[1],
+              "other_site": link_path(other, other_link, app.secret_key).rsplit("/", 1)[1]}
+    return {"inspection": demo_inspection, "uid": uid, "tokens": tokens, "document": document,
+            "released": released, "own_photo": own, "link": link}
+
+
+def client_for(app, world, actor):
+    who = {"inspector": "inspector1", "outsider": "inspector4", "lead": "lead", "other_lead": "lead2",
+           "admin": "admin"}.get(actor)
+    client = app.test_client()
+    return log_in_test_client(client, world["uid"][who]) if who else client
+
+
+def request_for(endpoint, method, world, actor):
+    """(path, keyword arguments) for one route, as the actor would send it."""
+    i = world["inspection"]
+    token = world["tokens"].get(actor, "not-a-link")  # only the site holds a link
+    site = f"/review/{i}/{token}"
+    paths = {
+        "auth.login": "/login", "auth.logout": "/logout", "static": "/static/css/app.css",
+        "sync.static": "/sync/static/clock.js", "shell.service_worker": "/sw.js",
+        "shell.web_manifest": "/manifest.webmanifest", "inspections.home": "/",
+        "inspections.inspection": f"/inspections/{i}", "inspections.section": f"/inspections/{i}/sections/B1",
+        "inspections.standard": f"/inspections/{i}/standards/B1.5",
+        "inspections.jump": f"/inspections/{i}/jump?code=B1.5",
+        "shell.offline_manifest": f"/inspections/{i}/offline-manifest",
+        "photos.photo": f"/photos/{world['own_photo']}", "team.new_inspection": "/inspections/new",
+        "team.team": f"/inspections/{i}/team", "merge.merge_screen": f"/inspections/{i}/merge",
+        "merge.arrival_board": f"/inspections/{i}/arrivals", "reports.draft_report": f"/inspections/{i}/report",
+        "reports.report_pdf": f"/inspections/{i}/report.pdf", "reports.report_csv": f"/inspections/{i}/report.csv",
+        "reports.report_xlsx": f"/inspections/{i}/report.xlsx", "review.lead": f"/inspections/{i}/review",
+        "review.move_state": f"/inspections/{i}/state", "review.issue_link": f"/inspections/{i}/links",
+        "review.revoke_link": f"/inspections/{i}/links/{world['link']}/revoke",
+        "review.review_response": f"/inspections/{i}/responses/B1.5/review",
+        "review.lead_document": f"/inspections/{i}/documents/{world['document']}",
+        "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
+        "review.site_document": f"{site}/documents/{world['document']}",
+        "review.site_photo": f"{site}/photos/{world['released']}",
+        "sync.push": "/sync/push", "sync.pull": f"/sync/pull?inspection={i}",
+        "sync.upload_photo": f"/sync/photos/{'0' * 64}",
+    }
+    kwargs = {"headers": {"X-Inspector-Sync": "1"}}
+    if endpoint == "sync.push":
+        kwargs["json"] = {"ops": [Device().op(i, "B2.5", "note", "authorisation check")]}
+    elif method == "POST":
+        kwargs["data"] = {"direction": "back", "reason": "check", "action": "save", "round": "1",
+                          "outcome": "accepted", "issued_to": "X", "email": "x@example.org", "days": "3"}
+    return paths[endpoint], kwargs
+
+
+def refused(response, endpoint, method):
+    if RULES[(endpoint, method)] == EVERYONE:
+        # Open to all: logging in answers 401 to a wrong password and logging
+        # out goes back to the login page; neither turns anyone away.
+        return response.status_code in (403, 404)
+    if endpoint.startswith("review.site"):
+        return response.status_code == 403
+    if response.status_code in (302, 303) and "/login" in response.location:
+        return True
+    return response.status_code in (401, 403, 404)
+
+
+@pytest.mark.parametrize("endpoint, method", sorted(RULES))
+def test_each_actor_is_let_in_or_refused_as_the_table_says(app, world, endpoint, method):
+    wrong = []
+    for actor in ACTORS:
+        path, kwargs = request_for(endpoint, method, world, actor)
+        response = client_for(app, world, actor).open(path, method=method, **kwargs)
+        assert response.status_code < 500, (endpoint, method, actor, response.status_code)
+        allowed = actor in RULES[(endpoint, method)]
+        if refused(response, endpoint, method) == allowed:
+            wrong.append((actor, response.status_code, "refused" if allowed else "let in"))
+    assert not wrong, f"{endpoint} {method}: {wrong}"

@@ -310,8 +310,8 @@ class _Words:
             link = self.links.get(about.get("link_id") or (int(row["subject"]) if row["subject"].isdigit() else None))
             to, email = (link["issued_to"], link["email"]) if link else (None, None)
         whom = f"{to} ({email})" if to and email else to or "the site"
-        return {"issued": f"issued a review link to {whom}",
-                "opened": "opened the review link" if row["link_id"] is not None else f"opened the review link of {whom}",
+        opened = "opened the review link" if row["link_id"] is not None else f"opened the review link of {whom}"
+        return {"issued": f"issued a review link to {whom}", "opened": opened,
                 "revoked": f"revoked the review link of {whom}"}.get(verb)
 
     def _generic(self, row):

@@ -30,7 +30,12 @@ def draft_report(inspection_id):
 def report_pdf(inspection_id):
     """The same page rendered to PDF on the server (WeasyPrint): images and
     styles are read from this server's own files, never fetched."""
+    from PIL import ImageFile
     from weasyprint import HTML
+    # Importing WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the
+    # whole process, after which photos.clean would accept a truncated upload;
+    # the report draws only photos already checked, so it needs no such leniency.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     ins = _report_inspection(inspection_id)
     report = reports.draft(get_db(), ins)
     html = render_template("reports/report_pdf.html", inspection=ins, report=report, audit_head=_head_after())

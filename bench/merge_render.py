@@ -36,7 +36,7 @@ def build(data_dir):
     lead = users.create(db, "lead", "lead", "x", "Lena Lead")
     people = [users.create(db, f"inspector{n}", "inspector", "x", f"Inspector {n}") for n in range(INSPECTORS)]
     inspection_id = inspections.create(db, "Bench site", catalog_id, "2026-01-01", "2026-01-02", admin)
-    team.save(db, inspection_id, {lead: ("lead", set()), **{p: ("inspector", set()) for p in people}})
+    team.save(db, inspection_id, {lead: ("lead", set()), **{p: ("inspector", set()) for p in people}}, admin)
     codes = [code for code, _ in catalog.standards_in_sections(db, catalog_id)]
     rng = random.Random(3)
     now = protocol.now_ms() - 3_600_000

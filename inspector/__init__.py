@@ -51,14 +51,14 @@ def create_app(test_config=None):
 
     from . import access, catalog, db, security
     from .extensions import csrf, htmx
-    from .views import auth, inspections, merge, photos, reports, review, shell, team
+    from .views import auth, history, inspections, merge, photos, reports, review, shell, team
 
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
-    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, photos.bp, shell.bp,
-                      sync_api.bp):
+    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
+                      shell.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.

@@ -150,6 +150,11 @@ def can_view_arrivals(user, inspection):
     return inspection is not None and (user["role"] == "admin" or inspection["team_role"] == "lead")
 
 
+def can_view_history(user, inspection):
+    """An inspection's audit trail in plain words: the team leader, and admins."""
+    return inspection is not None and (user["role"] == "admin" or inspection["team_role"] == "lead")
+
+
 def can_view_report(user, inspection):
     """The draft report: the team leader, and admins (read only)."""
     return can_view_arrivals(user, inspection)

@@ -4,24 +4,37 @@ where each row holds the hash of the one before it.
 
 ``record`` is called by the data layer and the protocol inside the write's
 own transaction, so a write and its record commit together or not at all.
+``verify`` walks the chain; ``history`` tells one inspection's trail in
+plain words.
 """
 import hashlib
 import json
 from datetime import datetime, timezone
+from typing import NamedTuple
+
+from .access import STATE_LABELS
+from .catalog import SCALES
 
 GENESIS = "0" * 64
 FIELDS = ("id", "at", "inspection_id", "user_id", "link_id", "device", "action", "subject", "before", "after",
           "prev_hash")
 
 
+# Made once: json.dumps with options builds a new encoder on every call, and
+# push records one row per op.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_HASHED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_INSERT = f"INSERT INTO audit ({', '.join([*FIELDS, 'hash'])}) VALUES ({','.join('?' * (len(FIELDS) + 1))})"
+
+
 def _json(value):
-    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return None if value is None else _CANONICAL(value)
 
 
 def row_hash(row):
     """The hash of one audit row: every field but the hash itself, the
     previous row's hash included, in a fixed canonical form."""
-    body = json.dumps([row[f] for f in FIELDS], separators=(",", ":"), ensure_ascii=False)
+    body = _HASHED([row[f] for f in FIELDS])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -34,13 +47,273 @@ def head(db):
 def record(db, action, *, inspection_id=None, user_id=None, link_id=None, device="", subject="",
            before=None, after=None):
     """Append one event to the chain; call inside the write's transaction."""
+    return record_many(db, [event(action, inspection_id=inspection_id, user_id=user_id, link_id=link_id,
+                                  device=device, subject=subject, before=before, after=after)])
+
+
+def event(action, *, inspection_id=None, user_id=None, link_id=None, device="", subject="", before=None,
+          after=None):
+    """One event to record later with ``record_many`` (the arguments of ``record``)."""
+    return {"inspection_id": inspection_id, "user_id": user_id, "link_id": link_id, "device": device or "",
+            "action": action, "subject": subject or "", "before": _json(before), "after": _json(after)}
+
+
+def record_many(db, events):
+    """Append events (from ``event``) to the chain in order, reading the head
+    once and writing them in one statement: a push records a batch of ops so.
+    Call inside the writes' transaction. Returns the new head."""
     last = db.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    row = {"id": (last[0] + 1) if last else 1,
-           "at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-           "inspection_id": inspection_id, "user_id": user_id, "link_id": link_id, "device": device or "",
-           "action": action, "subject": subject or "", "before": _json(before), "after": _json(after),
-           "prev_hash": last[1] if last else GENESIS}
-    row["hash"] = row_hash(row)
-    db.conn.execute(f"INSERT INTO audit ({', '.join([*FIELDS, 'hash'])}) VALUES ({','.join('?' * (len(FIELDS) + 1))})",
-                    [row[f] for f in (*FIELDS, "hash")])
-    return row["hash"]
+    number, prev = (last[0], last[1]) if last else (0, GENESIS)
+    at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    rows = []
+    for number, item in enumerate(events, start=number + 1):
+        row = {"id": number, "at": at, **item, "prev_hash": prev}
+        prev = row_hash(row)
+        rows.append([*(row[f] for f in FIELDS), prev])
+    db.conn.executemany(_INSERT, rows)
+    return prev
+
+
+# --- verifying the chain ---------------------------------------------------------------
+
+class Verification(NamedTuple):
+    """What ``verify`` found: how many rows, the head, the first bad row and
+    why (None when the chain is intact), and which row holds the head asked
+    about (0 for GENESIS, None when no row holds it)."""
+    rows: int
+    head: str
+    broken_at: int = None
+    reason: str = None
+    head_row: int = None
+
+    @property
+    def intact(self):
+        return self.broken_at is None
+
+    @property
+    def head_intact(self):
+        """The history up to the head asked about is unchanged: a row holds
+        that hash and no row up to it is bad (rows after it may exist)."""
+        return self.head_row is not None and (self.broken_at is None or self.broken_at > self.head_row)
+
+
+def verify(db, head=None):
+    """Walk the chain in id order: recompute each row's hash, check that ids
+    run on without a gap and that each row holds its predecessor's hash.
+    Names the first bad row: altered (its hash does not match its content),
+    deleted (a gap in ids) or inserted out of place (it does not follow the
+    row before it). With ``head``, also find the row holding that hash."""
+    rows, previous, broken, head_row = 0, None, None, (0 if head == GENESIS else None)
+    for row in db.conn.execute(f"SELECT {', '.join(FIELDS)}, hash FROM audit ORDER BY id"):
+        rows += 1
+        if head is not None and row["hash"] == head and head_row is None:
+            head_row = row["id"]
+        if broken is None:
+            broken = _fault(db, previous, row)
+        previous = row
+    return Verification(rows, previous["hash"] if previous else GENESIS, *(broken or (None, None)), head_row)
+
+
+def _fault(db, previous, row):
+    """(row number, why) if ``row`` does not hold up after ``previous``, else None."""
+    expected_id = previous["id"] + 1 if previous else 1
+    expected_prev = previous["hash"] if previous else GENESIS
+    if row["id"] != expected_id:
+        missing = (f"rows {expected_id} to {row['id'] - 1} were" if row["id"] - expected_id > 1
+                   else f"row {expected_id} was")
+        after = f"row {previous['id']} is followed by row {row['id']}" if previous else \
+            f"the trail starts at row {row['id']}"
+        return expected_id, f"{missing} deleted ({after})"
+    if row["prev_hash"] != expected_prev:
+        linked = db.conn.execute("SELECT id FROM audit WHERE hash = ?", [row["prev_hash"]]).fetchone()
+        if linked is not None and linked[0] < row["id"] - 1:
+            # It links to an older row: the rows between were put in out of place.
+            return linked[0] + 1, (f"row {linked[0] + 1} was inserted out of place "
+                                   f"(row {row['id']} holds the hash of row {linked[0]})")
+        if row_hash(row) != row["hash"]:
+            return row["id"], "row altered: its hash does not match its content"
+        what = f"row {previous['id']}'s hash" if previous else "the start of the chain"
+        return row["id"], (f"inserted out of place: its previous hash is not {what} "
+                           f"(or row {expected_id - 1} was rewritten with a new hash)")
+    if row_hash(row) != row["hash"]:
+        return row["id"], "row altered: its hash does not match its content"
+    return None
+
+
+# --- one inspection's trail in plain words -------------------------------------------------
+
+SHORT = 80  # longer texts are cut to this many characters on the History page
+
+
+class Event(NamedTuple):
+    id: int
+    at: str
+    action: str
+    who: str
+    description: str
+    before: str
+    after: str
+
+
+def history(db, inspection_id):
+    """The trail of one inspection, oldest first, each row told in plain words."""
+    people = {r["id"]: r for r in db.conn.execute("SELECT id, username, display_name, role FROM users")}
+    by_username = {r["username"]: r["display_name"] for r in people.values()}
+    links = {r["id"]: r for r in db.conn.execute(
+        "SELECT id, issued_to, email FROM review_links WHERE inspection_id = ?", [inspection_id])}
+    scale_row = db.conn.execute("SELECT c.scale FROM inspections i JOIN catalogs c ON c.id = i.catalog_id "
+                                "WHERE i.id = ?", [inspection_id]).fetchone()
+    words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"])
+    return [words.event(row) for row in db.conn.execute(
+        "SELECT * FROM audit WHERE inspection_id = ? ORDER BY id", [inspection_id])]
+
+
+def shorten(text, limit=SHORT):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _loads(text):
+    return None if text is None else json.loads(text)
+
+
+class _Words:
+    """Turns audit rows into sentences. An action it does not know is still
+    told, in general words, so a new kind of record needs no change here."""
+
+    def __init__(self, people, by_username, links, verdicts):
+        self.people, self.by_username, self.links, self.verdicts = people, by_username, links, verdicts
+
+    def event(self, row):
+        before, after = _loads(row["before"]), _loads(row["after"])
+        who = self.who(row)
+        family, _, verb = row["action"].partition(".")
+        tell = getattr(self, f"_{family}", None)
+        text = tell(verb, row, before, after) if tell else None
+        if text is None:
+            text, shown = self._generic(row), (self.value(before), self.value(after))
+        else:
+            shown = self.shown(family, before, after)
+        return Event(row["id"], row["at"], row["action"], who, f"{who} {text}", *shown)
+
+    # who and how ----------------------------------------------------------------
+
+    def who(self, row):
+        if row["user_id"] is not None:
+            person = self.people.get(row["user_id"])
+            return person["display_name"] if person else f"User {row['user_id']}"
+        if row["link_id"] is not None:
+            link = self.links.get(row["link_id"])
+            return f"{link['issued_to']} (review link)" if link else f"Review link {row['link_id']}"
+        return "Someone at the server's command line" if row["device"] == "cli" else "The system"
+
+    def device(self, row):
+        if row["link_id"] is not None:
+            return " through their review link"
+        return f" from device {row['device'][:6]}…" if row["device"] and row["device"] not in ("web", "cli") else ""
+
+    def name(self, username):
+        return self.by_username.get(username, username)
+
+    def verdict(self, code):
+        return "no verdict" if code is None else self.verdicts.get(code, code)
+
+    # what the History page shows in its Before and After columns --------------------
+
+    def shown(self, family, before, after):
+        if family == "op":
+            field = (after or before or {}).get("field")
+            return tuple(self.op_value(field, side.get("value") if side else None) for side in (before, after))
+        return self.value(before), self.value(after)
+
+    def op_value(self, field, value):
+        if value is None:
+            return ""
+        if field in ("verdict", "decision_verdict"):
+            return self.verdict(value)
+        if field == "photo":
+            return "attached" if value else "not attached"
+        if field == "release_photo":
+            return "released to the site" if value else "not released"
+        return shorten(value)
+
+    def value(self, value):
+        if value is None:
+            return ""
+        if isinstance(value, dict):
+            parts = [f"{k.replace('_', ' ')}: {self.value(v)}" for k, v in value.items() if k != "op_id"]
+            return shorten("; ".join(parts))
+        if isinstance(value, str):
+            return shorten(STATE_LABELS.get(value, value))
+        return shorten(json.dumps(value, ensure_ascii=False))
+
+    # the families of actions ----------------------------------------------------
+
+    def _op(self, verb, row, before, after):
+        field, code, value = after.get("field"), row["subject"], after.get("value")
+        done = {
+            "verdict": lambda: (f"set the verdict of {code} to {self.verdict(value)}" if value
+                                else f"cleared the verdict of {code}"),
+            "note": lambda: f"changed the note on {code}" if value else f"cleared the note on {code}",
+            "photo": lambda: f"attached a photo to {code}" if value else f"removed a photo from {code}",
+            "caption": lambda: f"captioned a photo on {code}",
+            "decision_verdict": lambda: (f"decided the team's verdict on {code}: {self.verdict(value)}" if value
+                                         else f"withdrew the team's verdict on {code}"),
+            "citation": lambda: f"wrote the citation for {code}" if value else f"cleared the citation for {code}",
+            "suggestion": lambda: (f"wrote a suggestion for {code}" if value
+                                   else f"cleared the suggestion for {code}"),
+            "decision_basis": lambda: f"noted which findings on {code} they had seen when deciding",
+            "release_photo": lambda: (f"released a photo of {code} to the site" if value
+                                      else f"withheld a photo of {code} from the site"),
+        }.get(field, lambda: f"changed {str(field).replace('_', ' ')} of {code}")()
+        if verb == "superseded":
+            return done + self.device(row) + " (kept in the log, not applied: a newer change already stood)"
+        return done + self.device(row) if verb == "applied" else None
+
+    def _team(self, verb, row, before, after):
+        name = self.name(row["subject"])
+        role = (after or {}).get("team_role")
+        section = (after or before or {}).get("section")
+        return {
+            "joined": f"added {name} to the team" + (" as team leader" if role == "lead" else ""),
+            "left": f"removed {name} from the team",
+            "role": f"made {name} the team leader" if role == "lead" else f"made {name} an inspector on the team",
+            "assigned": f"assigned section {section} to {name}",
+            "unassigned": f"took section {section} off {name}",
+        }.get(verb)
+
+    def _user(self, verb, row, before, after):
+        name = self.name(row["subject"])
+        return {"created": f"created the user {name}" + (f" ({after['role']})" if after and "role" in after else ""),
+                "password_changed": f"changed the password of {name}"}.get(verb)
+
+    def _inspection(self, verb, row, before, after):
+        if verb == "created":
+            return f"created the inspection of {(after or {}).get('site_name', row['subject'])}"
+        return None
+
+    def _state(self, verb, row, before, after):
+        old, new = (self._state_of(v) for v in (before, after))
+        if verb == "moved" and new:
+            return f"moved the inspection from {old} to {new}" if old else f"moved the inspection to {new}"
+        return None
+
+    def _state_of(self, value):
+        if isinstance(value, dict):
+            value = value.get("state")
+        return STATE_LABELS.get(value, value) if isinstance(value, str) else None
+
+    def _link(self, verb, row, before, after):
+        about = after if isinstance(after, dict) else before if isinstance(before, dict) else {}
+        to, email = about.get("issued_to"), about.get("email")
+        if not to:
+            link = self.links.get(about.get("link_id") or (int(row["subject"]) if row["subject"].isdigit() else None))
+            to, email = (link["issued_to"], link["email"]) if link else (None, None)
+        whom = f"{to} ({email})" if to and email else to or "the site"
+        opened = "opened the review link" if row["link_id"] is not None else f"opened the review link of {whom}"
+        return {"issued": f"issued a review link to {whom}", "opened": opened,
+                "revoked": f"revoked the review link of {whom}"}.get(verb)
+
+    def _generic(self, row):
+        what = row["action"].replace(".", " ").replace("_", " ")
+        return f"recorded {what}" + (f" ({row['subject']})" if row["subject"] else "") + self.device(row)

@@ -1,4 +1,4 @@
-"""The `inspector` command: serve, demo, users, catalogs."""
+"""The `inspector` command: serve, demo, users, catalogs, the audit trail."""
 import os
 import secrets
 import sys
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from . import audit
 from . import catalog as catalog_mod
 from . import create_app, default_data_dir, users
 from .db import connect, database_path
@@ -167,6 +168,54 @@ def rebuild(data_dir):
     db = _open(data_dir)
     protocol.rebuild(db)
     click.echo("Findings rebuilt from %d ops." % oplog.count(db))
+
+
+@main.group("audit")
+def audit_group():
+    """Check the hash-chained audit trail."""
+
+
+@audit_group.command("verify")
+@data_option
+@click.option("--head", "head_hash", metavar="HASH",
+              help="A head printed earlier (on a final report): prove the history up to it is unchanged.")
+def audit_verify(data_dir, head_hash):
+    """Walk the audit trail and recompute every hash; exit 1 naming the first
+    row altered, deleted or inserted out of place."""
+    result = audit.verify(_existing(data_dir), head_hash)
+    failed = False
+    if head_hash is not None:
+        if result.head_row is None:
+            click.echo(f"head {head_hash} is not in the audit trail: the history up to it was changed "
+                       f"or removed", err=True)
+            failed = True
+        elif result.head_intact:
+            click.echo(f"history up to {head_hash} is intact (row {result.head_row} of {result.rows})")
+        else:
+            click.echo(f"history up to {head_hash} is not intact (row {result.head_row} of {result.rows})",
+                       err=True)
+            failed = True
+    if result.intact:
+        click.echo(f"audit trail intact: {result.rows} rows, head {result.head}")
+    else:
+        click.echo(f"audit trail broken at row {result.broken_at}: {result.reason}", err=True)
+        failed = True
+    if failed:
+        sys.exit(1)
+
+
+@audit_group.command("head")
+@data_option
+def audit_head(data_dir):
+    """Print the audit trail's head hash (what a report prints)."""
+    click.echo(audit.head(_existing(data_dir)))
+
+
+def _existing(data_dir):
+    # Checking a folder with no database must not create an empty one and call it intact.
+    if not database_path(data_dir).is_file():
+        raise click.ClickException(f"no inspector database in {data_dir}")
+    return connect(database_path(data_dir))
 
 
 if __name__ == "__main__":  # pragma: no cover

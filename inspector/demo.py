@@ -95,9 +95,10 @@ def seed(db, password):
         with transaction(db):
             today = date.today()
             inspection_id = inspections.create(db, SITE, catalog_id, (today - timedelta(days=1)).isoformat(),
-                                               today.isoformat(), ids["admin"])
+                                               today.isoformat(), ids["admin"], device="cli")
             team.save(db, inspection_id, {ids["lead"]: ("lead", set()),
-                                          **{ids[u]: ("inspector", set(s)) for u, s in SECTIONS.items()}})
+                                          **{ids[u]: ("inspector", set(s)) for u, s in SECTIONS.items()}},
+                      ids["admin"], device="cli")
             inspections.set_state(db, inspection_id, "merging")
     else:
         inspection_id = inspection[0]

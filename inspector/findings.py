@@ -18,11 +18,12 @@ class Register(NamedTuple):
     columns: tuple
     new_row: dict
 
-    def current_stamp(self, db, key, column):
-        """The stamp that set ``column`` of the row at ``key`` ('' when never set)."""
+    def current(self, db, key, column):
+        """(value, stamp) of ``column`` of the row at ``key``: (None, '') when
+        there is no row. One query gives the audit trail its "before" too."""
         where = " AND ".join(f"{k} = ?" for k in self.key)
-        row = db.conn.execute(f"SELECT {column}_hlc FROM {self.table} WHERE {where}", list(key)).fetchone()
-        return row[0] if row else ""
+        row = db.conn.execute(f"SELECT {column}, {column}_hlc FROM {self.table} WHERE {where}", list(key)).fetchone()
+        return (row[0], row[1]) if row else (None, "")
 
     def write(self, db, key, column, value, stamp, seq):
         """Set one column of the row at ``key`` (made if missing) with its stamp

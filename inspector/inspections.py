@@ -1,13 +1,18 @@
 """Inspections: creating them, finding them for the user who asks, and
 their state."""
-from . import access
+from . import access, audit
+from .db import joined_transaction
 
 
-def create(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id=None):
-    return db["inspections"].insert({
-        "site_name": site_name, "catalog_id": catalog_id, "starts_on": starts_on,
-        "ends_on": ends_on, "created_by": created_by, "request_id": request_id,
-    }).last_pk
+def create(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id=None, device="web"):
+    """A new inspection, recorded in the audit trail as made by ``created_by``."""
+    facts = {"site_name": site_name, "catalog_id": catalog_id, "starts_on": starts_on, "ends_on": ends_on}
+    with joined_transaction(db):
+        inspection_id = db["inspections"].insert({**facts, "created_by": created_by,
+                                                  "request_id": request_id}).last_pk
+        audit.record(db, "inspection.created", inspection_id=inspection_id, user_id=created_by, device=device,
+                     subject=site_name, after=facts)
+    return inspection_id
 
 
 def by_request(db, request_id):

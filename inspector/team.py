@@ -1,9 +1,11 @@
 """Who is on an inspection's team, as what, and which sections each covers.
 
 Changes go through ``save``, which writes only what changed, one function
-call per change (join, leave, change of team role, assign, unassign), so a
-record of each change can hook in here.
+call per change (join, leave, change of team role, assign, unassign), and
+records each one in the audit trail.
 """
+from . import audit
+from .db import joined_transaction
 
 
 def members(db, inspection_id):
@@ -48,27 +50,43 @@ def unassign_section(db, inspection_id, section_code, user_id):
                     [inspection_id, section_code, user_id])
 
 
-def save(db, inspection_id, wanted):
+def save(db, inspection_id, wanted, by, device="web"):
     """Make the team ``wanted`` ({user_id: (team_role, {section codes})}), writing
-    only the differences. Returns the changes made, as (what, user_id, detail)."""
-    now = {m["id"]: m["team_role"] for m in members(db, inspection_id)}
-    covered = {}
-    for row in db.conn.execute("SELECT user_id, section_code FROM assignments WHERE inspection_id = ?",
-                               [inspection_id]):
-        covered.setdefault(row[0], set()).add(row[1])
-    changes = []
-    for user_id in now.keys() - wanted.keys():
-        remove_member(db, inspection_id, user_id)
-        changes.append(("left", user_id, now[user_id]))
-    for user_id, (team_role, sections) in wanted.items():
-        if now.get(user_id) != team_role:
-            add_member(db, inspection_id, user_id, team_role)
-            changes.append(("joined" if user_id not in now else "role", user_id, team_role))
-        had = covered.get(user_id, set()) if user_id in now else set()
-        for code in sorted(sections - had):
-            assign_section(db, inspection_id, code, user_id)
-            changes.append(("assigned", user_id, code))
-        for code in sorted(had - sections):
-            unassign_section(db, inspection_id, code, user_id)
-            changes.append(("unassigned", user_id, code))
+    only the differences, each recorded in the audit trail, in the same
+    transaction, as made by the user ``by`` (an id). Returns the changes made,
+    as (what, user_id, detail)."""
+    with joined_transaction(db):
+        now = {m["id"]: m for m in members(db, inspection_id)}
+        covered = {}
+        for row in db.conn.execute("SELECT user_id, section_code FROM assignments WHERE inspection_id = ?",
+                                   [inspection_id]):
+            covered.setdefault(row[0], set()).add(row[1])
+        changes = []
+
+        def change(what, user_id, detail, before=None, after=None):
+            changes.append((what, user_id, detail))
+            audit.record(db, f"team.{what}", inspection_id=inspection_id, user_id=by, device=device,
+                         subject=_username(db, user_id), before=before, after=after)
+
+        for user_id in now.keys() - wanted.keys():
+            remove_member(db, inspection_id, user_id)
+            change("left", user_id, now[user_id]["team_role"], before={"team_role": now[user_id]["team_role"]})
+        for user_id, (team_role, sections) in wanted.items():
+            had_role = now[user_id]["team_role"] if user_id in now else None
+            if had_role != team_role:
+                add_member(db, inspection_id, user_id, team_role)
+                change("joined" if had_role is None else "role", user_id, team_role,
+                       before=had_role and {"team_role": had_role}, after={"team_role": team_role})
+            had = covered.get(user_id, set()) if user_id in now else set()
+            for code in sorted(sections - had):
+                assign_section(db, inspection_id, code, user_id)
+                change("assigned", user_id, code, after={"section": code})
+            for code in sorted(had - sections):
+                unassign_section(db, inspection_id, code, user_id)
+                change("unassigned", user_id, code, before={"section": code})
     return changes
+
+
+def _username(db, user_id):
+    # The record names a member by username: stable, and told by name on the History page.
+    return db.conn.execute("SELECT username FROM users WHERE id = ?", [user_id]).fetchone()[0]

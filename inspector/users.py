@@ -3,6 +3,9 @@ import time
 
 from werkzeug.security import generate_password_hash
 
+from . import audit
+from .db import joined_transaction
+
 ROLES = ("admin", "lead", "inspector")
 # Werkzeug's default (scrypt) costs tens of milliseconds on purpose. Tests
 # that create many users pass a cheaper method; a hash names its own method,
@@ -14,8 +17,10 @@ def _hash(password):
     return generate_password_hash(password, **({"method": PASSWORD_METHOD} if PASSWORD_METHOD else {}))
 
 
-def create(db, username, role, password, display_name=None):
-    """Add a user; raise ValueError with a message a person can act on."""
+def create(db, username, role, password, display_name=None, by=None, device="cli"):
+    """Add a user, recorded in the audit trail as made by the user ``by`` (an
+    id; None at the command line); raise ValueError with a message a person
+    can act on."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if not username or not username.strip():
@@ -24,16 +29,25 @@ def create(db, username, role, password, display_name=None):
         raise ValueError("a password is required")
     if db["users"].count_where("username = ?", [username]):
         raise ValueError(f"user {username!r} exists already")
-    return db["users"].insert({
-        "username": username.strip(),
-        "display_name": display_name or username.strip(),
-        "role": role,
-        "password_hash": _hash(password),
-    }).last_pk
+    password_hash = _hash(password)  # slow on purpose: not while holding the write lock
+    with joined_transaction(db):
+        user_id = db["users"].insert({
+            "username": username.strip(),
+            "display_name": display_name or username.strip(),
+            "role": role,
+            "password_hash": password_hash,
+        }).last_pk
+        audit.record(db, "user.created", user_id=by, device=device, subject=username.strip(),
+                     after={"role": role, "display_name": display_name or username.strip()})
+    return user_id
 
 
-def set_password(db, username, password):
-    db.conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", [_hash(password), username])
+def set_password(db, username, password, by=None, device="cli"):
+    """Change a user's password; the audit trail records that it changed, never the password or its hash."""
+    password_hash = _hash(password)
+    with joined_transaction(db):
+        db.conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", [password_hash, username])
+        audit.record(db, "user.password_changed", user_id=by, device=device, subject=username)
 
 
 def by_username(db, username):

@@ -10,7 +10,7 @@ import re
 import time
 from typing import NamedTuple
 
-from inspector import access, catalog, inspections, photos
+from inspector import access, audit, catalog, inspections, photos
 from inspector.db import transaction
 
 from . import oplog
@@ -133,6 +133,7 @@ def apply_batch(db, actor, ops):
             "inspections": seen, "codes": codes,
             "uploaded": photos.uploaded_among(db, actor.user["id"], needed) if actor.user else set(),
             "logged": oplog.existing(db, [op["op_id"] for op in valid]),
+            "trail": [],  # the batch's audit records, written together before it commits
         }
         results = []
         for op, problem in zip(ops, problems):
@@ -141,6 +142,7 @@ def apply_batch(db, actor, ops):
                 results.append(_rejected(op_id, "malformed", problem))
             else:
                 results.append(_push_one(db, actor, op, context))
+        audit.record_many(db, context["trail"])
         cursor = oplog.last_seq(db)
         hlc = oplog.newest_stamp(db, seen)
     return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
@@ -174,22 +176,46 @@ def _push_one(db, actor, op, context):
     if needed and needed not in context["uploaded"]:
         return _rejected(op_id, "missing_photo",
                          "the photo was not uploaded yet: upload it by its sha256, then send the op again")
-    status = apply(db, field, field.key(op, actor), op, row=row)
+    status = apply(db, field, field.key(op, actor), op, row=row, trail=context["trail"])
     context["logged"][op_id] = row
     return {"op_id": op_id, "status": status}
 
 
-def apply(db, field, key, op, row=None, seq=None):
+def apply(db, field, key, op, row=None, seq=None, trail=None):
     """Decide the op's status, log it once with that status (unless it is
     already logged, at ``seq``, as in a rebuild), and write its value if it is
-    the newest for its field. Returns 'applied' or 'superseded'."""
+    the newest for its field. A logged op is recorded in the audit trail, at
+    once or, given ``trail`` (a list), by the caller with the batch's other
+    records. Returns 'applied' or 'superseded'."""
     stamp = stamp_of(op)
-    status = "applied" if stamp > field.register.current_stamp(db, key, field.column) else "superseded"
+    before, current = field.register.current(db, key, field.column)
+    status = "applied" if stamp > current else "superseded"
+    value = field.stored(op["value"])
     if row is not None:
         seq = oplog.append(db, row, status)
+        # Recorded as it is logged, never on a rebuild, which replays the log.
+        recorded = _audit_event(field, key, row, status, before, value)
+        if trail is None:
+            audit.record_many(db, [recorded])
+        else:
+            trail.append(recorded)
     if status == "applied":
-        field.register.write(db, key, field.column, field.stored(op["value"]), stamp, seq)
+        field.register.write(db, key, field.column, value, stamp, seq)
     return status
+
+
+# Columns of a register's key that the audit record already names elsewhere
+# (the inspection, the standard as its subject, the sender as its actor).
+_NAMED = {"inspection_id", "standard_code", "inspector_id"}
+
+
+def _audit_event(field, key, row, status, before, after):
+    """The op's audit record: who, from which device, the column's value before and after."""
+    where = {name: part for name, part in zip(field.register.key, key) if name not in _NAMED}
+    return audit.event(f"op.{status}", inspection_id=row["inspection_id"], user_id=row["user_id"],
+                       link_id=row["link_id"], device=row["device_id"], subject=row["standard_code"],
+                       before={"field": row["field"], **where, "value": before},
+                       after={"field": row["field"], **where, "value": after, "op_id": row["op_id"]})
 
 
 def now_ms():

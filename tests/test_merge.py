@@ -182,7 +182,7 @@ def jacie_inspection(db):
     inspection_id = inspections.create(db, "JACIE site", catalog_id, "2026-06-01", "2026-06-02", admin)
     from inspector import team
     team.save(db, inspection_id, {users.by_username(db, "lead")["id"]: ("lead", set()),
-                                  users.by_username(db, "inspector1")["id"]: ("inspector", {"B1"})})
+                                  users.by_username(db, "inspector1")["id"]: ("inspector", {"B1"})}, admin)
     return inspection_id
 
 

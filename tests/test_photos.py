@@ -298,6 +298,16 @@ def test_other_image_formats_are_refused_415(as_user, data_dir, db, fmt):
     assert_nothing_stored(db, data_dir, sha(raw))
 
 
+def test_a_truncated_jpeg_is_still_refused_after_the_server_drew_a_pdf_report(as_user, data_dir, db,
+                                                                                demo_inspection):
+    """WeasyPrint's import makes Pillow lenient with truncated images process-wide."""
+    assert as_user("lead").get(f"/inspections/{demo_inspection}/report.pdf").status_code == 200
+    full = ROTATED.read_bytes()
+    raw = full[:len(full) // 2]
+    assert upload(as_user("inspector1"), raw).status_code == 400
+    assert_nothing_stored(db, data_dir, sha(raw))
+
+
 def test_a_truncated_jpeg_is_refused_with_a_clear_message(as_user, data_dir, db):
     full = ROTATED.read_bytes()
     raw = full[:len(full) // 2]

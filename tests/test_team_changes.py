@@ -35,11 +35,11 @@ def test_one_change_touches_one_row_and_is_reported(db, demo_inspection):
 
     wanted[inspector1][1].add("C1")
     del wanted[inspector3]
-    changes = team.save(db, demo_inspection, wanted)
+    changes = team.save(db, demo_inspection, wanted, users.by_username(db, "admin")["id"])
 
     assert changes == [("left", inspector3, "inspector"), ("assigned", inspector1, "C1")]
     members_after, assignments_after = rowids(db)
     assert members_after == [m for m in members_before if m[2] != inspector3]
     kept = [a for a in assignments_before if a[3] != inspector3]
     assert assignments_after[:len(kept)] == kept and assignments_after[-1][1:] == (demo_inspection, "C1", inspector1)
-    assert team.save(db, demo_inspection, wanted) == []
+    assert team.save(db, demo_inspection, wanted, users.by_username(db, "admin")["id"]) == []

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from .. import access, photos, reports
+from .. import access, audit, photos, reports
 from ..db import get_db
 from . import inspection_or_404
 
@@ -21,7 +21,8 @@ def _report_inspection(inspection_id):
 @access.login_required
 def draft_report(inspection_id):
     ins = _report_inspection(inspection_id)
-    return render_template("reports/report.html", inspection=ins, report=reports.draft(get_db(), ins))
+    report = reports.draft(get_db(), ins)
+    return render_template("reports/report.html", inspection=ins, report=report, audit_head=_head_after())
 
 
 @bp.route("/inspections/<int:inspection_id>/report.pdf")
@@ -29,9 +30,15 @@ def draft_report(inspection_id):
 def report_pdf(inspection_id):
     """The same page rendered to PDF on the server (WeasyPrint): images and
     styles are read from this server's own files, never fetched."""
+    from PIL import ImageFile
     from weasyprint import HTML
+    # Importing WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the
+    # whole process, after which photos.clean would accept a truncated upload;
+    # the report draws only photos already checked, so it needs no such leniency.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     ins = _report_inspection(inspection_id)
-    html = render_template("reports/report_pdf.html", inspection=ins, report=reports.draft(get_db(), ins))
+    report = reports.draft(get_db(), ins)
+    html = render_template("reports/report_pdf.html", inspection=ins, report=report, audit_head=_head_after())
     pdf = HTML(string=html, base_url=request.host_url, url_fetcher=_local_fetcher(ins)).write_pdf()
     return _download(pdf, "application/pdf", ins, "pdf")
 
@@ -51,6 +58,12 @@ def report_xlsx(inspection_id):
     header, rows = reports.table(get_db(), ins)
     body = reports.as_xlsx(header, rows, f"Draft report: {ins['site_name']}")
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ins, "xlsx")
+
+
+def _head_after():
+    # Read after the report's content, so the head covers every write the
+    # report shows: `inspector audit verify --head` then proves that history.
+    return audit.head(get_db())
 
 
 def _download(body, mimetype, inspection, suffix):

@@ -41,7 +41,7 @@ def new_inspection():
                     inspection_id = inspections.create(db, site, int(form["catalog_id"]), starts, ends,
                                                        g.user["id"], request_id)
                     if access.can_lead_teams(g.user):
-                        team_data.add_member(db, inspection_id, g.user["id"], "lead")
+                        team_data.save(db, inspection_id, {g.user["id"]: ("lead", set())}, g.user["id"])
             return redirect(url_for(".team", inspection_id=inspection_id))
     return render_template("team/new_inspection.html", catalogs=editions, errors=errors, form=form,
                            request_id=form.get("request_id") or uuid.uuid4().hex), (400 if errors else 200)
@@ -64,7 +64,7 @@ def team(inspection_id):
                 wanted[user["id"]] = (team_role, {s["code"] for s in sections
                                                   if request.form.get(f"assign-{user['id']}-{s['code']}")})
         with transaction(db):
-            team_data.save(db, inspection_id, wanted)
+            team_data.save(db, inspection_id, wanted, g.user["id"])
         flash("Team and sections saved.")
         return redirect(url_for(".team", inspection_id=inspection_id))
     members = {m["id"]: m["team_role"] for m in team_data.members(db, inspection_id)}

@@ -35,7 +35,7 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
     inspection = demo_id(live_server)
     for path in ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/B6",
                  f"/inspections/{inspection}/standards/B6.2", f"/inspections/{inspection}/team",
-                 "/inspections/new"]:
+                 f"/inspections/{inspection}/history", "/inspections/new"]:
         page.goto(live_server.url + path)
         expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
         assert violations(page) == [], path

@@ -1,0 +1,19 @@
+"""An inspection's History: its audit trail in plain words, for the team
+leader and admins."""
+from flask import Blueprint, render_template
+
+from .. import access, audit
+from ..db import get_db
+from . import inspection_or_404
+
+bp = Blueprint("history", __name__)
+
+
+@bp.route("/inspections/<int:inspection_id>/history")
+@access.login_required
+def history(inspection_id):
+    """Every recorded write of the inspection, oldest first, with the chain's head."""
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_view_history)
+    return render_template("history/history.html", inspection=ins, events=audit.history(db, inspection_id),
+                           head=audit.head(db))

@@ -265,6 +265,14 @@ class _Words:
             "decision_basis": lambda: f"noted which findings on {code} they had seen when deciding",
             "release_photo": lambda: (f"released a photo of {code} to the site" if value
                                       else f"withheld a photo of {code} from the site"),
+            "factual_comment": lambda: f"wrote a factual accuracy comment on citation {code}",
+            "corrective_action": lambda: f"wrote the corrective action plan for citation {code}",
+            "target_date": lambda: f"set the target date for citation {code}",
+            "evidence": lambda: (f"attached evidence to citation {code}" if value
+                                 else f"removed evidence from citation {code}"),
+            "submitted": lambda: f"submitted the response to citation {code}",
+            "review_outcome": lambda: f"reviewed the response to citation {code}",
+            "review_comment": lambda: f"commented on the response to citation {code}",
         }.get(field, lambda: f"changed {str(field).replace('_', ' ')} of {code}")()
         if verb == "superseded":
             return done + self.device(row) + " (kept in the log, not applied: a newer change already stood)"
@@ -313,6 +321,13 @@ class _Words:
         opened = "opened the review link" if row["link_id"] is not None else f"opened the review link of {whom}"
         return {"issued": f"issued a review link to {whom}", "opened": opened,
                 "revoked": f"revoked the review link of {whom}"}.get(verb)
+
+    def _photo(self, verb, row, before, after):
+        return "uploaded an evidence photo" + self.device(row) if verb == "uploaded" else None
+
+    def _document(self, verb, row, before, after):
+        name = (after or {}).get("filename", "a document")
+        return f"uploaded the evidence document {name}" + self.device(row) if verb == "uploaded" else None
 
     def _generic(self, row):
         what = row["action"].replace(".", " ").replace("_", " ")

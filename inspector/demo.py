@@ -99,7 +99,7 @@ def seed(db, password):
             team.save(db, inspection_id, {ids["lead"]: ("lead", set()),
                                           **{ids[u]: ("inspector", set(s)) for u, s in SECTIONS.items()}},
                       ids["admin"], device="cli")
-            inspections.set_state(db, inspection_id, "merging")
+            inspections.move(db, inspections.plain(db, inspection_id), "merging", user_id=ids["lead"])
     else:
         inspection_id = inspection[0]
     _record(db, inspection_id, ids)

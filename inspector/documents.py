@@ -51,8 +51,9 @@ def check(raw):
     return "jpeg", jpeg
 
 
-def store(db, data_dir, raw, filename):
-    """Check and keep a document; returns its row (sha256, kind, bytes, filename)."""
+def store(db, data_dir, raw, filename, *, inspection_id=None, link_id=None):
+    """Check and keep a document; returns its row (sha256, kind, bytes, filename).
+    The upload is recorded in the audit trail, with the link that sent it."""
     kind, kept = check(raw)
     sha256 = hashlib.sha256(kept).hexdigest()
     path = blob_path(data_dir, sha256)
@@ -62,6 +63,9 @@ def store(db, data_dir, raw, filename):
     name = re.sub(r"[^A-Za-z0-9._ -]+", "_", filename or "")[:120].strip() or f"evidence.{kind}"
     db.conn.execute("INSERT OR IGNORE INTO documents (sha256, kind, bytes, filename) VALUES (?, ?, ?, ?)",
                     [sha256, kind, len(kept), name])
+    from . import audit
+    audit.record(db, "document.uploaded", inspection_id=inspection_id, link_id=link_id, subject=sha256,
+                 device=f"link{link_id}" if link_id else "", after={"filename": name, "kind": kind, "bytes": len(kept)})
     return stored(db, sha256)
 
 

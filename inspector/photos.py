@@ -135,7 +135,11 @@ def store(db, data_dir, user_id, sha256, raw):
         write_atomically(blob_path(data_dir, sha256, thumb=True), thumb)
         db.conn.execute("INSERT OR IGNORE INTO photos (sha256, bytes, width, height) VALUES (?, ?, ?, ?)",
                         [sha256, len(jpeg), width, height])
-    db.conn.execute("INSERT OR IGNORE INTO photo_uploads (sha256, user_id) VALUES (?, ?)", [sha256, user_id])
+    if db.conn.execute("INSERT OR IGNORE INTO photo_uploads (sha256, user_id) VALUES (?, ?)",
+                       [sha256, user_id]).rowcount:
+        from . import audit
+        audit.record(db, "photo.uploaded", user_id=user_id, subject=sha256,
+                     after={"bytes": stored(db, sha256)["bytes"]})
     return stored(db, sha256)
 
 

@@ -286,3 +286,21 @@ def test_a_link_cannot_write_through_the_sync_api(as_user, demo_inspection, link
     assert site.post("/sync/push", json={"ops": [op]}, headers={"X-Inspector-Sync": "1"}).status_code == 401
     result = push(as_user("lead"), [op]).json["results"][0]
     assert (result["status"], result["code"]) == ("rejected", "not_this_inspection")
+
+
+def test_the_history_tells_the_sites_review_in_plain_words(as_user, demo_inspection, link, site, db):
+    from inspector import audit
+    upload(site, link, "plan.pdf", PDF)
+    save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, action="submit")
+    as_user("lead").post(f"/inspections/{demo_inspection}/links/1/revoke")
+    told = [e.description for e in audit.history(db, demo_inspection)]
+    for words in ("Lena Lead moved the inspection from Merging findings to With the site",
+                  "Lena Lead issued a review link to Jane Site (jane@northbridge.example)",
+                  "Jane Site (review link) opened the review link",
+                  "Jane Site (review link) uploaded the evidence document plan.pdf",
+                  "Jane Site (review link) attached evidence to citation B1.5",
+                  "Jane Site (review link) wrote the corrective action plan for citation B1.5",
+                  "Jane Site (review link) submitted the response to citation B1.5",
+                  "Lena Lead revoked the review link of Sam Site (quality manager)"):
+        assert any(t.startswith(words) for t in told), words
+    assert audit.verify(db).broken_at is None

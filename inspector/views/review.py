@@ -146,7 +146,8 @@ def site_upload(inspection_id, token):
     raw = upload.stream.read(documents.MAX_BYTES + 1)
     try:
         with transaction(db):
-            doc = documents.store(db, current_app.config["DATA_DIR"], raw, upload.filename)
+            doc = documents.store(db, current_app.config["DATA_DIR"], raw, upload.filename,
+                                  inspection_id=inspection_id, link_id=link["id"])
     except documents.DocumentError as exc:
         return render_template("review/upload_refused.html", message=str(exc), inspection=ins,
                                back=url_for(".site", inspection_id=inspection_id, token=token)), exc.status

@@ -35,10 +35,24 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
     inspection = demo_id(live_server)
     for path in ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/B6",
                  f"/inspections/{inspection}/standards/B6.2", f"/inspections/{inspection}/team",
-                 f"/inspections/{inspection}/history", "/inspections/new"]:
+                 f"/inspections/{inspection}/history", "/inspections/new",
+                 f"/inspections/{inspection}/merge?section=B1", f"/inspections/{inspection}/merge?only=disagreements",
+                 f"/inspections/{inspection}/arrivals", f"/inspections/{inspection}/report",
+                 f"/inspections/{inspection}/review"]:
         page.goto(live_server.url + path)
         expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
         assert violations(page) == [], path
+    # The site's pages: its draft citations by its link, and the page every bad link gets.
+    page.get_by_role("button", name="Send draft citations to site").click()
+    page.get_by_label("Who it is for").fill("Sam Site")
+    page.get_by_label("Their email").fill("sam@example.org")
+    page.get_by_role("button", name="Issue review link").click()
+    link = page.get_by_label("Link for Sam Site: copy it and send it to them").input_value()
+    site = context.browser.new_context(viewport=viewport, bypass_csp=True).new_page()
+    for url in (link, link[:-4] + "xxxx"):
+        site.goto(url)
+        assert violations(site) == [], url
+    site.context.close()
     context.close()
 
 

@@ -16,6 +16,7 @@ Run: .venv/bin/python bench/photo_pipeline.py [--repeat 5]
 """
 import argparse
 import io
+import statistics
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ if __package__ in (None, ""):
 
 from PIL import ExifTags, Image, ImageChops  # noqa: E402
 
-from bench._common import median_time, ratio  # noqa: E402
+from bench._common import median_time  # noqa: E402
 from inspector import photos  # noqa: E402
 
 
@@ -77,7 +78,7 @@ def bare(raw):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args(argv)
 
     big_size, small_size = (4000, 3000), (2048, 1536)
@@ -91,17 +92,28 @@ def main(argv=None):
           f"{small_size[0]}x{small_size[1]} JPEG {len(small) / 1e6:.2f} MB, EXIF orientation 6 + GPS, "
           f"median of {args.repeat}")
 
-    clean_s, clean_all = median_time(lambda: photos.clean(big), args.repeat)
-    bare_s, bare_all = median_time(lambda: bare(big), args.repeat)
-    small_s, small_all = median_time(lambda: photos.clean(small), args.repeat)
-    bare_small_s, _ = median_time(lambda: bare(small), args.repeat)
-    fmt = lambda xs: ", ".join(f"{x * 1000:.0f}" for x in xs)  # noqa: E731
-    print(f"  clean() 12 MP:          {clean_s * 1000:7.0f} ms  (runs ms: {fmt(clean_all)})")
-    print(f"  bare decode+encode 12 MP:{bare_s * 1000:6.0f} ms  (runs ms: {fmt(bare_all)})")
-    print(f"  clean() 2048x1536:      {small_s * 1000:7.0f} ms  (runs ms: {fmt(small_all)}; "
-          f"bare decode+encode {bare_small_s * 1000:.0f} ms, ratio {ratio(small_s, bare_small_s):.2f})")
-    line = (f"photo pipeline: clean 12MP {clean_s * 1000:.0f} ms, bare pillow 12MP {bare_s * 1000:.0f} ms, "
-            f"ratio {ratio(clean_s, bare_s):.2f}; clean 2048px {small_s * 1000:.0f} ms")
+    # Clean and bare interleaved, alternating which goes first, so that the
+    # machine's load and the run order bias neither; the ratio is the median
+    # of the per-pair ratios.
+    def interleaved(raw):
+        pairs = []
+        for n in range(args.repeat):
+            order = [("clean", photos.clean), ("bare", bare)]
+            times = {}
+            for name, fn in (order if n % 2 == 0 else order[::-1]):
+                times[name], _ = median_time(lambda: fn(raw), 1)
+            pairs.append((times["clean"], times["bare"]))
+        clean_ms = statistics.median(c for c, _ in pairs) * 1000
+        bare_ms = statistics.median(b for _, b in pairs) * 1000
+        return clean_ms, bare_ms, statistics.median(c / b for c, b in pairs)
+
+    clean_ms, bare_ms, big_ratio = interleaved(big)
+    small_ms, bare_small_ms, small_ratio = interleaved(small)
+    print(f"  clean() 12 MP:      {clean_ms:7.0f} ms, bare decode+encode {bare_ms:6.0f} ms, ratio {big_ratio:.2f}")
+    print(f"  clean() 2048x1536:  {small_ms:7.0f} ms, bare decode+encode {bare_small_ms:6.0f} ms, "
+          f"ratio {small_ratio:.2f}")
+    line = (f"photo pipeline: clean 12MP {clean_ms:.0f} ms, bare pillow 12MP {bare_ms:.0f} ms, "
+            f"ratio {big_ratio:.2f}; clean 2048px {small_ms:.0f} ms, ratio {small_ratio:.2f}")
     print(line)
     return line
 

@@ -22,6 +22,10 @@ ALLOWED_FORMATS = {"JPEG", "PNG"}
 THUMB_SIZE = 320
 QUALITY = 88
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Keep a few of Pillow's 16 MiB pixel blocks for reuse (off by default): a
+# 12 MP photo page-faulted 36-48 MB of fresh memory on every upload. Eight
+# blocks bound what stays held at 128 MiB per process.
+Image.core.set_blocks_max(8)
 
 
 class PhotoError(ValueError):
@@ -76,16 +80,23 @@ def clean(raw):
         raise PhotoError("the file is not a JPEG or PNG image", 415, "not_an_image") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoError("the image is damaged or truncated", 400, "damaged_image") from exc
-    upright = _upright(image)
-    if upright.mode not in ("RGB", "L"):
-        upright = upright.convert("RGB")
+    method = _transpose_of(image)
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")  # JPEG holds neither alpha nor a palette
+    # The thumbnail comes from a box-reduced copy of the decoded pixels (a
+    # full-size copy cost 14% of the pipeline), turned upright at its small size.
+    factor = max(1, max(width, height) // (THUMB_SIZE * 2))
+    thumb = image.reduce(factor) if factor > 1 else image.copy()
+    thumb = thumb.transpose(method) if method is not None else thumb
+    # The full image is turned in place of the decoded one: no extra copy when upright.
+    upright = image.transpose(method) if method is not None else image
+    del image
     # Pillow's JPEG writer copies some of ``info`` into the file even when not
     # asked to (the COM comment, where a camera or app may have typed a
     # patient's name): drop all of it, so only pixels are written.
-    upright.info = {}
+    upright.info, thumb.info = {}, {}
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=QUALITY, optimize=False)
-    thumb = upright.copy()
     thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
     thumb_out = io.BytesIO()
     thumb.save(thumb_out, "JPEG", quality=80)
@@ -104,17 +115,16 @@ _TRANSPOSE = {
 }
 
 
-def _upright(image):
-    """A copy of ``image`` turned by its EXIF orientation. Unlike
-    ImageOps.exif_transpose this never re-serialises the EXIF block (which
-    raises on malformed EXIF, and which is thrown away anyway); an orientation
-    that cannot be read counts as upright."""
+def _transpose_of(image):
+    """The transpose that turns ``image`` upright by its EXIF orientation, or
+    None. Unlike ImageOps.exif_transpose this never re-serialises the EXIF
+    block (which raises on malformed EXIF, and which is thrown away anyway);
+    an orientation that cannot be read counts as upright."""
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # noqa: BLE001 - malformed EXIF must not refuse or crash the upload
         orientation = 1
-    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
-    return image.transpose(method) if method is not None else image.copy()
+    return _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
 
 
 def store(db, data_dir, user_id, sha256, raw):

@@ -11,11 +11,14 @@ Every write here is an op in the same log as the inspectors' (sync/fields.py),
 with the site's review link or the lead as its actor; each form carries the
 op ids made when it was shown, so sending it twice changes nothing.
 """
+import threading
 import uuid
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from sync.protocol import Actor, apply_batch, now_ms
 
 from .. import access, audit, documents, inspections, photos, review, team
 from ..db import get_db, transaction
@@ -62,16 +65,21 @@ def _site(inspection_id, token):
     return row, inspection
 
 
-def _stamp_ops(device, fields):
-    """Ops made on the server for a form's changes: stamps from the server's clock."""
-    from sync.protocol import now_ms
-    now = now_ms()
+_last_stamp = [0]
+_stamp_lock = threading.Lock()
+
+
+def _stamp_ops(device, ops):
+    """Ops made on the server for a form's changes, stamped by the server's
+    clock; never the same millisecond twice in this process, so a later save
+    always sorts after an earlier one."""
+    with _stamp_lock:
+        now = _last_stamp[0] = max(now_ms(), _last_stamp[0] + 1)
     return [{**op, "device_id": device, "seq": n, "hlc": f"{now:015d}:{n:05d}:{device}"}
-            for n, op in enumerate(fields)]
+            for n, op in enumerate(ops)]
 
 
 def _write(actor_kwargs, ops):
-    from sync.protocol import Actor, apply_batch
     return apply_batch(get_db(), Actor(**actor_kwargs), ops)["results"]
 
 
@@ -179,9 +187,8 @@ def _send_document(inspection_id, sha256):
 
 @bp.route("/review/<int:inspection_id>/<token>/photos/<sha256>")
 def site_photo(inspection_id, token, sha256):
-    _site(inspection_id, token)
-    released = {sha for c in review.citations(get_db(), inspections.plain(get_db(), inspection_id))[0]
-                for sha in c["photos"]}
+    _link, ins = _site(inspection_id, token)
+    released = {sha for c in review.citations(get_db(), ins)[0] for sha in c["photos"]}
     if sha256 not in released:
         abort(404)
     path = photos.blob_path(current_app.config["DATA_DIR"], sha256, thumb=request.args.get("size") == "thumb")

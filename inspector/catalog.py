@@ -7,6 +7,7 @@ index (JSON) and the problem.
 import csv
 import io
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +30,9 @@ SCALE_NAMES = {"fact": "FACT (Compliant / Not compliant / Not applicable)",
 # A deficiency: the standard yields a citation.
 DEFICIENT = ("partially_compliant", "not_compliant")
 ALL_VERDICTS = tuple(dict.fromkeys(code for scale in SCALES.values() for code in scale))
+
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 
 class CatalogError(ValueError):
@@ -118,6 +122,8 @@ def _json_rows(content, name):
         data = json.loads(content)
     except json.JSONDecodeError as exc:
         raise CatalogError(f"{name}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, or nesting thousands deep
+        raise CatalogError(f"{name}: not a catalog: the JSON is nested too deep or holds a number too long") from exc
     if not isinstance(data, list):
         raise CatalogError(f"{name}: the JSON must be a list of objects with keys {', '.join(FIELDS)}")
     rows = []
@@ -155,6 +161,12 @@ def check(rows, name="catalog"):
             raise CatalogError(f"{name}: {where}: missing code")
         if any(c.isspace() for c in code) or "/" in code:
             raise CatalogError(f"{name}: {where}: code {code!r} may not contain spaces or '/'")
+        if not CODE.match(code) or ".." in code:
+            raise CatalogError(f"{name}: {where}: code {code!r} must be letters, digits, '.', '-' or '_' "
+                               f"(at most 32, starting with a letter or digit)")
+        bad = next((f for f in FIELDS if not _plain_text(row[f])), None)
+        if bad:
+            raise CatalogError(f"{name}: {where}: {bad} of {code} holds a control character or invalid text")
         if code in seen:
             raise CatalogError(f"{name}: {where}: duplicate code {code} (first at {seen[code][0]})")
         if parent and parent not in seen:
@@ -176,7 +188,18 @@ def check(rows, name="catalog"):
                  "position": position}
         seen[code] = (where, entry)
         checked.append(entry)
+    if not any(entry["depth"] > 0 for entry in checked):
+        raise CatalogError(f"{name}: only sections, no standards: each section needs standards under it")
     return checked
+
+
+def _plain_text(text):
+    """Printable Unicode, newlines and tabs allowed: no NUL, no lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return all(c.isprintable() or c in "\n\r\t" for c in text)
 
 
 def import_rows(db, rows, edition, source, illustrative=False, scale="fact"):

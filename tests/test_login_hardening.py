@@ -195,3 +195,8 @@ def test_last_seen_is_written_at_most_once_a_minute(app, db):
     db.conn.execute("UPDATE sessions SET last_seen = last_seen - 120")
     client.get("/")
     assert db.conn.execute("SELECT last_seen FROM sessions").fetchone()[0] > first - 120
+
+
+def test_a_name_stored_before_names_were_normalised_still_logs_in_as_typed(app, db):
+    db.conn.execute("UPDATE users SET username = 'Inspector1' WHERE username = 'inspector1'")
+    assert post_login(app.test_client(), "Inspector1", PASSWORD).status_code == 302

@@ -102,9 +102,10 @@ def login():
     error, status, headers = None, 200, {}
     if request.method == "POST":
         db = get_db()
-        username = users.normalise_username(request.form.get("username", ""))
+        typed = request.form.get("username", "")
+        username = users.normalise_username(typed)
         password = request.form.get("password", "")
-        user = users.by_username(db, username)
+        user = users.by_username(db, typed)
         device_id, device_users = _device()
         known = user is not None and user["id"] in device_users
         # Counted as failed before the password is checked, in the same

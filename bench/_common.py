@@ -14,7 +14,7 @@ from pathlib import Path
 from inspector import testing
 from inspector.testing import LiveServer
 
-PASSWORD = "bench-pass"
+PASSWORD = "bench-passphrase"  # 12 characters or more: the password policy
 SYNC_HEADER = testing.SYNC
 BATCH = 200  # as sync/static/outbox.js
 VERDICT_VALUES = ("compliant", "not_compliant", "not_applicable", None)

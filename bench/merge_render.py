@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import median_time, ratio  # noqa: E402
-from inspector import catalog, create_app, inspections, team, users  # noqa: E402
+from bench._common import PASSWORD, median_time, ratio  # noqa: E402
+from inspector import catalog, create_app, inspections, team, testing, users  # noqa: E402
 from inspector.db import connect, database_path  # noqa: E402
 from sync import protocol  # noqa: E402
 
@@ -32,9 +32,10 @@ def build(data_dir):
     users.PASSWORD_METHOD = "pbkdf2:sha256:1"
     catalog_id = catalog.import_rows(db, catalog.check([("row", r) for r in catalog.synthetic_rows(
         SECTIONS, PER_SECTION, children=0)]), "synthetic 150", "bench")
-    admin = users.create(db, "admin", "admin", "x")
-    lead = users.create(db, "lead", "lead", "x", "Lena Lead")
-    people = [users.create(db, f"inspector{n}", "inspector", "x", f"Inspector {n}") for n in range(INSPECTORS)]
+    admin = users.create(db, "admin", "admin", PASSWORD)
+    lead = users.create(db, "lead", "lead", PASSWORD, "Lena Lead")
+    people = [users.create(db, f"inspector{n}", "inspector", PASSWORD, f"Inspector {n}")
+              for n in range(INSPECTORS)]
     inspection_id = inspections.create(db, "Bench site", catalog_id, "2026-01-01", "2026-01-02", admin)
     team.save(db, inspection_id, {lead: ("lead", set()), **{p: ("inspector", set()) for p in people}}, admin)
     codes = [code for code, _ in catalog.standards_in_sections(db, catalog_id)]
@@ -71,9 +72,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
         inspection_id, codes = build(Path(tmp))
         app = create_app({"DATA_DIR": tmp, "TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["user_id"] = 2  # the lead
+        client = testing.log_in_test_client(app.test_client(), 2)  # the lead
         merge_url = f"/inspections/{inspection_id}/merge"
         standard_url = f"/inspections/{inspection_id}/standards/{codes[len(codes) // 2]}"
 

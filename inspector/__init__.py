@@ -30,7 +30,12 @@ def create_app(test_config=None):
         DATA_DIR=default_data_dir(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # The cookie's life; the server ends a session idle for a shift or a
+        # week old (inspector/sessions.py), and at logout.
         PERMANENT_SESSION_LIFETIME=timedelta(hours=14),
+        # Password checks running at once in one server process (each holds
+        # 32 MiB): more logins at the same moment are asked to retry.
+        LOGIN_CONCURRENT_CHECKS=4,
         # A page cached in the morning is used all afternoon: a form's token
         # stays valid for the session's life instead of one hour.
         WTF_CSRF_TIME_LIMIT=None,

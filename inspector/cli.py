@@ -1,4 +1,5 @@
 """The `inspector` command: serve, demo, users, catalogs, the audit trail."""
+import contextlib
 import os
 import secrets
 import sys
@@ -65,8 +66,8 @@ def serve(data_dir, host, port, cert, key):
 
 @main.command()
 @data_option
-@click.option("--password", envvar="INSPECTOR_DEMO_PASSWORD", help="Password for every demo user "
-              "(default: a new random one, printed).")
+@click.option("--password", envvar="INSPECTOR_DEMO_PASSWORD", help="Password for every demo user, "
+              "12 characters or more (default: a new random one, printed).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Only seed the demo data.")
@@ -75,9 +76,13 @@ def demo(data_dir, password, host, port, no_serve, cert, key):
     """Seed demo data (users, an inspection, findings) and serve."""
     from .demo import seed
     _check_tls(cert, key)
-    password = password or secrets.token_urlsafe(9)
+    from .demo import USERS
+    while not password:  # a new one, good enough for every demo user (a random one could hold "lead")
+        password = secrets.token_urlsafe(12)
+        password = None if any(users.password_problem(password, u) for u, _, _ in USERS) else password
     db = _open(data_dir)
-    summary = seed(db, password)
+    with _clear_errors():
+        summary = seed(db, password)
     db.conn.close()
     click.echo(f"Demo data in {Path(data_dir).resolve()}")
     click.echo(f"Inspection: {summary['site']} ({summary['standards']} standards, illustrative catalog)")
@@ -96,7 +101,49 @@ def demo(data_dir, password, host, port, no_serve, cert, key):
 
 @main.group()
 def user():
-    """Manage users."""
+    """Manage users: add, list, disable, enable, change a password.
+
+    \b
+    Usernames are kept in one form (NFKC, lower case, no spaces around):
+    letters of one script, digits and . _ -; a name that looks like an
+    existing one is refused. Passwords: at least 12 characters, not
+    containing the username, not a common password."""
+
+
+def password_options(command):
+    """The ways a password may be given, never as a command-line argument."""
+    for option in reversed([
+        click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
+                     help="Read the password from the first line of this file."),
+        # Kept only to refuse it clearly: a password in the arguments is seen by
+        # anyone on the machine (ps, /proc) and kept in shell history.
+        click.option("--password", "password_argument", hidden=True),
+    ]):
+        command = option(command)
+    return command
+
+
+def _password(password_file, password_argument):
+    """The password from --password-file, $INSPECTOR_PASSWORD or a prompt (asked twice)."""
+    if password_argument is not None:
+        raise click.UsageError("--password on the command line is visible to every user of this machine (ps) "
+                               "and kept in shell history: type it at the prompt, or use --password-file FILE "
+                               "or $INSPECTOR_PASSWORD.")
+    if password_file:
+        lines = Path(password_file).read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    if os.environ.get("INSPECTOR_PASSWORD"):
+        return os.environ["INSPECTOR_PASSWORD"]
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@contextlib.contextmanager
+def _clear_errors():
+    # A refusal from the data layer is a message for the admin, not a traceback.
+    try:
+        yield
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @user.command("add")
@@ -104,15 +151,58 @@ def user():
 @click.argument("username")
 @click.option("--role", type=click.Choice(users.ROLES), required=True)
 @click.option("--name", "display_name", help="Full name shown in the app.")
-@click.password_option(envvar="INSPECTOR_PASSWORD", help="Password (prompted, or $INSPECTOR_PASSWORD).")
-def user_add(data_dir, username, role, display_name, password):
-    """Add a user with a role: admin, lead or inspector."""
+@password_options
+def user_add(data_dir, username, role, display_name, password_file, password_argument):
+    """Add a user with a role: admin, lead or inspector. The password is
+    prompted for, or read from --password-file or $INSPECTOR_PASSWORD."""
+    password = _password(password_file, password_argument)
     db = _open(data_dir)
-    try:
-        users.create(db, username, role, password, display_name)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"Added {username} ({role}).")
+    with _clear_errors():
+        user_id = users.create(db, username, role, password, display_name)
+    click.echo(f"Added {users.by_id(db, user_id)['username']} ({role}).")
+
+
+@user.command("list")
+@data_option
+def user_list(data_dir):
+    """List the users: name, role, whether they may log in, full name."""
+    for row in users.everyone(_open(data_dir)):
+        state = "disabled" if row["disabled_at"] else "active"
+        click.echo(f"{row['username']:<20} {row['role']:<10} {state:<9} {row['display_name']}")
+
+
+@user.command("disable")
+@data_option
+@click.argument("username")
+def user_disable(data_dir, username):
+    """Stop a user logging in and end their sessions (their work stays)."""
+    with _clear_errors():
+        users.disable(_open(data_dir), username)
+    click.echo(f"Disabled {users.normalise_username(username)}: their sessions have ended.")
+
+
+@user.command("enable")
+@data_option
+@click.argument("username")
+def user_enable(data_dir, username):
+    """Let a disabled user log in again."""
+    with _clear_errors():
+        users.enable(_open(data_dir), username)
+    click.echo(f"Enabled {users.normalise_username(username)}.")
+
+
+@user.command("password")
+@data_option
+@click.argument("username")
+@password_options
+def user_password(data_dir, username, password_file, password_argument):
+    """Set a user's password (prompted, --password-file or $INSPECTOR_PASSWORD) and end their sessions."""
+    db = _open(data_dir)
+    with _clear_errors():
+        if users.by_username(db, username) is None:  # before asking for a password
+            raise ValueError(f"no user {users.normalise_username(username)!r}")
+        users.set_password(db, username, _password(password_file, password_argument))
+    click.echo(f"Changed the password of {users.normalise_username(username)}: their sessions have ended.")
 
 
 @main.group()

@@ -320,6 +320,35 @@ MIGRATIONS = [
     END;
     ALTER TABLE review_links ADD COLUMN last_opened_at TEXT;
     """,
+    # Logging in, hardened. Failed logins keep only hashes of what they are
+    # counted by (the normalised username, the client's address, the known
+    # device), never the text typed, so a row is small whatever was sent;
+    # rows older than the window are pruned. Sessions live on the server
+    # (the signed cookie holds a random id whose hash is the key), so logout,
+    # a password change or disabling a user ends them, and they expire after
+    # a shift idle and after an absolute maximum. Users can be disabled.
+    """
+    DROP TABLE login_failures;
+    CREATE TABLE login_failures (
+        user_key TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        device_key TEXT,
+        at REAL NOT NULL
+    );
+    CREATE INDEX login_failures_user ON login_failures(user_key, at);
+    CREATE INDEX login_failures_address ON login_failures(address_key, at);
+    CREATE INDEX login_failures_device ON login_failures(device_key, at);
+    CREATE INDEX login_failures_at ON login_failures(at);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        revoked_at REAL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    ALTER TABLE users ADD COLUMN disabled_at TEXT;
+    """,
 ]
 
 

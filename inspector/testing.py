@@ -27,11 +27,11 @@ from datetime import datetime, timezone
 from http.client import HTTPException
 from pathlib import Path
 
-from . import create_app, demo, users
+from . import create_app, demo, sessions, users
 from .db import connect, database_path
 from .demo import seed
 
-PASSWORD = "demo-pass"
+PASSWORD = "demo-field-visit"  # the password policy asks 12 characters or more
 # A hash names its own method, so the server checks a cheap hash as well as
 # Werkzeug's deliberately slow default; only the test process makes them.
 CHEAP_PASSWORD_METHOD = "pbkdf2:sha256:1"
@@ -142,21 +142,31 @@ def push(client, ops, **kw):
 
 # --- sessions without the login form --------------------------------------------
 
+def _start_session(data_dir, user_id):
+    db = connect(database_path(data_dir))
+    try:
+        return sessions.start(db, user_id)
+    finally:
+        db.conn.close()
+
+
 def log_in_test_client(client, user_id):
     """Give a Flask test client the session that logging in as ``user_id`` gives."""
+    token = _start_session(client.application.config["DATA_DIR"], user_id)
     with client.session_transaction() as session:
         session.permanent = True
-        session["user_id"] = user_id
+        session["sid"] = token
     return client
 
 
 def session_cookie(data_dir, username, secure=False):
     """A cookie for a browser context (Playwright's ``add_cookies``, with its
     ``url`` to add) holding the session that logging in as ``username`` gives
-    on the server of ``data_dir``: signed with that folder's secret key."""
+    on the server of ``data_dir``: a session row in that folder's database,
+    signed with that folder's secret key."""
     app = create_app({"DATA_DIR": str(data_dir)})  # reads the folder's secret_key, as the server did
     value = app.session_interface.get_signing_serializer(app).dumps(
-        {"_permanent": True, "user_id": user_id(data_dir, username)})
+        {"_permanent": True, "sid": _start_session(data_dir, user_id(data_dir, username))})
     expires = datetime.now(timezone.utc) + app.permanent_session_lifetime
     return {"name": app.config["SESSION_COOKIE_NAME"], "value": value, "httpOnly": True, "sameSite": "Lax",
             "secure": secure, "expires": expires.timestamp()}

@@ -1,10 +1,17 @@
-"""Users and their passwords, and the record of failed logins."""
+"""Users: their names, passwords and whether they may log in, and the record
+of failed logins that slows password guessing down."""
+import functools
+import hashlib
+import sqlite3
 import time
+import unicodedata
+from datetime import datetime, timezone
+from importlib import resources
 
 from werkzeug.security import generate_password_hash
 
-from . import audit
-from .db import joined_transaction
+from . import audit, sessions
+from .db import joined_transaction, transaction
 
 ROLES = ("admin", "lead", "inspector")
 # Werkzeug's default (scrypt) costs tens of milliseconds on purpose. Tests
@@ -17,41 +24,175 @@ def _hash(password):
     return generate_password_hash(password, **({"method": PASSWORD_METHOD} if PASSWORD_METHOD else {}))
 
 
+# --- usernames -----------------------------------------------------------------------
+
+USERNAME_MAX = 64
+# Letters that read as Latin ones: a name that looks like another user's is
+# refused even when every letter is from one script ("асе" in Cyrillic reads
+# "ace"). A small part of Unicode's confusables table (UTS #39), the letters
+# that matter in practice; digits 0 and 1 read as o and l.
+_LOOKALIKES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "ӏ": "l", "м": "m", "о": "o",
+    "р": "p", "ԛ": "q", "с": "c", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ԝ": "w", "ү": "y",
+    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
+    "χ": "x", "0": "o", "1": "l",
+})
+
+
+def normalise_username(name):
+    """The form a username is stored and looked up in: NFKC (fullwidth and
+    compatibility letters become plain ones), no surrounding space, lower
+    case. Only the first few hundred characters are read, so a huge name
+    costs nothing."""
+    return unicodedata.normalize("NFKC", name[:4 * USERNAME_MAX]).strip().lower()
+
+
+def _script(char):
+    # The first word of a letter's Unicode name is its script: LATIN, CYRILLIC, GREEK, ...
+    return unicodedata.name(char, "UNKNOWN").split()[0]
+
+
+def username_problem(name):
+    """Why a (normalised) username cannot be used for a new user, or None."""
+    if not name:
+        return "a username is required"
+    if len(name) > USERNAME_MAX:
+        return f"a username has at most {USERNAME_MAX} characters"
+    if not all(c in "._-" or ("0" <= c <= "9") or unicodedata.category(c).startswith("L") for c in name):
+        return "a username may hold only letters, digits and . _ - (no spaces or invisible characters)"
+    scripts = {_script(c) for c in name if unicodedata.category(c).startswith("L")}
+    if len(scripts) > 1:
+        return (f"{name!r} mixes scripts ({', '.join(sorted(s.title() for s in scripts))}): "
+                f"letters that look alike could pass for another user")
+    return None
+
+
+def _skeleton(name):
+    return name.translate(_LOOKALIKES)
+
+
+# --- passwords -------------------------------------------------------------------------
+
+# NIST SP 800-63B: length is what makes a password hard to guess, not rules
+# about character classes; refuse passwords known to be common; never force
+# periodic changes; allow long passphrases (at least 64 characters). Its
+# revision 4 asks 15 characters of a password that is the only factor; 12 is
+# what an inspector can still type on a tablet at every login.
+PASSWORD_MIN = 12
+PASSWORD_MAX = 1024  # longer says nothing more and costs hashing time
+
+
+@functools.cache
+def _common_passwords():
+    text = resources.files(__package__).joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password, username):
+    """Why ``password`` is not good enough for ``username``, or None."""
+    if len(password) < PASSWORD_MIN:
+        return f"a password needs at least {PASSWORD_MIN} characters (a few words make a good one)"
+    if len(password) > PASSWORD_MAX:
+        return f"a password has at most {PASSWORD_MAX} characters"
+    if username and normalise_username(username) in unicodedata.normalize("NFKC", password).lower():
+        return "the password must not contain the username"
+    folded = password.strip().lower()
+    if folded in _common_passwords() or "".join(folded.split()) in _common_passwords():
+        return "that password is too common: it is among the first that guessing tries"
+    return None
+
+
+# --- users -------------------------------------------------------------------------------
+
 def create(db, username, role, password, display_name=None, by=None, device="cli"):
     """Add a user, recorded in the audit trail as made by the user ``by`` (an
     id; None at the command line); raise ValueError with a message a person
     can act on."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if not username or not username.strip():
-        raise ValueError("a username is required")
-    if not password:
-        raise ValueError("a password is required")
-    if db["users"].count_where("username = ?", [username]):
-        raise ValueError(f"user {username!r} exists already")
+    username = normalise_username(username or "")
+    problem = username_problem(username) or password_problem(password or "", username)
+    if problem:
+        raise ValueError(problem)
+    _refuse_taken(db, username)
+    display_name = (display_name or "").strip() or username
     password_hash = _hash(password)  # slow on purpose: not while holding the write lock
-    with joined_transaction(db):
-        user_id = db["users"].insert({
-            "username": username.strip(),
-            "display_name": display_name or username.strip(),
-            "role": role,
-            "password_hash": password_hash,
-        }).last_pk
-        audit.record(db, "user.created", user_id=by, device=device, subject=username.strip(),
-                     after={"role": role, "display_name": display_name or username.strip()})
+    try:
+        with joined_transaction(db):
+            user_id = db["users"].insert({
+                "username": username,
+                "display_name": display_name,
+                "role": role,
+                "password_hash": password_hash,
+            }).last_pk
+            audit.record(db, "user.created", user_id=by, device=device, subject=username,
+                         after={"role": role, "display_name": display_name})
+    except sqlite3.IntegrityError as exc:  # made meanwhile by someone else
+        raise ValueError(f"user {username!r} exists already") from exc
     return user_id
 
 
+def _refuse_taken(db, username):
+    skeleton = _skeleton(username)
+    for (existing,) in db.conn.execute("SELECT username FROM users"):
+        if existing == username:
+            raise ValueError(f"user {username!r} exists already")
+        if _skeleton(existing) == skeleton:
+            raise ValueError(f"{username!r} looks like an existing user, {existing!r}: choose another name")
+
+
+def _existing(db, username):
+    user = by_username(db, username)
+    if user is None:
+        raise ValueError(f"no user {normalise_username(username)!r}")
+    return user
+
+
 def set_password(db, username, password, by=None, device="cli"):
-    """Change a user's password; the audit trail records that it changed, never the password or its hash."""
+    """Change a user's password and end their sessions; the audit trail
+    records that it changed, never the password or its hash."""
+    user = _existing(db, username)
+    problem = password_problem(password or "", user["username"])
+    if problem:
+        raise ValueError(problem)
     password_hash = _hash(password)
     with joined_transaction(db):
-        db.conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", [password_hash, username])
-        audit.record(db, "user.password_changed", user_id=by, device=device, subject=username)
+        db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user["id"]])
+        audit.record(db, "user.password_changed", user_id=by, device=device, subject=user["username"])
+        sessions.revoke_all(db, user, "password changed", by=by, device=device)
+
+
+def disable(db, username, by=None, device="cli"):
+    """Stop a user logging in and end their sessions; their work stays theirs."""
+    user = _existing(db, username)
+    if user["disabled_at"]:
+        return
+    if user["role"] == "admin" and db.conn.execute(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL").fetchone()[0] <= 1:
+        raise ValueError(f"{user['username']!r} is the last admin who can log in: add another admin first")
+    with joined_transaction(db):
+        db.conn.execute("UPDATE users SET disabled_at = ? WHERE id = ?",
+                        [datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), user["id"]])
+        audit.record(db, "user.disabled", user_id=by, device=device, subject=user["username"])
+        sessions.revoke_all(db, user, "user disabled", by=by, device=device)
+
+
+def enable(db, username, by=None, device="cli"):
+    """Let a disabled user log in again."""
+    user = _existing(db, username)
+    if not user["disabled_at"]:
+        return
+    with joined_transaction(db):
+        db.conn.execute("UPDATE users SET disabled_at = NULL WHERE id = ?", [user["id"]])
+        audit.record(db, "user.enabled", user_id=by, device=device, subject=user["username"])
 
 
 def by_username(db, username):
-    return db.conn.execute("SELECT * FROM users WHERE username = ?", [username]).fetchone()
+    """The user of this name as a person may type it (any case, spaces around).
+    A name stored before names were normalised is found as typed."""
+    return db.conn.execute("SELECT * FROM users WHERE username IN (?, ?) ORDER BY username = ? DESC LIMIT 1",
+                           [normalise_username(username), username[:USERNAME_MAX * 4].strip(),
+                            normalise_username(username)]).fetchone()
 
 
 def by_id(db, user_id):
@@ -59,17 +200,66 @@ def by_id(db, user_id):
 
 
 def everyone(db):
-    return db.conn.execute("SELECT id, username, display_name, role FROM users ORDER BY username").fetchall()
+    return db.conn.execute("SELECT id, username, display_name, role, disabled_at FROM users "
+                           "ORDER BY username").fetchall()
 
 
-def recent_login_failures(db, username, window_s):
-    return db.conn.execute("SELECT count(*) FROM login_failures WHERE username = ? AND at > ?",
-                           [username, time.time() - window_s]).fetchone()[0]
+# --- failed logins ------------------------------------------------------------------------
+
+LOGIN_WINDOW_S = 300
+MAX_USER_FAILURES = 5      # per username, from devices it has not logged in from
+MAX_DEVICE_FAILURES = 5    # per device, for a user who logged in from it before
+MAX_ADDRESS_FAILURES = 20  # per client address, whatever the username (a site's tablets may share one)
 
 
-def record_login_failure(db, username):
-    db.conn.execute("INSERT INTO login_failures (username, at) VALUES (?, ?)", [username, time.time()])
+def _key(kind, value):
+    # Only a hash is kept: a row is the same small size whatever was typed,
+    # and the table holds no usernames or addresses.
+    return hashlib.sha256(f"{kind}:{value}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def clear_login_failures(db, username):
-    db.conn.execute("DELETE FROM login_failures WHERE username = ?", [username])
+def begin_login_attempt(db, username, address, device=None, now=None):
+    """Count a login attempt as failed before its password is checked, in one
+    transaction with the count that decides whether it may be checked at all,
+    so simultaneous guesses see each other. A ``device`` (the id of a device
+    the user logged in from before) is limited on its own and passes the
+    username's and the address's limits, so a stranger's guesses never lock
+    the rightful user out of their own tablet. Returns (attempt, None), or
+    (None, what is over its limit: "username", "address" or "device")."""
+    now = time.time() if now is None else now
+    since = now - LOGIN_WINDOW_S
+    keys = {"user_key": _key("u", normalise_username(username)), "address_key": _key("a", address),
+            "device_key": _key("d", device) if device else None}
+
+    def failures(column):
+        return db.conn.execute(f"SELECT count(*) FROM login_failures WHERE {column} = ? AND at > ?",
+                               [keys[column], since]).fetchone()[0]
+    with transaction(db):
+        db.conn.execute("DELETE FROM login_failures WHERE at <= ?", [since])  # old rows say nothing now
+        if device:
+            if failures("device_key") >= MAX_DEVICE_FAILURES:
+                return None, "device"
+        elif failures("user_key") >= MAX_USER_FAILURES:
+            return None, "username"
+        elif failures("address_key") >= MAX_ADDRESS_FAILURES:
+            return None, "address"
+        attempt = db.conn.execute("INSERT INTO login_failures (user_key, address_key, device_key, at) "
+                                  "VALUES (?, ?, ?, ?)", [*keys.values(), now]).lastrowid
+    return attempt, None
+
+
+def forget_login_attempt(db, attempt):
+    """An attempt whose password was never checked (the server was busy) is not a failure."""
+    db.conn.execute("DELETE FROM login_failures WHERE rowid = ?", [attempt])
+
+
+def login_succeeded(db, attempt, username, device=None):
+    """The password was right: forget this attempt and the failures it
+    answers (the device's own, or else the username's)."""
+    with transaction(db):
+        db.conn.execute("DELETE FROM login_failures WHERE rowid = ?", [attempt])
+        if device:
+            db.conn.execute("DELETE FROM login_failures WHERE device_key = ?", [_key("d", device)])
+        else:
+            db.conn.execute("DELETE FROM login_failures WHERE user_key = ?",
+                            [_key("u", normalise_username(username))])

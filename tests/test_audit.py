@@ -120,7 +120,7 @@ def test_seeding_the_demo_again_keeps_the_chain_valid(tmp_path):
     seed_data_dir(tmp_path / "data")
     db = connect(database_path(tmp_path / "data"))
     try:
-        seed(db, "again")
+        seed(db, "again-and-again")
         result = audit.verify(db)
         assert result.intact
         assert [r["action"] for r in records(db)].count("user.password_changed") == 5

@@ -109,7 +109,7 @@ def test_the_data_folder_can_come_from_the_environment(tmp_path):
 
 
 def test_an_admin_adds_a_user_with_the_password_from_the_environment(data):
-    env = {"INSPECTOR_PASSWORD": "s3cret-pass"}
+    env = {"INSPECTOR_PASSWORD": "s3cret-passphrase"}
     result = run("user", "add", "--data", data, "maria", "--role", "lead", "--name", "Maria Lead", env=env)
     assert result.exit_code == 0, result.output
     assert "Added maria (lead)" in result.output
@@ -120,14 +120,15 @@ def test_an_admin_adds_a_user_with_the_password_from_the_environment(data):
     user = db.conn.execute("SELECT * FROM users").fetchall()
     db.conn.close()
     assert [(u["username"], u["role"], u["display_name"]) for u in user] == [("maria", "lead", "Maria Lead")]
-    assert check_password_hash(user[0]["password_hash"], "s3cret-pass")
+    assert check_password_hash(user[0]["password_hash"], "s3cret-passphrase")
 
 
 def test_a_password_can_be_typed_at_the_prompt(data):
-    result = run("user", "add", "--data", data, "ivo", "--role", "inspector", input="typed-pw\ntyped-pw\n")
+    result = run("user", "add", "--data", data, "ivo", "--role", "inspector",
+                 input="typed-passphrase\ntyped-passphrase\n")
     assert result.exit_code == 0, result.output
     stored = count(data, "SELECT password_hash FROM users WHERE username = 'ivo'")
-    assert check_password_hash(stored, "typed-pw")
+    assert check_password_hash(stored, "typed-passphrase")
 
 
 def test_an_unknown_role_is_refused(data):
@@ -147,15 +148,15 @@ def demo_counts(data_dir):
 
 
 def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
-    first = run("demo", "--data", data, "--no-serve", "--password", "pw")
+    first = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase")
     assert first.exit_code == 0, first.output
-    assert "password for all: pw" in first.output
+    assert "password for all: demo-passphrase" in first.output
     for username in DEMO_USERS:
         assert re.search(rf"^\s+{username}\s", first.output, re.M), username
     before = demo_counts(data)
     assert before["users"] == 5 and before["inspections"] == 1 and before["ops"] > 0
 
-    second = run("demo", "--data", data, "--no-serve", "--password", "pw")
+    second = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase")
     assert second.exit_code == 0, second.output
     assert demo_counts(data) == before
 
@@ -163,10 +164,10 @@ def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
 def test_the_demo_prints_a_site_link_that_opens_once_the_citations_are_sent(data):
     from inspector import create_app
     from inspector.testing import log_in_test_client, user_id
-    result = run("demo", "--data", data, "--no-serve", "--password", "pw", "--port", "8080")
+    result = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase", "--port", "8080")
     assert result.exit_code == 0, result.output
     path = re.search(r"http://localhost:8080(/review/\d+/\S+)", result.output).group(1)
-    again = run("demo", "--data", data, "--no-serve", "--password", "pw", "--port", "8080")
+    again = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase", "--port", "8080")
     assert path in again.output                           # the same link while it is valid
     app = create_app({"DATA_DIR": str(data), "TESTING": True, "WTF_CSRF_ENABLED": False})
     site = app.test_client()
@@ -200,3 +201,90 @@ def test_a_synthetic_catalog_imports(data, tmp_path):
     assert imported.exit_code == 0, imported.output
     # 3 sections x 4 standards, plus 3 sub-standards under each one's 3rd.
     assert "Imported 21 standards as edition 'synthetic'" in imported.output
+
+
+# --- users: names, the password policy, and managing accounts -------------------------
+
+GOOD = "correct horse battery"
+
+
+def add(data, username, role="inspector", password=GOOD, *extra):
+    return run("user", "add", "--data", data, username, "--role", role, *extra,
+               env={"INSPECTOR_PASSWORD": password})
+
+
+@pytest.mark.parametrize("password, why", [
+    ("a", "at least 12 characters"),
+    ("maria", "at least 12 characters"),
+    ("maria-maria-maria", "must not contain the username"),
+    ("xxMARIAxxxxxxx", "must not contain the username"),
+    ("password1234", "too common"),
+    ("123456789012", "too common"),
+])
+def test_a_weak_password_is_refused_with_the_reason_even_for_an_admin(data, password, why):
+    result = add(data, "maria", "admin", password)
+    assert result.exit_code != 0 and why in result.output
+    assert "Traceback" not in result.output
+    assert count(data, "SELECT count(*) FROM users") == 0
+
+
+def test_usernames_are_normalised(data):
+    assert add(data, " Maria ").exit_code == 0
+    assert count(data, "SELECT username FROM users") == "maria"
+
+
+@pytest.mark.parametrize("username, why", [
+    (" admin", "exists already"),
+    ("Admin", "exists already"),
+    ("ＡＤＭＩＮ", "exists already"),          # fullwidth letters: NFKC makes them "admin"
+    ("\u0430dmin", "mixes scripts"),       # a Cyrillic a before Latin letters
+    ("\u0430\u0441\u0435", "looks like an existing user"),  # all Cyrillic, reads "ace"
+    ("ad min", "letters, digits"),
+    ("admin\u200b", "letters, digits"),    # a zero-width space
+    ("", "a username is required"),
+])
+def test_a_name_like_an_existing_one_or_unsafe_is_refused_clearly(data, username, why):
+    assert add(data, "admin", "admin").exit_code == 0
+    assert add(data, "ace").exit_code == 0
+    result = add(data, username)
+    assert result.exit_code != 0 and why in result.output, result.output
+    assert "Traceback" not in result.output
+    assert count(data, "SELECT count(*) FROM users") == 2
+
+
+def test_a_password_on_the_command_line_is_refused_because_ps_shows_it(data):
+    result = run("user", "add", "--data", data, "maria", "--role", "lead", "--password", GOOD)
+    assert result.exit_code != 0 and "ps" in result.output
+    assert not database_path(data).exists() or count(data, "SELECT count(*) FROM users") == 0
+
+
+def test_a_password_can_come_from_a_file(data, tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text(GOOD + "\n")
+    result = run("user", "add", "--data", data, "maria", "--role", "lead", "--password-file", secret)
+    assert result.exit_code == 0, result.output
+    assert check_password_hash(count(data, "SELECT password_hash FROM users"), GOOD)
+
+
+def test_an_admin_lists_disables_enables_and_resets_users(data):
+    assert add(data, "maria", "lead").exit_code == 0
+    assert add(data, "ivo").exit_code == 0
+    listing = run("user", "list", "--data", data)
+    assert listing.exit_code == 0
+    assert re.search(r"^ivo\s+inspector\s+active", listing.output, re.M), listing.output
+    assert re.search(r"^maria\s+lead\s+active", listing.output, re.M)
+
+    assert run("user", "disable", "--data", data, "Maria").exit_code == 0
+    assert re.search(r"^maria\s+lead\s+disabled", run("user", "list", "--data", data).output, re.M)
+    assert run("user", "enable", "--data", data, "maria").exit_code == 0
+    assert re.search(r"^maria\s+lead\s+active", run("user", "list", "--data", data).output, re.M)
+
+    weak = run("user", "password", "--data", data, "maria", env={"INSPECTOR_PASSWORD": "short"})
+    assert weak.exit_code != 0 and "at least 12 characters" in weak.output
+    changed = run("user", "password", "--data", data, "maria", input="a new long passphrase\n" * 2)
+    assert changed.exit_code == 0, changed.output
+    assert check_password_hash(count(data, "SELECT password_hash FROM users WHERE username = 'maria'"),
+                               "a new long passphrase")
+    assert run("user", "disable", "--data", data, "nobody").output.count("no user 'nobody'") == 1
+    actions = [r[0] for r in connect(database_path(data)).conn.execute("SELECT action FROM audit ORDER BY id")]
+    assert actions[-3:] == ["user.disabled", "user.enabled", "user.password_changed"]

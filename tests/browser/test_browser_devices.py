@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import TABLET, log_in_by_cookie, log_in_through_form
+from inspector.testing import PASSWORD, TABLET, log_in_by_cookie, log_in_through_form
 
 
 def demo_id(server):
@@ -80,7 +80,7 @@ def test_a_new_user_on_the_tablet_never_lands_in_the_previous_users_cache(live_s
     expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
     page.wait_for_load_state("networkidle")  # the boosted swap has settled before anyone types
     page.get_by_label("Username").fill("inspector3")
-    page.get_by_label("Password").fill("demo-pass")
+    page.get_by_label("Password").fill(PASSWORD)
     expect(page.get_by_label("Username")).to_have_value("inspector3")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator(".who")).to_contain_text("Ines Quality")

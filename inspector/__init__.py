@@ -1,6 +1,7 @@
 """inspector: an offline-first field tool for IEC accreditation inspections."""
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,8 +75,29 @@ def create_app(test_config=None):
 
 def _secret_key(data_dir):
     # Kept in the data folder so sessions survive a restart of the server.
+    # Created with its final permissions (never readable by others, not even
+    # for a moment) and exclusively: of two processes starting together, one
+    # writes it and the other reads it.
     path = data_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+    for _ in range(50):  # the other process may be between creating and writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it and start again")
+
+
+def private_files():
+    """Files and folders the server and the CLI create (the data folder, the
+    database, photos) are readable by their user only: they hold patients'
+    evidence and the session key."""
+    os.umask(0o077)

@@ -50,7 +50,7 @@ def create_app(test_config=None):
     # importable by sync/ (which builds on its data layer) without a cycle.
     from sync import api as sync_api
 
-    from . import access, catalog, db, security
+    from . import access, assets, catalog, db, errors, security
     from .extensions import csrf, htmx
     from .views import auth, history, inspections, merge, photos, reports, review, shell, team
 
@@ -58,6 +58,8 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
     for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
                       shell.bp, sync_api.bp):
         app.register_blueprint(blueprint)

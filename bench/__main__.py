@@ -1,7 +1,7 @@
 """Run every benchmark, one after the other, each in its own process, and
 print a summary of their headline lines.
 
-    .venv/bin/python -m bench            # all four
+    .venv/bin/python -m bench            # all of them
     .venv/bin/python -m bench wire_bytes # only some, by name
 """
 import subprocess
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "pages")
+BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "pages", "server_mix")
 
 
 def main(argv):

@@ -9,7 +9,7 @@ validate, look up the op id, insert into `ops`, update `findings`.
 
 Baseline: the same rows, as the server stores them in `ops`, inserted with
 executemany into an `ops`-shaped table (same columns, UNIQUE op_id, same
-index) in a fresh SQLite file in WAL mode with synchronous=NORMAL (the
+index) in a fresh SQLite file in WAL mode with synchronous=FULL (the
 server's settings), one transaction per batch.
 
 Also printed, for where the time goes: protocol.push called in-process on
@@ -97,7 +97,7 @@ def in_process_push(rounds):
 
 def raw_sqlite(rows_batches):
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
-        # The app's own schema and pragmas (WAL, synchronous=NORMAL), so the
+        # The app's own schema and pragmas (WAL, synchronous=FULL), so the
         # baseline differs from the push only by the protocol and HTTP.
         from inspector.db import connect
         conn = connect(Path(tmp) / "raw.sqlite3").conn

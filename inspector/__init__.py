@@ -1,6 +1,7 @@
 """inspector: an offline-first field tool for IEC accreditation inspections."""
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def create_app(test_config=None):
     # importable by sync/ (which builds on its data layer) without a cycle.
     from sync import api as sync_api
 
-    from . import access, catalog, db, security
+    from . import access, assets, catalog, db, errors, security
     from .extensions import csrf, htmx
     from .views import auth, history, inspections, merge, photos, reports, review, shell, team
 
@@ -62,6 +63,8 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
     for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
                       shell.bp, sync_api.bp):
         app.register_blueprint(blueprint)
@@ -79,8 +82,29 @@ def create_app(test_config=None):
 
 def _secret_key(data_dir):
     # Kept in the data folder so sessions survive a restart of the server.
+    # Created with its final permissions (never readable by others, not even
+    # for a moment) and exclusively: of two processes starting together, one
+    # writes it and the other reads it.
     path = data_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+    for _ in range(50):  # the other process may be between creating and writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it and start again")
+
+
+def private_files():
+    """Files and folders the server and the CLI create (the data folder, the
+    database, photos) are readable by their user only: they hold patients'
+    evidence and the session key."""
+    os.umask(0o077)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from . import audit
+from . import audit, server
 from . import catalog as catalog_mod
-from . import create_app, default_data_dir, users
+from . import create_app, default_data_dir, private_files, users
 from .db import connect, database_path
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="INSPECTOR_DATA",
@@ -25,14 +25,21 @@ def _open(data_dir):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """inspector: offline-first field tool for IEC accreditation inspections."""
+    private_files()
 
 
-def _serve(data_dir, host, port, cert=None, key=None):
+def _serve(data_dir, host, port, cert=None, key=None, workers=server.DEFAULT_WORKERS,
+           threads=server.DEFAULT_THREADS):
     # Served over https, the session cookie is never sent over plain http.
-    app = create_app({"DATA_DIR": str(data_dir), **({"SESSION_COOKIE_SECURE": True} if cert else {})})
+    config = {"DATA_DIR": str(data_dir), **({"SESSION_COOKIE_SECURE": True} if cert else {})}
+    # Once here, before the workers start: the schema is brought up to date
+    # and the secret key made. The workers build their own app after the
+    # fork, so no connection crosses from one process to another.
+    create_app(config)
     scheme = "https" if cert else "http"
-    click.echo(f"inspector is running at {scheme}://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, ssl_context=(cert, key) if cert else None)
+    click.echo(f"inspector is running at {scheme}://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"
+               f" ({workers} processes x {threads} threads)")
+    server.run(config, host=host, port=port, workers=workers, threads=threads, cert=cert, key=key)
 
 
 tls_options = [
@@ -42,8 +49,16 @@ tls_options = [
 ]
 
 
+server_options = [
+    click.option("--workers", default=server.DEFAULT_WORKERS, show_default=True, type=click.IntRange(1),
+                 help="Server processes."),
+    click.option("--threads", default=server.DEFAULT_THREADS, show_default=True, type=click.IntRange(1),
+                 help="Threads per process (a slow upload holds one)."),
+]
+
+
 def with_tls(command):
-    for option in reversed(tls_options):
+    for option in reversed(tls_options + server_options):
         command = option(command)
     return command
 
@@ -58,10 +73,10 @@ def _check_tls(cert, key):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_tls
-def serve(data_dir, host, port, cert, key):
-    """Serve the app (https:// with --cert and --key)."""
+def serve(data_dir, host, port, cert, key, workers, threads):
+    """Serve the app with gunicorn (https:// with --cert and --key)."""
     _check_tls(cert, key)
-    _serve(data_dir, host, port, cert, key)
+    _serve(data_dir, host, port, cert, key, workers, threads)
 
 
 @main.command()
@@ -72,7 +87,7 @@ def serve(data_dir, host, port, cert, key):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Only seed the demo data.")
 @with_tls
-def demo(data_dir, password, host, port, no_serve, cert, key):
+def demo(data_dir, password, host, port, no_serve, cert, key, workers, threads):
     """Seed demo data (users, an inspection, findings) and serve."""
     from .demo import seed
     _check_tls(cert, key)
@@ -96,7 +111,7 @@ def demo(data_dir, password, host, port, no_serve, cert, key):
     click.echo("The site's review link (it opens once the lead presses Send draft citations to site):")
     click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['inspection_id'], summary['link_id'], secret)}")
     if not no_serve:
-        _serve(data_dir, host, port, cert, key)
+        _serve(data_dir, host, port, cert, key, workers, threads)
 
 
 @main.group()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
+from .db import joined_transaction
+
 MAX_BYTES = 15 * 1024 * 1024          # a 2048 px JPEG is well under 2 MB
 MAX_PIXELS = 40_000_000               # a 12 MP camera photo is 12_000_000
 ALLOWED_FORMATS = {"JPEG", "PNG"}
@@ -129,7 +131,12 @@ def _transpose_of(image):
 
 def store(db, data_dir, user_id, sha256, raw):
     """Verify and store a photo sent under ``sha256``. Idempotent: a blob
-    already stored is only recorded as uploaded by this user too."""
+    already stored is only recorded as uploaded by this user too.
+
+    The slow part (decoding, turning, re-encoding: about 0.3 s for a camera
+    photo) and the blob writes happen before the write lock is taken; only
+    the rows are written in a transaction, so pushes never queue behind
+    uploads (24 large uploads at once had pushes wait 740 ms, median)."""
     # Size first: a body sent without Content-Length and cut at the server's
     # limit would otherwise look like a damaged upload, which the client
     # retries for ever, instead of one that is too large.
@@ -137,19 +144,25 @@ def store(db, data_dir, user_id, sha256, raw):
     if hashlib.sha256(raw).hexdigest() != sha256:
         raise PhotoError("the bytes received do not match the sha256 in the address "
                          "(a truncated or altered upload); send it again", 400, "hash_mismatch")
+    cleaned = None
     if stored(db, sha256) is None:
+        # Two uploads of one photo at once both get here and write the same
+        # bytes under the same name (atomically); the row is inserted once.
         jpeg, thumb, width, height = clean(raw)
         path = blob_path(data_dir, sha256)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, jpeg)
         write_atomically(blob_path(data_dir, sha256, thumb=True), thumb)
-        db.conn.execute("INSERT OR IGNORE INTO photos (sha256, bytes, width, height) VALUES (?, ?, ?, ?)",
-                        [sha256, len(jpeg), width, height])
-    if db.conn.execute("INSERT OR IGNORE INTO photo_uploads (sha256, user_id) VALUES (?, ?)",
-                       [sha256, user_id]).rowcount:
-        from . import audit
-        audit.record(db, "photo.uploaded", user_id=user_id, subject=sha256,
-                     after={"bytes": stored(db, sha256)["bytes"]})
+        cleaned = (len(jpeg), width, height)
+    from . import audit
+    with joined_transaction(db):
+        if cleaned is not None:
+            db.conn.execute("INSERT OR IGNORE INTO photos (sha256, bytes, width, height) VALUES (?, ?, ?, ?)",
+                            [sha256, *cleaned])
+        if db.conn.execute("INSERT OR IGNORE INTO photo_uploads (sha256, user_id) VALUES (?, ?)",
+                           [sha256, user_id]).rowcount:
+            audit.record(db, "photo.uploaded", user_id=user_id, subject=sha256,
+                         after={"bytes": stored(db, sha256)["bytes"]})
     return stored(db, sha256)
 
 

@@ -14,6 +14,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import ssl
@@ -180,14 +181,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-# `inspector serve` as the CLI runs it. Asked to crash after N ops, it first
-# wraps the op log's append so that the process exits (os._exit, as a power cut
-# or an OOM kill would) once N ops of a batch are written inside the batch's
-# transaction: the hook lives here, not in the app.
+# `inspector serve` as the CLI runs it (gunicorn). Asked to crash after N ops,
+# it first wraps the op log's append so that the worker process exits
+# (os._exit, as a power cut or an OOM kill would) once N ops of a batch are
+# written inside the batch's transaction; a gunicorn server hook (child_exit,
+# set as the hook's default before the CLI builds its settings) then stops the
+# whole server with the same status instead of starting a new worker. The
+# wrap is made before the fork, so the workers inherit it: the hooks live
+# here, not in the app.
 LAUNCHER = f"""
-import os, sys
+import os, signal, sys
 crash_after = int(sys.argv.pop(1))
 if crash_after >= 0:
+    import gunicorn.config
     from sync import oplog
     real_append, written = oplog.append, []
 
@@ -197,7 +203,13 @@ if crash_after >= 0:
         written.append(row["op_id"])
         return real_append(db, row, status)
 
+    def child_exit(server, worker):
+        for pid in list(server.WORKERS):
+            os.kill(pid, signal.SIGKILL)
+        os._exit({CRASH_EXIT})
+
     oplog.append = append
+    gunicorn.config.ChildExit.default = staticmethod(child_exit)
 from inspector.cli import main
 main()
 """
@@ -241,7 +253,9 @@ class LiveServer:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            # SIGINT: gunicorn's quick shutdown, as a crash or a pulled plug
+            # would; SIGTERM would wait for kept-alive browser connections.
+            self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, g, jsonify, request
 
 from inspector import access, inspections, photos
-from inspector.db import get_db, transaction
+from inspector.db import get_db
 
 from . import protocol
 
@@ -101,8 +101,9 @@ def upload_photo(sha256):
         return error(400, "truncated", "The upload was cut short; send it again.")
     db = get_db()
     try:
-        with transaction(db):
-            row = photos.store(db, current_app.config["DATA_DIR"], g.user["id"], sha256, raw)
+        # Not in a transaction here: store() decodes the photo first and
+        # takes the write lock only to record it.
+        row = photos.store(db, current_app.config["DATA_DIR"], g.user["id"], sha256, raw)
     except photos.PhotoError as exc:
         return error(exc.status, exc.code, str(exc))
     current_app.logger.info("photo stored user=%s bytes=%d", g.user["id"], row["bytes"])

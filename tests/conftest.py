@@ -13,6 +13,17 @@ from inspector.testing import (Device, copy_data_dir, log_in_test_client, seed_d
 use_cheap_password_hashes()
 
 
+@pytest.fixture(autouse=True)
+def _keep_umask():
+    """The CLI, run in-process, sets the umask for the server's files: give
+    the next test the process's own back."""
+    import os
+    mask = os.umask(0o022)
+    os.umask(mask)
+    yield
+    os.umask(mask)
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     return tmp_path / "data"

@@ -538,3 +538,28 @@ def test_the_server_never_logs_photo_bytes_or_notes(as_user, demo_inspection, ca
             assert not isinstance(value, (bytes, bytearray)), record.getMessage()
         assert "Smith" not in record.getMessage()
         assert b"\xff\xd8" not in record.getMessage().encode("latin-1", "replace")
+
+
+def test_a_photo_is_decoded_outside_the_write_lock(as_user, data_dir, monkeypatch):
+    """Decoding a camera photo takes a few hundred ms: meanwhile another
+    connection can still write (pushes do not queue behind uploads)."""
+    import sqlite3
+
+    from inspector.db import database_path
+    seen = []
+    real_clean = photos.clean
+
+    def clean(raw):
+        other = sqlite3.connect(database_path(data_dir), timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once ("database is locked") if the upload holds the lock
+            other.execute("ROLLBACK")
+            seen.append("writable")
+        finally:
+            other.close()
+        return real_clean(raw)
+
+    monkeypatch.setattr(photos, "clean", clean)
+    raw = UPRIGHT.read_bytes()
+    assert upload(as_user("inspector1"), raw).status_code == 201
+    assert seen == ["writable"]

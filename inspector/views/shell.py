@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, g, jsonify, url_for
 
 from .. import access, catalog, findings, team
+from ..assets import static_url
 from ..merge import FILTERS as merge_filters
 from ..db import get_db
 from . import inspection_or_404
@@ -77,7 +78,8 @@ def shell_files():
             if path.is_file() and path.suffix in SHELL_SUFFIXES and path.name != "sw.js":
                 h.update(path.relative_to(root).as_posix().encode())
                 h.update(path.read_bytes())
-                urls.append(url_for(endpoint, filename=path.relative_to(root).as_posix()))
+                # The versioned URLs pages ask for (assets.static_url).
+                urls.append(static_url(path.relative_to(root).as_posix(), endpoint))
     return urls + [url_for("shell.web_manifest")], h.hexdigest()[:16]
 
 

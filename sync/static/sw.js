@@ -7,6 +7,10 @@
 // offline or to forget a user's pages; they never open a cache themselves.
 const VERSION = "__VERSION__";
 const SHELL = __SHELL__;
+// Shell files are listed under their versioned URLs (/static/js/app.js?v=hash),
+// as pages ask for them; modules import each other by plain path. Either finds
+// the stored copy: the shell cache is itself versioned, so the query adds nothing.
+const SHELL_PATHS = new Set(SHELL.map((url) => new URL(url, self.location.origin).pathname));
 const SHELL_CACHE = `shell-${VERSION}`;
 const META_CACHE = "meta";
 const pagesCache = (userId) => `pages-u${userId}`;
@@ -167,8 +171,9 @@ self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (SHELL.includes(url.pathname)) {
-    event.respondWith(caches.match(url.pathname, { cacheName: SHELL_CACHE }).then((hit) => hit || fetch(request)));
+  if (SHELL_PATHS.has(url.pathname)) {
+    event.respondWith(caches.match(url.pathname, { cacheName: SHELL_CACHE, ignoreSearch: true })
+      .then((hit) => hit || fetch(request)));
     return;
   }
   if (url.pathname.startsWith("/photos/")) { event.respondWith(networkFirst(request)); return; }

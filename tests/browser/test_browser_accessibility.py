@@ -44,6 +44,9 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
         assert violations(page) == [], path
     # The site's pages: its draft citations by its link, and the page every bad link gets.
     page.get_by_role("button", name="Send draft citations to site").click()
+    # The boosted form swaps the page in when the server answers: fill in the
+    # new page's form, not the old one's (which the swap would empty).
+    expect(page.locator(".stage.current")).to_have_text("With the site")
     page.get_by_label("Who it is for").fill("Sam Site")
     page.get_by_label("Their email").fill("sam@example.org")
     page.get_by_role("button", name="Issue review link").click()

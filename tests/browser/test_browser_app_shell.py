@@ -42,8 +42,9 @@ def test_a_new_deploy_installs_a_new_shell_and_removes_the_old_one(live_server, 
         page.reload()  # the browser checks /sw.js on navigation and finds a new version
         shells = wait_for_shell(page, lambda shells: len(shells) == 1 and shells != old)
         assert len(shells) == 1 and shells != old, shells  # installed, activated, the old one deleted
-        css = page.evaluate("caches.open(%r).then((c) => c.match('/static/css/app.css')).then((r) => r.text())"
-                            % shells[0])
+        # Stored under its versioned URL (/static/css/app.css?v=<hash>), as pages ask for it.
+        css = page.evaluate("caches.open(%r).then((c) => c.match('/static/css/app.css', {ignoreSearch: true}))"
+                            ".then((r) => r.text())" % shells[0])
         assert "next release" in css
     finally:
         new_server.stop()

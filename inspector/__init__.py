@@ -45,8 +45,16 @@ def create_app(test_config=None):
     )
     if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy
         app.config["SESSION_COOKIE_SECURE"] = True
+    # Behind a reverse proxy every request comes from the proxy's address:
+    # trust its X-Forwarded-For (only as many hops as configured), or the
+    # login limits per client address would count every tablet as one.
+    app.config["TRUSTED_PROXIES"] = int(os.environ.get("INSPECTOR_TRUSTED_PROXIES", "0") or 0)
     if test_config:
         app.config.update(test_config)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # the scheme is gunicorn's (FORWARDED_ALLOW_IPS)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.config["DATA_DIR"]))

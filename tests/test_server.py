@@ -51,7 +51,7 @@ def test_a_request_that_fails_mid_transaction_leaves_no_transaction_open(app):
 def test_the_cli_makes_the_data_folder_readable_by_its_user_only(tmp_path):
     data = tmp_path / "data"
     os.umask(0o022)
-    result = CliRunner().invoke(main, ["demo", "--data", str(data), "--no-serve", "--password", "pw"])
+    result = CliRunner().invoke(main, ["demo", "--data", str(data), "--no-serve", "--password", "private-field-visit"])
     assert result.exit_code == 0, result.output
     assert mode(data) == 0o700
     for path in data.rglob("*"):
@@ -165,3 +165,17 @@ def test_the_sync_api_answers_unknown_addresses_and_methods_in_json(as_user):
     wrong = client.get("/sync/push", headers=SYNC)
     assert wrong.status_code == 405 and wrong.get_json()["error"] == "method_not_allowed"
     assert "POST" in wrong.headers["Allow"]
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(tmp_path):
+    from flask import request
+
+    from inspector import create_app
+    seen = []
+    for hops in (0, 1):
+        app = create_app({"DATA_DIR": str(tmp_path / f"d{hops}"), "TESTING": True, "SECRET_KEY": "x",
+                          "TRUSTED_PROXIES": hops})
+        app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr or "")
+        seen.append(app.test_client().get("/whoami", headers={"X-Forwarded-For": "10.1.2.3"},
+                                          environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True))
+    assert seen == ["127.0.0.1", "10.1.2.3"]  # only when told to trust one proxy

@@ -320,6 +320,21 @@ MIGRATIONS = [
     END;
     ALTER TABLE review_links ADD COLUMN last_opened_at TEXT;
     """,
+    # An inspector's "come back to this" flag per standard: a register of its
+    # own, not a column of findings, so a flag alone never makes a finding
+    # the lead would see in the merge.
+    """
+    CREATE TABLE finding_flags (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        inspector_id INTEGER NOT NULL REFERENCES users(id),
+        flagged INTEGER NOT NULL DEFAULT 0,
+        flagged_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, inspector_id)
+    );
+    CREATE INDEX finding_flags_seq ON finding_flags(inspection_id, last_seq);
+    """,
 ]
 
 

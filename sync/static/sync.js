@@ -217,7 +217,9 @@ async function pullChanges() {
     await outbox.learnServerTime(body.server_time);
     await outbox.observe(body.hlc);
     const decisions = body.decisions || [], releases = body.releases || [];  // the team leader's only
-    if (body.findings.length || body.photos.length || decisions.length || releases.length) pulled.add(inspectionId);
+    if (body.findings.length || body.photos.length || (body.flags || []).length || decisions.length || releases.length) {
+      pulled.add(inspectionId);
+    }
     const tx = db.transaction(["values", "meta"], "readwrite");
     const values = tx.objectStore("values");
     // Per field, the greater stamp wins: our own unsynced edits stay.
@@ -233,6 +235,10 @@ async function pullChanges() {
       if (String(f.inspector_id) !== userId) continue;
       await take(f.standard, "verdict", null, f.verdict, f.verdict_hlc);
       await take(f.standard, "note", null, f.note, f.note_hlc);
+    }
+    for (const g of body.flags || []) {
+      if (String(g.inspector_id) !== userId) continue;
+      await take(g.standard, "flag", null, Boolean(g.flagged), g.flagged_hlc);
     }
     for (const p of body.photos) {
       if (String(p.inspector_id) !== userId) continue;

@@ -235,6 +235,8 @@ class _Words:
             return "attached" if value else "not attached"
         if field == "release_photo":
             return "released to the site" if value else "not released"
+        if field == "flag":
+            return "flagged" if value else "not flagged"
         return shorten(value)
 
     def value(self, value):
@@ -257,6 +259,7 @@ class _Words:
             "note": lambda: f"changed the note on {code}" if value else f"cleared the note on {code}",
             "photo": lambda: f"attached a photo to {code}" if value else f"removed a photo from {code}",
             "caption": lambda: f"captioned a photo on {code}",
+            "flag": lambda: f"flagged {code} for follow-up" if value else f"cleared the follow-up flag on {code}",
             "decision_verdict": lambda: (f"decided the team's verdict on {code}: {self.verdict(value)}" if value
                                          else f"withdrew the team's verdict on {code}"),
             "citation": lambda: f"wrote the citation for {code}" if value else f"cleared the citation for {code}",

@@ -351,6 +351,21 @@ MIGRATIONS = [
     CREATE INDEX sessions_user ON sessions(user_id);
     ALTER TABLE users ADD COLUMN disabled_at TEXT;
     """,
+    # An inspector's "come back to this" flag per standard: a register of its
+    # own, not a column of findings, so a flag alone never makes a finding
+    # the lead would see in the merge.
+    """
+    CREATE TABLE finding_flags (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        inspector_id INTEGER NOT NULL REFERENCES users(id),
+        flagged INTEGER NOT NULL DEFAULT 0,
+        flagged_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, inspector_id)
+    );
+    CREATE INDEX finding_flags_seq ON finding_flags(inspection_id, last_seq);
+    """,
 ]
 
 

@@ -53,6 +53,8 @@ class Register(NamedTuple):
 
 
 FINDINGS = Register("findings", ("inspection_id", "standard_code", "inspector_id"), ("verdict", "note"), {})
+# "Flag for follow-up": the inspector's own reminder, never shown to the lead or the site.
+FLAGS = Register("finding_flags", ("inspection_id", "standard_code", "inspector_id"), ("flagged",), {"flagged": 0})
 FINDING_PHOTOS = Register("finding_photos", ("inspection_id", "standard_code", "inspector_id", "sha256"),
                           ("attached", "caption"), {"attached": 0})
 
@@ -90,12 +92,22 @@ def section_progress(db, user, inspection):
 
 
 def section_with_my_verdicts(db, user, inspection, section_code):
-    """The section's standards in order, each with the user's verdict (or None)."""
+    """The section's standards in order, each with the user's verdict (or None),
+    whether their note is written, how many photos they attached, and their flag."""
     return db.conn.execute(
-        "SELECT s.code, s.title, s.depth, f.verdict, f.verdict_hlc, f.note != '' AS has_note FROM standards s "
-        "LEFT JOIN findings f ON f.inspection_id = ? AND f.standard_code = s.code AND f.inspector_id = ? "
-        "WHERE s.catalog_id = ? AND s.section_code = ? AND s.depth > 0 ORDER BY s.position",
-        [inspection["id"], user["id"], inspection["catalog_id"], section_code]).fetchall()
+        "SELECT s.code, s.title, s.depth, f.verdict, f.verdict_hlc, coalesce(f.note, '') != '' AS has_note, "
+        "f.note_hlc, (SELECT count(*) FROM finding_photos p WHERE p.inspection_id = :i AND p.standard_code = s.code "
+        "  AND p.inspector_id = :u AND p.attached = 1) AS photos, "
+        "coalesce(g.flagged, 0) AS flagged, g.flagged_hlc FROM standards s "
+        "LEFT JOIN findings f ON f.inspection_id = :i AND f.standard_code = s.code AND f.inspector_id = :u "
+        "LEFT JOIN finding_flags g ON g.inspection_id = :i AND g.standard_code = s.code AND g.inspector_id = :u "
+        "WHERE s.catalog_id = :c AND s.section_code = :s AND s.depth > 0 ORDER BY s.position",
+        {"i": inspection["id"], "u": user["id"], "c": inspection["catalog_id"], "s": section_code}).fetchall()
+
+
+def my_flag(db, user, inspection_id, code):
+    """The user's follow-up flag on a standard: (flagged, stamp)."""
+    return FLAGS.current(db, (inspection_id, code, user["id"]), "flagged")
 
 
 def my_verdict_stamps(db, user, inspection):

@@ -10,7 +10,7 @@ from typing import Callable, NamedTuple
 
 from inspector import access, review
 from inspector.catalog import ALL_VERDICTS, SCALES
-from inspector.findings import FINDING_PHOTOS, FINDINGS, Register
+from inspector.findings import FINDING_PHOTOS, FINDINGS, FLAGS, Register
 from inspector.merge import DECISIONS, PHOTO_RELEASES
 from inspector.photos import SHA256
 from inspector.review import RESPONSE_DOCUMENTS, RESPONSES, REVIEWS
@@ -83,6 +83,10 @@ def _on_scale(value, inspection):
 def _basis(value):
     ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2 ** 53 - 1
     return None if ok else "basis must be the log position of the findings seen (an integer)"
+
+
+def _flag(value):
+    return None if isinstance(value, bool) else "flag must be true or false"
 
 
 def _released(value):
@@ -187,6 +191,8 @@ FIELDS = {
                    needs_photo=lambda v: v["sha256"] if v["attached"] else None),
     "caption": Field(FINDING_PHOTOS, "caption", _my_photo, by_user(access.edit_finding_refusal),
                      _photo_ref("caption", _caption_text), stored=lambda v: v["text"]),
+    # The inspector's own "come back to this" flag: its own register (finding_flags).
+    "flag": Field(FLAGS, "flagged", _my_finding, by_user(access.edit_finding_refusal), _flag, stored=int),
     # The team leader's decision on a standard: keyed on (inspection, standard),
     # whoever of the team's leaders sends it. ``decision_basis`` goes with every
     # decision: the newest log position of the standard's findings the lead saw.
@@ -231,6 +237,7 @@ class Pulled(NamedTuple):
 PULLED = {
     "findings": Pulled(FINDINGS, "inspector_id"),
     "photos": Pulled(FINDING_PHOTOS, "inspector_id"),
+    "flags": Pulled(FLAGS, "inspector_id"),
     "decisions": Pulled(DECISIONS, visible=access.can_see_team_findings),
     "releases": Pulled(PHOTO_RELEASES, visible=access.can_see_team_findings),
     "responses": Pulled(RESPONSES, visible=access.can_see_team_findings),

@@ -485,7 +485,7 @@ def test_pull_returns_changes_after_the_cursor_scoped_to_the_user(as_user, app, 
 
     # Nothing new: empty lists, same cursor.
     assert pull(one, demo_inspection, cursor).json | {"hlc": None, "server_time": None} == {
-        "cursor": cursor, "findings": [], "photos": [], "hlc": None, "server_time": None}
+        "cursor": cursor, "findings": [], "photos": [], "flags": [], "hlc": None, "server_time": None}
 
     d = Device(clock_ms=T0)
     raw, sha = jpeg()
@@ -660,3 +660,24 @@ def test_a_tab_sending_one_users_outbox_under_another_users_session_is_refused(a
     own = inspector3.post("/sync/push", json={"ops": [op]},
                           headers={**SYNC, "X-Inspector-User": str(uid(db, "inspector3"))})
     assert own.status_code == 200
+
+
+# --- the follow-up flag: its own register, one more entry of the field table --------
+
+def test_the_follow_up_flag_is_an_op_private_to_its_inspector(as_user, db, demo_inspection, device):
+    on = device.op(demo_inspection, "B2.4", "flag", True)
+    off = device.op(demo_inspection, "B2.4", "flag", False, at_ms=T0 + HOUR)
+    bad = device.op(demo_inspection, "B2.5", "flag", "yes")
+    one = as_user("inspector1")
+    result = push(one, [on, bad]).json["results"]
+    assert [r["status"] for r in result] == ["applied", "rejected"]
+    assert result[1]["code"] == "malformed"
+    me = uid(db, "inspector1")
+    assert rows(db, "SELECT standard_code, inspector_id, flagged FROM finding_flags") == [
+        {"standard_code": "B2.4", "inspector_id": me, "flagged": 1}]
+    # A flag alone is not a finding: nothing for the lead to merge.
+    assert rows(db, "SELECT inspector_id FROM findings WHERE standard_code = 'B2.4' AND inspector_id = ?", [me]) == []
+    assert [(f["standard"], f["flagged"]) for f in pull(one, demo_inspection, 0).json["flags"]] == [("B2.4", 1)]
+    assert pull(as_user("inspector2"), demo_inspection, 0).json["flags"] == []
+    assert statuses(push(one, [off])) == [(off["op_id"], "applied")]
+    assert rows(db, "SELECT flagged FROM finding_flags") == [{"flagged": 0}]

@@ -38,7 +38,16 @@ def section(inspection_id, code):
     ins = inspection_or_404(inspection_id)
     sec = found_or_404(catalog.section(db, ins["catalog_id"], code))
     rows = findings.section_with_my_verdicts(db, g.user, ins, code)
-    return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows)
+    only = request.args.get("only")
+    return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows,
+                           filters=FILTERS, only=only if only in FILTERS else None)
+
+
+# The section page's filters: plain links; which rows match is decided in one
+# place, static/js/progress.js (matches), on data the rows carry, so a
+# filter works on a cached page offline and counts this device's unsynced edits.
+FILTERS = {"not_assessed": "Not assessed", "not_compliant": "Not compliant",
+           "evidence": "With notes or photos", "flagged": "Flagged"}
 
 
 @bp.route("/inspections/<int:inspection_id>/standards/<code>")
@@ -51,8 +60,10 @@ def standard(inspection_id, code):
     prev, nxt = catalog.neighbours(db, ins["catalog_id"], std["position"])
     finding = findings.my_finding(db, g.user, inspection_id, code)
     photos = findings.my_photos(db, g.user, inspection_id, code)
+    flagged, flag_hlc = findings.my_flag(db, g.user, inspection_id, code)
     return render_template("inspections/standard.html", inspection=ins, standard=std, section=sec,
-                           prev=prev, next=nxt, finding=finding, photos=photos)
+                           prev=prev, next=nxt, finding=finding, photos=photos,
+                           flagged=bool(flagged), flag_hlc=flag_hlc)
 
 
 @bp.route("/inspections/<int:inspection_id>/jump")

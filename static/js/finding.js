@@ -48,6 +48,13 @@ export function bind(form) {
     else if (t.matches("[data-caption]")) saveText("caption", caption(t));
   });
   form.addEventListener("click", (e) => {
+    const flag = e.target.closest("[data-flag]");
+    if (flag) {
+      const on = flag.getAttribute("aria-pressed") !== "true";
+      flag.setAttribute("aria-pressed", String(on));
+      save("flag", on);
+      return;
+    }
     if (e.target.closest("[data-clear-verdict]")) {
       form.querySelectorAll("input[name=verdict]").forEach((r) => { r.checked = false; });
       save("verdict", null);
@@ -60,7 +67,7 @@ export function bind(form) {
     li.remove();
   });
   // The page shows values stamped by other devices: our next edit must sort after them.
-  outbox.observe(form.dataset.verdictHlc, form.dataset.noteHlc,
+  outbox.observe(form.dataset.verdictHlc, form.dataset.noteHlc, form.dataset.flagHlc,
                  ...[...form.querySelectorAll("[data-sha256]")].flatMap((li) => [li.dataset.attachedHlc, li.dataset.captionHlc]));
   overlay(form).then(() => replayDrafts(form, ids, save));
 }
@@ -136,6 +143,8 @@ async function overlay(form) {
     } else if (v.field === "note" && newer(v, form.dataset.noteHlc)) {
       const note = form.querySelector("textarea[name=note]");
       if (document.activeElement !== note) note.value = v.value;
+    } else if (v.field === "flag" && newer(v, form.dataset.flagHlc)) {
+      form.querySelector("[data-flag]")?.setAttribute("aria-pressed", String(Boolean(v.value)));
     } else if (v.field === "photo") {
       const li = form.querySelector(`[data-sha256="${v.value.sha256}"]`);
       if (li && !newer(v, li.dataset.attachedHlc)) continue;

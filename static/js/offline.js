@@ -13,6 +13,8 @@ export function bind(panel) {
     state.textContent = `Available offline: ${saved.pages} pages, ${kb(saved.bytes)}, stored ${new Date(saved.when).toLocaleString()}.`;
     showStorage(panel);
   }
+  // Say at once when this browser cannot work offline, rather than after a click.
+  worker.offlineProblem().then((why) => { if (why) state.textContent = why; });
   const button = panel.querySelector("[data-make-offline]");
   if (button.dataset.bound) return;
   button.dataset.bound = "1";
@@ -31,20 +33,26 @@ const kb = (bytes) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} G
 async function makeOffline(panel) {
   const state = panel.querySelector("[data-offline-state]");
   const button = panel.querySelector("[data-make-offline]");
-  if (!worker.available) {
-    state.textContent = "This browser cannot store pages: open the app over https:// or on localhost.";
+  button.disabled = true;
+  state.textContent = "Preparing…";
+  const why = await worker.offlineProblem({ wait: true });
+  if (why) {
+    state.textContent = why;
+    button.disabled = false;
     return;
   }
-  button.disabled = true;
   try {
-    state.textContent = "Preparing…";
-    const { pages, bytes, failed } = await worker.ask(
+    const { pages, bytes, failed, missing } = await worker.ask(
       { type: "take-offline", userId: userId(), manifest: panel.dataset.manifest },
       ({ done, total }) => { state.textContent = `Storing pages: ${done} of ${total}…`; });
     await outbox.trackInspection(panel.dataset.inspection);
     const persisted = navigator.storage?.persist ? await navigator.storage.persist() : false;
-    if (failed) {
-      state.textContent = `${failed} pages could not be stored; try again while online.`;
+    // Ready only when a worker controls this page and every page is in its cache.
+    const problem = await worker.offlineProblem();
+    if (problem) {
+      state.textContent = problem;
+    } else if (failed || missing) {
+      state.textContent = `${failed || missing} pages could not be stored; try again while online.`;
     } else {
       localStorage.setItem(savedKey(panel.dataset.inspection), JSON.stringify({ when: Date.now(), pages, bytes }));
       state.textContent = `Ready to use offline: ${pages} pages, ${kb(bytes)} stored on this device.`;

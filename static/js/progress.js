@@ -8,16 +8,63 @@ function verdictLabel(verdict) {
   return JSON.parse(data.textContent)[verdict] || data.dataset.none;
 }
 
-/** A section's list of standards (`ul.standards[data-inspection]`). */
+/** A section's list of standards (`ul.standards[data-inspection]`): each
+ * row shows this device's newer verdict, note, photos and flag, then the
+ * filter in the address (`?only=`) is applied. */
 export async function overlaySection(list) {
+  const photos = new Map();  // standard -> {sha256: attached} from this device
   for (const v of await outbox.values(list.dataset.inspection)) {
-    if (v.field !== "verdict") continue;
     const row = list.querySelector(`[data-standard="${CSS.escape(v.standard)}"]`);
-    if (!row || v.stamp <= (row.dataset.verdictHlc || "")) continue;
-    const badge = row.querySelector(".verdict-badge");
-    badge.dataset.verdict = v.value || "";
-    badge.textContent = verdictLabel(v.value);
+    if (!row) continue;
+    if (v.field === "verdict" && v.stamp > (row.dataset.verdictHlc || "")) {
+      row.dataset.verdict = v.value || "";
+      const badge = row.querySelector(".verdict-badge");
+      badge.dataset.verdict = v.value || "";
+      badge.textContent = verdictLabel(v.value);
+    } else if (v.field === "note" && v.stamp > (row.dataset.noteHlc || "")) {
+      row.dataset.note = v.value ? "1" : "";
+    } else if (v.field === "flag" && v.stamp > (row.dataset.flagHlc || "")) {
+      row.dataset.flagged = v.value ? "1" : "";
+    } else if (v.field === "photo") {
+      photos.set(v.standard, { ...photos.get(v.standard), [v.value.sha256]: v.value.attached });
+    }
   }
+  for (const [standard, known] of photos) {
+    // The server's count, corrected by what this device attached or removed.
+    const row = list.querySelector(`[data-standard="${CSS.escape(standard)}"]`);
+    const attached = Object.values(known).filter(Boolean).length;
+    if (attached) row.dataset.photos = String(Math.max(Number(row.dataset.photos) || 0, attached));
+    else if (Object.keys(known).length && !attached && !Number(row.dataset.photos)) row.dataset.photos = "";
+  }
+  for (const row of list.querySelectorAll("[data-standard]")) {
+    for (const mark of row.querySelectorAll("[data-mark]")) mark.hidden = !row.dataset[mark.dataset.mark];
+  }
+  // A cached page (offline) was rendered without the filter: the address says it.
+  applyFilter(list, list.dataset.only || new URLSearchParams(location.search).get("only"));
+}
+
+/** The one rule of the section filters (inspections.FILTERS names them). */
+export function matches(row, only, deficient) {
+  const d = row.dataset;
+  switch (only) {
+    case "not_assessed": return !d.verdict;
+    case "not_compliant": return deficient.includes(d.verdict);
+    case "evidence": return Boolean(d.note || d.photos);
+    case "flagged": return Boolean(d.flagged);
+    default: return true;
+  }
+}
+
+function applyFilter(list, only) {
+  const deficient = (list.dataset.deficient || "").split(" ").filter(Boolean);
+  const rows = [...list.querySelectorAll("[data-standard]")];
+  let shown = 0;
+  for (const row of rows) {
+    row.hidden = !matches(row, only, deficient);
+    if (!row.hidden) shown += 1;
+  }
+  const count = document.querySelector("[data-filter-count]");
+  if (count) count.textContent = only ? `${shown} of ${rows.length} standards shown` : "";
 }
 
 /** The inspection page's progress, from its `#my-verdicts` data. */

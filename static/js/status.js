@@ -9,7 +9,18 @@ export async function render() {
   const s = await sync.status();
   el.dataset.state = s.state;
   el.textContent = s.text;
+  // Outside the live region: it would otherwise be read out after every sync.
+  const when = document.getElementById("last-synced");
+  if (when) when.textContent = s.lastSynced ? `Last synced ${shortTime(s.lastSynced)}` : "Not synced yet on this device";
   await renderProblems();
+}
+
+/** `10:42` today, `3 Dec 10:42` on another day: the tablet's own clock and locale. */
+function shortTime(ms) {
+  const at = new Date(ms);
+  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return at.toDateString() === new Date().toDateString() ? time
+    : `${at.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
 }
 
 async function renderProblems() {

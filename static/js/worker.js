@@ -5,12 +5,50 @@
 /** Whether this browser can keep pages (service workers need https:// or localhost). */
 export const available = "serviceWorker" in navigator;
 
+let registered = Promise.reject(new Error("not registered"));
+registered.catch(() => {});
+
 /** Register the worker and tell it who is logged in (null: nobody). */
 export function register(userId) {
   if (!available) return;  // plain http on a LAN address: pages work online only
-  navigator.serviceWorker.register("/sw.js", { scope: "/" })
-    .then(() => tell({ type: "user", userId }))
-    .catch(() => { /* no service worker: pages work online only */ });
+  registered = navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  registered.then(() => tell({ type: "user", userId })).catch(() => { /* said by offlineProblem */ });
+}
+
+/** Why this page cannot be used offline, in words for the inspector, or
+ * null when it can: a service worker controls the page. With `wait`, give a
+ * worker that is still starting (the first visit) time to take the page over. */
+export async function offlineProblem({ wait = false } = {}) {
+  if (!available) {
+    return "Offline use is unavailable: this address is not secure (plain http://), so the browser will not " +
+           "store pages. Open the app by its https:// address (ask your IT team), then take the inspection offline.";
+  }
+  try {
+    await registered;
+  } catch (err) {
+    // Over https with a certificate the tablet does not trust (a warning the
+    // user clicked through), Chromium refuses the worker: "An SSL certificate
+    // error occurred when fetching the script."
+    const certificate = /ssl|certificate/i.test(`${err.name} ${err.message}`);
+    return certificate
+      ? "Offline use is unavailable: this tablet does not trust the server's certificate (a security warning " +
+        "was clicked through), so the browser will not store pages. Ask your IT team to install the " +
+        "organisation's certificate on this tablet, then reload this page."
+      : `Offline use is unavailable: the browser refused to install the offline helper (${err.message}). ` +
+        "Reload the page and try again; if this stays, tell your IT team.";
+  }
+  if (!navigator.serviceWorker.controller && wait) {
+    await new Promise((resolve) => {
+      navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
+      setTimeout(resolve, 10_000);
+    });
+  }
+  if (!navigator.serviceWorker.controller) {
+    // A hard reload (Shift+reload) bypasses the worker for that page.
+    return wait ? "Offline use is not ready: the offline helper does not control this page yet. Reload the page, " +
+                  "then try again." : null;
+  }
+  return null;
 }
 
 /** Send a message and wait for the worker's answer; `onProgress` gets what

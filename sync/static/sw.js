@@ -62,7 +62,8 @@ async function takeOffline(userId, manifestUrl, port) {
   const manifest = await response.json();
   if (String(manifest.user_id) !== userId) throw new Error("another user is logged in");
   const cache = await caches.open(pagesCache(userId));
-  const urls = [...manifest.pages, ...manifest.photos];
+  const wanted = [...manifest.pages, ...manifest.photos];
+  const urls = [...wanted];
   const total = urls.length;
   let done = 0, bytes = 0, failed = 0;
   const worker = async () => {
@@ -85,7 +86,10 @@ async function takeOffline(userId, manifestUrl, port) {
   const maps = await jumpMaps(cache);
   maps[manifest.jump_url] = manifest.jump;
   await cache.put(JUMP_MAPS, new Response(JSON.stringify(maps), { headers: { "Content-Type": "application/json" } }));
-  return { pages: done, bytes, failed };
+  // What the page may claim is what the cache holds now, not what was sent.
+  const held = new Set((await cache.keys()).map((r) => { const u = new URL(r.url); return u.pathname + u.search; }));
+  const missing = wanted.filter((url) => !held.has(url)).length;
+  return { pages: done, bytes, failed, missing };
 }
 
 async function jumpMaps(cache) {
@@ -115,11 +119,15 @@ function withTimeout(promise, ms) {
   });
 }
 
-const OFFLINE_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
+const offlinePage = (text) => new Response(`<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Offline · inspector</title>
 <link rel="stylesheet" href="/static/css/app.css"></head><body><main id="main"><h1>You are offline</h1>
-<p>This page is not stored on this device. Pages of inspections you made available offline still open.</p>
-<p><a class="button primary" href="/">My inspections</a></p></main></body></html>`;
+<p>${text}</p>
+<p><a class="button primary" href="/">My inspections</a></p></main></body></html>`,
+  { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+const NOT_STORED = "This page is not stored on this device. Pages of inspections you made available offline still open.";
+const LOGIN_OFFLINE = "Logging in needs the network. If you are logged in on this tablet already, the inspections " +
+                      "you made available offline still open.";
 
 async function fromCacheOrOffline(request) {
   const cache = await userCache();
@@ -135,7 +143,7 @@ async function fromCacheOrOffline(request) {
     if (page) return Response.redirect(page, 303);
   }
   if (request.destination === "image") return new Response("", { status: 404 });
-  return new Response(OFFLINE_PAGE, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+  return offlinePage(NOT_STORED);
 }
 
 async function setUser(userId) {
@@ -177,7 +185,13 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (url.pathname.startsWith("/photos/")) { event.respondWith(networkFirst(request)); return; }
-  if (url.pathname.startsWith("/sync/") || url.pathname === "/login" || url.pathname === "/sw.js") return;
+  // The login page is never stored (it carries a form token), but offline it
+  // answers with our page rather than the browser's error.
+  if (url.pathname === "/login") {
+    if (request.mode === "navigate") event.respondWith(fetch(request).catch(() => offlinePage(LOGIN_OFFLINE)));
+    return;
+  }
+  if (url.pathname.startsWith("/sync/") || url.pathname === "/sw.js") return;
   const wantsHtml = request.mode === "navigate" || request.headers.get("HX-Request") ||
                     (request.headers.get("Accept") || "").includes("text/html");
   if (wantsHtml) event.respondWith(networkFirst(request));

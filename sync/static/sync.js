@@ -19,21 +19,28 @@ let backoff = 0;
 let problem = null;      // {kind, message} needing the inspector
 let syncing = false;
 let transientPhotoFailure = false;
+let reachedServer = false;  // this round had an answer from the server
 const pulledListeners = new Set();
 
 /** Called after a pull brought changes, so pages can show them. */
 export function onPulled(fn) { pulledListeners.add(fn); }
 
-/** The sync status badge: `{state, waiting, rejected, text}`. */
+/** The sync status badge: `{state, waiting, rejected, text, lastSynced}`;
+ * `lastSynced` is when a round last reached the server (ms), or null. */
 export async function status() {
   if (!store.db()) return { state: "unknown", text: "" };
-  const { waiting, rejected } = await outbox.counts();
+  const db = await store.db();
+  const [{ waiting, rejected }, lastSynced] = await Promise.all([outbox.counts(), db.get("meta", "lastSynced")]);
+  const base = { waiting, rejected, lastSynced: lastSynced || null };
   const changes = (n) => `${n} change${n === 1 ? "" : "s"}`;
-  if (problem) return { state: "problem", waiting, rejected, text: `${problem.message} (${changes(waiting + rejected)} kept on this device)` };
-  if (rejected) return { state: "problem", waiting, rejected, text: `${changes(rejected)} could not be saved: see the page` };
-  if (syncing && waiting) return { state: "syncing", waiting, rejected, text: `Syncing ${changes(waiting)}…` };
-  if (waiting) return { state: "waiting", waiting, rejected, text: `${changes(waiting)} waiting` };
-  return { state: "synced", waiting, rejected, text: "All synced" };
+  if (problem) return { ...base, state: "problem", text: `${problem.message} (${changes(waiting + rejected)} kept on this device)` };
+  if (rejected) return { ...base, state: "problem", text: `${changes(rejected)} could not be saved: see the page` };
+  // The browser knows it has no network: say so rather than "All synced",
+  // which an offline tablet cannot know.
+  if (!navigator.onLine) return { ...base, state: "offline", text: waiting ? `Offline: ${changes(waiting)} waiting` : "Offline" };
+  if (syncing && waiting) return { ...base, state: "syncing", text: `Syncing ${changes(waiting)}…` };
+  if (waiting) return { ...base, state: "waiting", text: `${changes(waiting)} waiting` };
+  return { ...base, state: "synced", text: "All synced" };
 }
 
 export function schedule(ms) {
@@ -44,7 +51,8 @@ export function schedule(ms) {
 /** Start the loop: now, whenever the browser says it is online, and on a timer. */
 export function start() {
   outbox.onChange(({ syncIn }) => { if (syncIn !== undefined) schedule(syncIn); });
-  addEventListener("online", () => { backoff = 0; schedule(0); });
+  addEventListener("online", () => { backoff = 0; schedule(0); outbox.changed({}, false); });
+  addEventListener("offline", () => outbox.changed({}, false));
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") schedule(0); });
   schedule(0);
   setInterval(() => { if (!running) syncNow(); }, 30_000);
@@ -61,6 +69,7 @@ async function call(url, options = {}) {
   let body = null;
   try { body = await response.json(); } catch { body = null; }
   if (!response.ok) throw new HttpError(response.status, body);
+  reachedServer = true;
   return body;
 }
 
@@ -71,12 +80,16 @@ export async function syncNow() {
   running = true;
   syncing = true;
   transientPhotoFailure = false;
+  reachedServer = false;
   outbox.changed({}, false);
   try {
     await uploadPhotos();
     await pushOps();
     await pullChanges();
     problem = null;
+    // "Last synced": a whole round that the server answered (a round with
+    // nothing to send and nothing to pull proves nothing).
+    if (reachedServer) await (await store.db()).put("meta", Date.now(), "lastSynced");
     // A photo the server could not take this time: retry, but back off.
     backoff = transientPhotoFailure ? Math.min(MAX_BACKOFF, backoff ? backoff * 2 : 2000) : 0;
   } catch (err) {
@@ -204,7 +217,9 @@ async function pullChanges() {
     await outbox.learnServerTime(body.server_time);
     await outbox.observe(body.hlc);
     const decisions = body.decisions || [], releases = body.releases || [];  // the team leader's only
-    if (body.findings.length || body.photos.length || decisions.length || releases.length) pulled.add(inspectionId);
+    if (body.findings.length || body.photos.length || (body.flags || []).length || decisions.length || releases.length) {
+      pulled.add(inspectionId);
+    }
     const tx = db.transaction(["values", "meta"], "readwrite");
     const values = tx.objectStore("values");
     // Per field, the greater stamp wins: our own unsynced edits stay.
@@ -220,6 +235,10 @@ async function pullChanges() {
       if (String(f.inspector_id) !== userId) continue;
       await take(f.standard, "verdict", null, f.verdict, f.verdict_hlc);
       await take(f.standard, "note", null, f.note, f.note_hlc);
+    }
+    for (const g of body.flags || []) {
+      if (String(g.inspector_id) !== userId) continue;
+      await take(g.standard, "flag", null, Boolean(g.flagged), g.flagged_hlc);
     }
     for (const p of body.photos) {
       if (String(p.inspector_id) !== userId) continue;

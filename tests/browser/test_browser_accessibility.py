@@ -34,6 +34,7 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
     log_in_by_cookie(page, live_server, "lead")
     inspection = demo_id(live_server)
     for path in ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/B6",
+                 f"/inspections/{inspection}/sections/B6?only=evidence",
                  f"/inspections/{inspection}/standards/B6.2", f"/inspections/{inspection}/team",
                  f"/inspections/{inspection}/history", "/inspections/new",
                  f"/inspections/{inspection}/merge?section=B1", f"/inspections/{inspection}/merge?only=disagreements",

@@ -28,7 +28,7 @@ def send_to_site(lead, inspection):
 def issue(lead, inspection, name="Jane Site", email="jane@northbridge.example", days="7"):
     lead.post(f"/inspections/{inspection}/links", data={"issued_to": name, "email": email, "days": days})
     page = lead.get(f"/inspections/{inspection}/review").get_data(as_text=True)
-    return re.search(r'id="new-link" value="http://localhost([^"]+)"', page).group(1)
+    return re.search(r'id="link-\d+" value="http://localhost([^"]+)"', page).group(1)  # the newest comes first
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ op ids made when it was shown, so sending it twice changes nothing.
 import threading
 import uuid
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -213,7 +213,7 @@ def lead(inspection_id):
     current = {c["code"]: review.current_round(db, inspection_id, c["code"]) for c in cited}
     return render_template("review/lead.html", inspection=ins, citations=cited, rounds=rounds, current=current,
                            links=review.links_of(db, inspection_id), live=review.is_live,
-                           new_link=session.pop("new_review_link", None), outcomes=review.OUTCOMES,
+                           link_url=lambda row: link_url(inspection_id, row["id"]), outcomes=review.OUTCOMES,
                            op_id=lambda: str(uuid.uuid4()), next_state=access.next_state(ins),
                            previous_state=access.previous_state(ins), max_days=review.MAX_DAYS,
                            can_review=access.review_refusal(g.user, ins) is None)
@@ -259,8 +259,11 @@ def issue_link(inspection_id):
         link_id = review.issue_link(db, inspection_id, name[:200], email, days, g.user["id"])
         audit.record(db, "link.issued", inspection_id=inspection_id, user_id=g.user["id"], subject=str(link_id),
                      after={"issued_to": name[:200], "email": email, "days": days})
-    session["new_review_link"] = {"url": link_url(inspection_id, link_id), "issued_to": name[:200]}
-    return redirect(url_for(".lead", inspection_id=ins["id"]) + "#links")
+    # The page lists every live link with its address to copy: nothing to
+    # carry in the session (a sync answer racing the redirect could put an
+    # older session cookie back and lose it).
+    flash(f"Link issued for {name[:200]}: copy it below and send it to them.")
+    return redirect(url_for(".lead", inspection_id=ins["id"]) + f"#link-{link_id}")
 
 
 @bp.route("/inspections/<int:inspection_id>/links/<int:link_id>/revoke", methods=("POST",))

@@ -60,7 +60,7 @@ def test_inspector_lead_and_site_from_finding_to_final_report(live_server, chrom
     lead.get_by_label("Their email").fill("sam@northbridge.example")
     lead.get_by_label("Valid for (days)").fill("10")
     lead.get_by_role("button", name="Issue review link").click()
-    link = lead.get_by_label(re.compile("^Link for Sam Site")).input_value()
+    link = lead.get_by_label("Link for Sam Site: copy it and send it to them").input_value()
     assert link.startswith(f"{live_server.url}/review/{inspection}/")
 
     # 3. The site, with no account: saves a draft, reloads, attaches a PDF, submits.

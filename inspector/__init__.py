@@ -33,7 +33,13 @@ def create_app(test_config=None):
         SESSION_COOKIE_SAMESITE="Lax",
         # The cookie's life; the server ends a session idle for a shift or a
         # week old (inspector/sessions.py), and at logout.
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=14),
+        # The server ends sessions (idle for a shift, or after a week: see
+        # sessions.py); the cookie lives as long as the longest session and
+        # is sent again only when the session changes, so a response that
+        # does not change it never carries Set-Cookie (and an answer racing
+        # another cannot put an older cookie back).
+        PERMANENT_SESSION_LIFETIME=timedelta(days=7),
+        SESSION_REFRESH_EACH_REQUEST=False,
         # Password checks running at once in one server process (each holds
         # 32 MiB): more logins at the same moment are asked to retry.
         LOGIN_CONCURRENT_CHECKS=4,

@@ -464,3 +464,21 @@ def test_scripts_read_verdict_labels_and_markup_from_the_page(as_user, demo_insp
     rendered = re.search(r'<ul class="photo-list" data-photo-list>\s*(<li.*?</li>)', html, re.S).group(1)
     template = re.search(r"<template data-photo-item>(<li.*?</li>)</template>", html, re.S).group(1)
     assert shape(rendered) == shape(template)
+
+
+def test_responses_that_do_not_change_the_session_set_no_cookie(as_user, demo_inspection):
+    """The session is the server's: a cookie is sent again only when it
+    changes, so answers racing each other never put an older one back."""
+    client = as_user("inspector1")
+    client.get("/")  # the first page puts the form token in the session
+    for path in ("/", f"/inspections/{demo_inspection}", f"/sync/pull?inspection={demo_inspection}"):
+        response = client.get(path, headers=SYNC)
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers, path
+
+
+def test_json_answers_carry_no_content_security_policy_and_pages_do(as_user, demo_inspection):
+    client = as_user("inspector1")
+    pulled = client.get(f"/sync/pull?inspection={demo_inspection}", headers=SYNC)
+    assert pulled.is_json and "Content-Security-Policy" not in pulled.headers
+    assert pulled.headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'self'" in client.get("/").headers["Content-Security-Policy"]

@@ -38,9 +38,12 @@ export async function offlineProblem({ wait = false } = {}) {
         "Reload the page and try again; if this stays, tell your IT team.";
   }
   if (!navigator.serviceWorker.controller && wait) {
+    // The first visit installs the worker, which stores the whole shell
+    // before it takes the page: on a slow ward network (or a busy tablet)
+    // that takes a while, so wait as long as for the worker to start.
     await new Promise((resolve) => {
       navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
-      setTimeout(resolve, 10_000);
+      setTimeout(resolve, 30_000);
     });
   }
   if (!navigator.serviceWorker.controller) {

@@ -213,11 +213,6 @@ def review_refusal(user, inspection):
 
 # --- photos ------------------------------------------------------------------------
 
-def can_view_released_photo(link, inspection, released):
-    """The site sees, by its link, only the photos the lead released on its inspection."""
-    return respond_view_ok(link, inspection) and released
-
-
 def respond_view_ok(link, inspection):
     """The site may read its draft citations while they are with it, and after."""
     return (link is not None and inspection is not None and link["inspection_id"] == inspection["id"]

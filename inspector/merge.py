@@ -8,7 +8,7 @@ flagged, never applied over the decision.
 """
 from collections import defaultdict
 
-from .catalog import DEFICIENT, SCALES
+from .catalog import DEFICIENT
 from .findings import Register
 
 DECISIONS = Register("decisions", ("inspection_id", "standard_code"),
@@ -109,14 +109,3 @@ def counts(rows):
     for row in rows:
         out[row["state"]] += 1
     return out
-
-
-def decided_verdicts(db, inspection):
-    """{standard code: consolidated verdict} of the lead's decisions."""
-    return {r[0]: r[1] for r in db.conn.execute(
-        "SELECT standard_code, verdict FROM decisions WHERE inspection_id = ? AND verdict IS NOT NULL",
-        [inspection["id"]])}
-
-
-def scale_labels(inspection):
-    return SCALES[inspection["scale"]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import audit, server
+from . import audit, backups, server
 from . import catalog as catalog_mod
 from . import create_app, default_data_dir, private_files, users
 from .db import connect, database_path
@@ -273,6 +273,50 @@ def rebuild(data_dir):
     db = _open(data_dir)
     protocol.rebuild(db)
     click.echo("Findings rebuilt from %d ops." % oplog.count(db))
+
+
+def _size(n):
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
+
+
+def _report(copied, verb):
+    click.echo(f"{verb} the database: {_size(copied.database_bytes)}, {copied.ops} ops, "
+               f"audit trail intact ({copied.audit_rows} rows, head {copied.audit_head})")
+    for folder, (new, present) in copied.blobs.items():
+        click.echo(f"{verb} {folder}/: {new} files ({present} already there)")
+    if copied.secret_key:
+        click.echo(f"{verb} secret_key: sessions and site-review links signed with it stay valid")
+
+
+@main.command()
+@data_option
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Replace the backup DEST already holds.")
+def backup(data_dir, dest, force):
+    """Copy the data folder into DEST while the server runs: the database (one
+    consistent moment, by SQLite's backup API), then photos/, documents/ and
+    secret_key (sessions and review links are signed with it; keep the backup
+    as private as the data)."""
+    with _clear_errors():
+        copied = backups.backup(data_dir, dest, force=force)
+    _report(copied, "Copied")
+    click.echo(f"Backup in {Path(dest).resolve()}")
+
+
+@main.command()
+@data_option
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.option("--force", is_flag=True, help="Replace the database the data folder holds (stop the server first; "
+                                            "the old file is kept beside, renamed).")
+def restore(data_dir, src, force):
+    """Bring the backup in SRC back into the data folder: checked (SQLite's
+    integrity check, the audit trail) before it replaces anything."""
+    with _clear_errors():
+        copied = backups.restore(src, data_dir, force=force)
+    _report(copied, "Restored")
+    if copied.set_aside:
+        click.echo(f"The database it replaced is kept as {copied.set_aside}")
+    click.echo(f"Data folder {Path(data_dir).resolve()} is ready: start the server.")
 
 
 @main.group("audit")

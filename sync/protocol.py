@@ -17,6 +17,8 @@ from . import oplog
 from .fields import FIELDS, PULLED
 
 MAX_BATCH = 500
+# Tablets make time-ordered UUIDv7 ids (outbox.js timeOrderedId); tablets
+# from before them still send random UUIDv4 ids: both have this shape.
 OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # [0-9], not \d: a str pattern's \d also matches other scripts' digits, and a

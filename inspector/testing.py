@@ -193,7 +193,7 @@ def free_port():
 
 
 # `inspector serve` as the CLI runs it (gunicorn). Asked to crash after N ops,
-# it first wraps the op log's append so that the worker process exits
+# it first wraps the op log's appends so that the worker process exits
 # (os._exit, as a power cut or an OOM kill would) once N ops of a batch are
 # written inside the batch's transaction; a gunicorn server hook (child_exit,
 # set as the hook's default before the CLI builds its settings) then stops the
@@ -206,7 +206,7 @@ crash_after = int(sys.argv.pop(1))
 if crash_after >= 0:
     import gunicorn.config
     from sync import oplog
-    real_append, written = oplog.append, []
+    real_append, real_append_many, written = oplog.append, oplog.append_many, []
 
     def append(db, row, status):
         if len(written) == crash_after:
@@ -214,12 +214,20 @@ if crash_after >= 0:
         written.append(row["op_id"])
         return real_append(db, row, status)
 
+    def append_many(db, logged):
+        logged = list(logged)
+        room = crash_after - len(written)
+        real_append_many(db, logged[:room])
+        written.extend(row["op_id"] for _, row, _ in logged[:room])
+        if len(logged) > room:
+            os._exit({CRASH_EXIT})
+
     def child_exit(server, worker):
         for pid in list(server.WORKERS):
             os.kill(pid, signal.SIGKILL)
         os._exit({CRASH_EXIT})
 
-    oplog.append = append
+    oplog.append, oplog.append_many = append, append_many
     gunicorn.config.ChildExit.default = staticmethod(child_exit)
 from inspector.cli import main
 main()

@@ -36,6 +36,19 @@ class Register(NamedTuple):
         db.conn.execute(f"UPDATE {self.table} SET {column} = ?, {column}_hlc = ?, last_seq = ? WHERE {where}",
                         [value, stamp, seq, *key])
 
+    def write_many(self, db, column, writes):
+        """``write`` for many rows in one statement: ``writes`` holds (key,
+        value, stamp, seq), one per key, each stamp checked newer by the caller."""
+        new_row = {name: default for name, default in self.new_row.items() if name != column}
+        names = [*self.key, *new_row, column, f"{column}_hlc", "last_seq"]
+        # max(): two columns of one row written in one batch leave the row at
+        # the later of their log positions, in whichever order they are written.
+        db.conn.executemany(
+            f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))}) "
+            f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {column} = excluded.{column}, "
+            f"{column}_hlc = excluded.{column}_hlc, last_seq = max(last_seq, excluded.last_seq)",
+            [[*key, *new_row.values(), value, stamp, seq] for key, value, stamp, seq in writes])
+
     def changes(self, db, inspection_id, cursor, owner_column=None, owner=None):
         """Rows of one inspection changed after log position ``cursor``, oldest
         first; only ``owner``'s when given."""

@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -109,24 +110,34 @@ def user_id(data_dir, username):
 
 class Device:
     """Builds ops the way a tablet does (sync/static/outbox.js): its own id, a
-    seq that only grows, and an HLC stamp from its clock. Given ``rng`` (a
-    random.Random), its op ids are repeatable from run to run."""
+    seq that only grows, an HLC stamp from its clock and a time-ordered op id
+    (UUIDv7). Given ``rng`` (a random.Random), its ids are repeatable from run
+    to run."""
 
     def __init__(self, device_id=None, clock_ms=T0, rng=None):
         self.rng = rng
-        self.device_id = device_id or "dev" + self._uuid().hex[:10]
+        self.device_id = device_id or "dev" + self._bits(128).to_bytes(16, "big").hex()[:10]
         self.clock_ms = clock_ms
         self.seq = 0
 
-    def _uuid(self):
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4) if self.rng else uuid.uuid4()
+    def _bits(self, n):
+        return self.rng.getrandbits(n) if self.rng else secrets.randbits(n)
 
     def op(self, inspection_id, standard, field, value, at_ms=None):
         self.seq += 1
         wall = at_ms if at_ms is not None else self.clock_ms + self.seq
-        return {"op_id": str(self._uuid()), "device_id": self.device_id, "seq": self.seq,
+        return {"op_id": uuid7(wall, self._bits(74)), "device_id": self.device_id, "seq": self.seq,
                 "hlc": f"{wall:015d}:{0:05d}:{self.device_id}", "inspection_id": inspection_id,
                 "standard": standard, "field": field, "value": value}
+
+
+def uuid7(ms, random_bits):
+    """A UUIDv7 as outbox.js makes one: 48-bit ms timestamp, version 7, the
+    variant, then 74 random bits. Ids made later sort later, so the log's
+    op_id index grows at its end instead of being written all over."""
+    value = (ms & (2 ** 48 - 1)) << 80 | 0x7 << 76 | (random_bits >> 62 & 0xFFF) << 64 | 0b10 << 62 \
+        | random_bits & (2 ** 62 - 1)
+    return str(uuid.UUID(int=value))
 
 
 def seeded_device(seed_value, clock_ms=None):
@@ -182,7 +193,7 @@ def free_port():
 
 
 # `inspector serve` as the CLI runs it (gunicorn). Asked to crash after N ops,
-# it first wraps the op log's append so that the worker process exits
+# it first wraps the op log's appends so that the worker process exits
 # (os._exit, as a power cut or an OOM kill would) once N ops of a batch are
 # written inside the batch's transaction; a gunicorn server hook (child_exit,
 # set as the hook's default before the CLI builds its settings) then stops the
@@ -195,7 +206,7 @@ crash_after = int(sys.argv.pop(1))
 if crash_after >= 0:
     import gunicorn.config
     from sync import oplog
-    real_append, written = oplog.append, []
+    real_append, real_append_many, written = oplog.append, oplog.append_many, []
 
     def append(db, row, status):
         if len(written) == crash_after:
@@ -203,12 +214,20 @@ if crash_after >= 0:
         written.append(row["op_id"])
         return real_append(db, row, status)
 
+    def append_many(db, logged):
+        logged = list(logged)
+        room = crash_after - len(written)
+        real_append_many(db, logged[:room])
+        written.extend(row["op_id"] for _, row, _ in logged[:room])
+        if len(logged) > room:
+            os._exit({CRASH_EXIT})
+
     def child_exit(server, worker):
         for pid in list(server.WORKERS):
             os.kill(pid, signal.SIGKILL)
         os._exit({CRASH_EXIT})
 
-    oplog.append = append
+    oplog.append, oplog.append_many = append, append_many
     gunicorn.config.ChildExit.default = staticmethod(child_exit)
 from inspector.cli import main
 main()

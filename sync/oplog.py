@@ -39,6 +39,19 @@ def append(db, row, status):
                            [*(row[c] for c in COLUMNS), status]).lastrowid
 
 
+def next_seq(db):
+    """The seq the next op will be logged at (AUTOINCREMENT never reuses one)."""
+    return db.conn.execute("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0), "
+                           "coalesce((SELECT max(seq) FROM ops), 0)) + 1").fetchone()[0]
+
+
+def append_many(db, logged):
+    """Write many ops, each (seq, row, status), with one statement."""
+    names = ["seq", *COLUMNS, "status"]
+    db.conn.executemany(f"INSERT INTO ops ({', '.join(names)}) VALUES ({','.join('?' * len(names))})",
+                        [[seq, *(row[c] for c in COLUMNS), status] for seq, row, status in logged])
+
+
 def newest_seq_of(db, op_ids):
     """The log position of the newest of these ops (0 if none is logged)."""
     return max([row["seq"] for row in _seqs(db, op_ids)] + [0])

@@ -10,13 +10,17 @@ import re
 import time
 from typing import NamedTuple
 
+import orjson
+
 from inspector import access, audit, catalog, inspections, photos
 from inspector.db import transaction
 
 from . import oplog
-from .fields import FIELDS, PULLED
+from .fields import FIELDS, PULLED, Field
 
 MAX_BATCH = 500
+# Tablets make time-ordered UUIDv7 ids (outbox.js timeOrderedId); tablets
+# from before them still send random UUIDv4 ids: both have this shape.
 OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # [0-9], not \d: a str pattern's \d also matches other scripts' digits, and a
@@ -44,8 +48,36 @@ class Forbidden(PermissionError):
         self.op_ids = op_ids
 
 
+_LONG_NUMBER = re.compile(rb"[0-9]{20}")  # 2**64 has 20 digits
+_LONG_NUMBER_STR = re.compile(r"[0-9]{20}")
+
+
+_SHALLOW = 200  # far less than json's limit, far more than an op needs
+
+
+def _deeper_than(value, limit):
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return False
+    return limit <= 0 or any(_deeper_than(item, limit - 1) for item in value if isinstance(item, (dict, list)))
+
+
 def parse_body(raw):
     """The request body as JSON; BatchError for anything else (nesting too deep included)."""
+    # orjson refuses some of what json takes (a lone surrogate, NaN, UTF-16)
+    # and reads an integer of 2**64 or more as a float: those bodies go to
+    # json, so every body gets the answer it got before.
+    if not (_LONG_NUMBER if isinstance(raw, bytes) else _LONG_NUMBER_STR).search(raw):
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            # orjson nests up to 1024 deep, json only as deep as the recursion
+            # limit lets it: a body that deep gets json's answer.
+            if not _deeper_than(body, _SHALLOW):
+                return body
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep
@@ -134,6 +166,7 @@ def apply_batch(db, actor, ops):
             "uploaded": photos.uploaded_among(db, actor.user["id"], needed) if actor.user else set(),
             "logged": oplog.existing(db, [op["op_id"] for op in valid]),
             "trail": [],  # the batch's audit records, written together before it commits
+            "writes": _Writes(db),
         }
         results = []
         for op, problem in zip(ops, problems):
@@ -142,6 +175,7 @@ def apply_batch(db, actor, ops):
                 results.append(_rejected(op_id, "malformed", problem))
             else:
                 results.append(_push_one(db, actor, op, context))
+        context["writes"].flush()
         audit.record_many(db, context["trail"])
         cursor = oplog.last_seq(db)
         hlc = oplog.newest_stamp(db, seen)
@@ -166,6 +200,8 @@ def _push_one(db, actor, op, context):
     if op["standard"] not in context["codes"][inspection["catalog_id"]]:
         return _rejected(op_id, "unknown_standard", f"standard {op['standard']} is not in this inspection's catalog")
     field = FIELDS[op["field"]]
+    if field.precheck is not _NO_PRECHECK:
+        context["writes"].flush()  # the rule reads the registers: the batch's earlier writes first
     refusal = field.refusal(actor, inspection) or field.precheck(db, op, inspection)
     if refusal:
         return _rejected(op_id, refusal.code, refusal.reason)
@@ -176,9 +212,54 @@ def _push_one(db, actor, op, context):
     if needed and needed not in context["uploaded"]:
         return _rejected(op_id, "missing_photo",
                          "the photo was not uploaded yet: upload it by its sha256, then send the op again")
-    status = apply(db, field, field.key(op, actor), op, row=row, trail=context["trail"])
+    status = context["writes"].apply(field, field.key(op, actor), op, row, context["trail"])
     context["logged"][op_id] = row
     return {"op_id": op_id, "status": status}
+
+
+_NO_PRECHECK = Field._field_defaults["precheck"]
+
+
+class _Writes:
+    """A batch's accepted ops, decided one by one as ``apply`` decides them,
+    written together: the log rows with one statement, each register column
+    with one statement holding only the newest value per row (an older op on
+    the same field in the batch is superseded and logged, never written)."""
+
+    def __init__(self, db):
+        self.db = db
+        self.seq = None
+        self.logged = []    # (seq, row, status)
+        self.cells = {}     # (table, key, column) -> (value, stamp) written by this batch
+        self.writes = {}    # (register table, column) -> (register, {key: (key, value, stamp, seq)})
+        self.rows = set()   # (table, key) of rows this batch writes
+
+    def apply(self, field, key, op, row, trail):
+        register, column = field.register, field.column
+        cell = (register.table, key, column)
+        if cell not in self.cells and (register.table, key) in self.rows:
+            self.flush()  # the row may be new: its other columns' defaults are the "before"
+        before, current = self.cells.get(cell) or register.current(self.db, key, column)
+        stamp = stamp_of(op)
+        status = "applied" if stamp > current else "superseded"
+        value = field.stored(op["value"])
+        if self.seq is None:
+            self.seq = oplog.next_seq(self.db)
+        seq, self.seq = self.seq, self.seq + 1
+        self.logged.append((seq, row, status))
+        trail.append(_audit_event(field, key, row, status, before, value))
+        if status == "applied":
+            self.cells[cell] = (value, stamp)
+            self.rows.add((register.table, key))
+            self.writes.setdefault((register.table, column), (register, {}))[1][key] = (key, value, stamp, seq)
+        return status
+
+    def flush(self):
+        if self.logged:
+            oplog.append_many(self.db, self.logged)
+        for (_, column), (register, writes) in self.writes.items():
+            register.write_many(self.db, column, list(writes.values()))
+        self.logged, self.cells, self.writes, self.rows = [], {}, {}, set()
 
 
 def apply(db, field, key, op, row=None, seq=None, trail=None):

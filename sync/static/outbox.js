@@ -12,12 +12,26 @@ const listeners = new Set();
 const channel = "BroadcastChannel" in self ? new BroadcastChannel("inspector-outbox") : null;
 channel?.addEventListener("message", () => changed({}, false));
 
+function hexUuid(b) {
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 function randomId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return hexUuid(b);
+}
+
+/** A UUIDv7 (RFC 9562): 48-bit ms timestamp, version 7, 74 random bits.
+ * Ids made later sort later, so the server's op_id index grows at its end
+ * rather than being rewritten all over for every batch. */
+export function timeOrderedId(ms = Date.now()) {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  for (let i = 5; i >= 0; i--) { b[i] = ms % 256; ms = Math.floor(ms / 256); }
+  b[6] = (b[6] & 0x0f) | 0x70; b[8] = (b[8] & 0x3f) | 0x80;
+  return hexUuid(b);
 }
 
 export function deviceId() {
@@ -122,7 +136,7 @@ export async function record({ inspectionId, standard, section, field, value, sy
   const seq = ((await meta.get("seq")) || 0) + 1;
   await meta.put(seq, "seq");
   const hlc = await nextStamp(meta);
-  const op = { op_id: randomId(), device_id: deviceId(), seq, hlc, inspection_id: Number(inspectionId),
+  const op = { op_id: timeOrderedId(), device_id: deviceId(), seq, hlc, inspection_id: Number(inspectionId),
                standard, field, value };
   const outbox = tx.objectStore("outbox");
   // An unsent op for the same field, waiting or refused, is replaced: the new

@@ -205,3 +205,17 @@ def test_a_deeply_nested_value_is_rejected_as_malformed(as_user, db, demo_inspec
     op["value"] = json.loads("[" * 900 + "]" * 900)
     result = push(as_user("inspector1"), [op]).json["results"][0]
     assert (result["status"], result["code"]) == ("rejected", "malformed")
+
+
+def test_old_random_op_ids_and_new_time_ordered_ones_are_both_taken(as_user, db, demo_inspection):
+    """Tablets still in the field send UUIDv4 op ids; new ones send time-ordered UUIDv7."""
+    import uuid
+
+    from inspector.testing import uuid7
+    old_tablet, new_tablet = Device("oldtablet"), Device("newtablet")
+    old = old_tablet.op(demo_inspection, "B3.1", "note", "from an old tablet")
+    old["op_id"] = str(uuid.uuid4())
+    new = new_tablet.op(demo_inspection, "B3.2", "note", "from a new tablet")
+    assert uuid.UUID(new["op_id"]).version == 7 and uuid.UUID(uuid7(1_764_000_000_000, 12345)).version == 7
+    results = push(as_user("inspector1"), [old, new]).json["results"]
+    assert [r["status"] for r in results] == ["applied", "applied"]

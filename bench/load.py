@@ -304,11 +304,13 @@ def good(check):
                 or check["not_acked"] or check["rebuild_differs"])
 
 
-def one_run(tmp, seeded, name, tablets, seconds, kill, base_seconds=0, rng=None):
-    data = copy_data_dir(seeded / "inspector.sqlite3", Path(tmp) / f"data-{name}")
+def one_run(tmp, seeded_database, name, tablets, seconds, kill, base_seconds=0, rng=None, password=PASSWORD):
+    """One run on a fresh copy of ``seeded_database``: (figures with their
+    "check", 1-tablet baseline figures or None)."""
+    data = copy_data_dir(seeded_database, Path(tmp) / f"data-{name}")
     server = Server(data).start()
     try:
-        cookies = [cookie_header(login(server.url, a, PASSWORD)) for a in ACCOUNTS]
+        cookies = [cookie_header(login(server.url, a, password)) for a in ACCOUNTS]
         plan = the_plan(data)
         base = None
         everyone = []
@@ -362,7 +364,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
         seeded, _ = seeded_data_dir(tmp)
         for run in range(runs):
-            row, base = one_run(tmp, seeded, f"run{run}", args.tablets, args.seconds, args.kill,
+            row, base = one_run(tmp, seeded / "inspector.sqlite3", f"run{run}", args.tablets, args.seconds, args.kill,
                                 0 if args.kill else args.base_seconds, rng)
             if base:
                 print(f"  1 tablet      {describe(base)}")

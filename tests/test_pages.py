@@ -311,9 +311,21 @@ def test_standard_page_shows_the_standard_and_my_finding(as_user, db, demo_inspe
     assert "checked" in standard.labels["Not compliant"] and "checked" not in standard.labels["Compliant"]
     assert standard.labels["Note"]["tag"] == "textarea"
     assert "No written agreement with intensive care for transfer at night" in html
-    photo = standard.labels["Add photo"]
-    assert (photo["type"], photo["capture"]) == ("file", "environment")
+    camera, pictures = standard.labels["Take photo"], standard.labels["Choose photos"]
+    assert (camera["type"], camera["capture"]) == ("file", "environment")
+    assert pictures["type"] == "file" and "multiple" in pictures and "capture" not in pictures
     assert standard.labels["Go to standard"]["name"] == "code"
+
+
+def test_a_photo_only_finding_links_its_full_image_and_is_not_called_empty(as_user, demo_inspection, device):
+    client = as_user("inspector2")
+    sha = attach_photo(client, device, demo_inspection, "D7.2", color="green")
+    html = client.get(f"/inspections/{demo_inspection}/standards/D7.2").get_data(as_text=True)
+    assert "Nothing recorded yet" not in html
+    assert f'href="/photos/{sha}"' in html  # the thumbnail opens the full image
+    assert client.get(f"/photos/{sha}").status_code == 200
+    empty = client.get(f"/inspections/{demo_inspection}/standards/D7.1").get_data(as_text=True)
+    assert "Nothing recorded yet" in empty
 
 
 @pytest.mark.parametrize("code, prev, next_", [
@@ -459,8 +471,9 @@ def test_scripts_read_verdict_labels_and_markup_from_the_page(as_user, demo_insp
     assert json.loads(labels.group(2)) == SCALES["fact"] and labels.group(1) == "Not assessed"
 
     def shape(li):  # the markup without what differs per photo
-        li = re.sub(r'\s(data-sha256|data-attached-hlc|data-caption-hlc|src)="[^"]*"', "", li)
-        return re.sub(r'(alt="Photo|"caption-|value=")[^"]*"', r'\1"', li)
+        li = re.sub(r'\s(data-sha256|data-attached-hlc|data-caption-hlc|src|href)="[^"]*"', "", li)
+        li = re.sub(r'(<textarea[^>]*>)[^<]*', r'\1', li)
+        return re.sub(r'(alt="Photo|"caption-)[^"]*"', r'\1"', li)
     rendered = re.search(r'<ul class="photo-list" data-photo-list>\s*(<li.*?</li>)', html, re.S).group(1)
     template = re.search(r"<template data-photo-item>(<li.*?</li>)</template>", html, re.S).group(1)
     assert shape(rendered) == shape(template)

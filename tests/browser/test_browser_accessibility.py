@@ -60,6 +60,20 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
     context.close()
 
 
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_evidence_photos_and_their_removed_state_have_no_violations(live_server, chromium, viewport):
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "inspector1")
+    page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B2.3")  # a finding with a photo
+    expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+    assert violations(page) == []
+    page.get_by_role("button", name="Remove photo").click()
+    expect(page.get_by_role("button", name="Undo remove photo")).to_be_focused()
+    assert violations(page) == []
+    context.close()
+
+
 def test_an_inspector_records_a_finding_with_the_keyboard_alone(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector1")

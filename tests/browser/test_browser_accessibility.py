@@ -74,6 +74,30 @@ def test_evidence_photos_and_their_removed_state_have_no_violations(live_server,
     context.close()
 
 
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_an_admins_read_only_pages_have_no_violations(live_server, chromium, viewport):
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "admin")
+    inspection = demo_id(live_server)
+    for path in ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/B1",
+                 f"/inspections/{inspection}/standards/B1.5"]:
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+        assert violations(page) == [], path
+    expect(page.get_by_label("Note")).to_be_disabled()
+    context.close()
+
+
+def test_the_team_grid_fits_a_tablet_screen(live_server, tablet):
+    page = tablet.new_page()
+    log_in_by_cookie(page, live_server, "lead")
+    page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/team")
+    grid = page.locator(".grid-scroll")
+    assert grid.evaluate("e => e.scrollWidth <= e.clientWidth")  # no sideways scrolling with the demo's team
+    assert page.evaluate("document.documentElement.scrollHeight") < 2400  # was a 2,400 px stack of checkboxes
+
+
 def test_an_inspector_records_a_finding_with_the_keyboard_alone(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector1")

@@ -133,7 +133,7 @@ def test_photos_chosen_together_open_full_size_and_a_removal_can_be_undone(live_
     page.goto(standard_url(live_server, "D7.6"))
     page.get_by_label("Choose photos").set_input_files([str(PHOTOS / "gps_upright.jpg"), str(PHOTOS / "gps_rotated.jpg")])
     photos = page.locator("[data-photo-list] li[data-sha256]")
-    expect(photos).to_have_count(2)
+    expect(photos).to_have_count(2, timeout=15_000)  # both are re-encoded on the tablet first
     expect(page.locator("[data-save-state]")).not_to_have_text("Nothing recorded yet")
     long_caption = "Dewar 3 alarm panel, tested at 10:40 with the nurse in charge; the alarm sounded in the office " * 2
     page.get_by_label("Caption").first.fill(long_caption)

@@ -495,3 +495,21 @@ def test_json_answers_carry_no_content_security_policy_and_pages_do(as_user, dem
     assert pulled.is_json and "Content-Security-Policy" not in pulled.headers
     assert pulled.headers["X-Content-Type-Options"] == "nosniff"
     assert "script-src 'self'" in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_htmx_attributes_are_valid_html_data_attributes():
+    """The Nu HTML checker rejects unknown attributes such as `hx-boost`:
+    htmx reads the same attributes with a `data-` prefix."""
+    from pathlib import Path
+    templates = Path(__file__).parent.parent / "templates"
+    bare = [(str(p.relative_to(templates)), m) for p in templates.rglob("*.html")
+            for m in re.findall(r"(?<![\w-])hx-[a-z-]+=", p.read_text())]
+    assert bare == []
+
+
+def test_the_project_says_its_license():
+    from pathlib import Path
+    root = Path(__file__).parent.parent
+    assert "Apache License" in (root / "LICENSE").read_text()
+    assert 'license = "Apache-2.0"' in (root / "pyproject.toml").read_text()
+    assert "Apache License 2.0" in (root / "README.md").read_text()

@@ -513,3 +513,24 @@ def test_the_project_says_its_license():
     assert "Apache License" in (root / "LICENSE").read_text()
     assert 'license = "Apache-2.0"' in (root / "pyproject.toml").read_text()
     assert "Apache License 2.0" in (root / "README.md").read_text()
+
+
+def test_the_manifest_offers_a_rich_install(client):
+    from pathlib import Path
+    from PIL import Image
+    manifest = client.get("/manifest.webmanifest").get_json()
+    assert manifest["id"] == "/" and manifest["description"]
+    assert {i["purpose"] for i in manifest["icons"]} == {"any", "maskable"}
+    assert {s["form_factor"] for s in manifest["screenshots"]} == {"narrow", "wide"}
+    static = Path(__file__).parent.parent
+    for image in manifest["icons"] + manifest["screenshots"]:
+        with Image.open(static / image["src"].lstrip("/")) as im:
+            assert "%dx%d" % im.size == image["sizes"], image["src"]
+
+
+def test_text_follows_the_browsers_font_size_setting():
+    """The root size is a percentage of the browser's, never a fixed px size."""
+    from pathlib import Path
+    css = (Path(__file__).parent.parent / "static" / "css" / "app.css").read_text()
+    roots = re.findall(r":root\s*\{[^}]*?font-size:\s*([^;]+);", css)
+    assert roots and all(size.endswith("%") for size in roots)

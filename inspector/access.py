@@ -96,9 +96,20 @@ def can_lead_teams(user):
 # --- one inspection ----------------------------------------------------------------
 
 def can_view_inspection(user, inspection):
-    """Its pages and its pull: the team only (others get a 404, never learning
-    that it exists)."""
+    """On its team: works in it (its offline copy, writes through push).
+    Others get a 404, never learning that it exists."""
     return inspection is not None and inspection["team_role"] is not None
+
+
+def can_read_inspection(user, inspection):
+    """Its pages and its pull: the team, and admins, read only (an admin is
+    never on a team, so every write of theirs is still refused)."""
+    return inspection is not None and (inspection["team_role"] is not None or user["role"] == "admin")
+
+
+def can_see_team_progress(user, inspection):
+    """How far the whole team has got, section by section: the team leader and admins."""
+    return inspection is not None and (inspection["team_role"] == "lead" or user["role"] == "admin")
 
 
 def can_manage_team(user, inspection):

@@ -82,26 +82,32 @@ def serve(data_dir, host, port, cert, key, workers, threads):
 @main.command()
 @data_option
 @click.option("--password", envvar="INSPECTOR_DEMO_PASSWORD", help="Password for every demo user, "
-              "12 characters or more (default: a new random one, printed).")
+              "12 characters or more (default: unchanged on a re-run; a new random one, printed, the first time).")
+@click.option("--reset-password", is_flag=True, help="Give every demo user a new random password (printed).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Only seed the demo data.")
 @with_tls
-def demo(data_dir, password, host, port, no_serve, cert, key, workers, threads):
-    """Seed demo data (users, an inspection, findings) and serve."""
-    from .demo import seed
+def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, workers, threads):
+    """Seed demo data (users, an inspection, findings) and serve. A re-run keeps
+    the demo users' passwords (only their hashes are stored, so it cannot print
+    them) unless given --password or --reset-password."""
+    from .demo import USERS, missing_users, seed
     _check_tls(cert, key)
-    from .demo import USERS
-    while not password:  # a new one, good enough for every demo user (a random one could hold "lead")
+    db = _open(data_dir)
+    keep = not password and not reset_password and not missing_users(db)
+    while not password and not keep:  # a new one for every demo user (a random one could hold "lead")
         password = secrets.token_urlsafe(12)
         password = None if any(users.password_problem(password, u) for u, _, _ in USERS) else password
-    db = _open(data_dir)
     with _clear_errors():
-        summary = seed(db, password)
+        summary = seed(db, None if keep else password)
     db.conn.close()
     click.echo(f"Demo data in {Path(data_dir).resolve()}")
     click.echo(f"Inspection: {summary['site']} ({summary['standards']} standards, illustrative catalog)")
-    click.echo("Log in as any of these (password for all: %s):" % password)
+    if keep:
+        click.echo("Log in as any of these, password unchanged (use --reset-password for a new one):")
+    else:
+        click.echo("Log in as any of these (password for all: %s):" % password)
     for username, role in summary["users"]:
         click.echo(f"  {username:<11} {role}")
     from .views.review import link_path

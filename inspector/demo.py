@@ -80,13 +80,20 @@ SITE_REVIEWER = ("Sam Site (quality manager)", "quality@northbridge.example")
 CLOCK_MS = 1_764_000_000_000  # fixed, so a re-run sends identical ops
 
 
+def missing_users(db):
+    """The demo's usernames not in the database yet."""
+    return [username for username, _, _ in USERS if users.by_username(db, username) is None]
+
+
 def seed(db, password):
+    """Seed the demo; ``password`` None keeps the users' passwords (every demo user must exist)."""
     catalog_id = catalog.import_bundled(db)
     ids = {}
     for username, role, name in USERS:
         existing = users.by_username(db, username)
         if existing:
-            users.set_password(db, username, password)
+            if password is not None:
+                users.set_password(db, username, password)
             ids[username] = existing["id"]
         else:
             ids[username] = users.create(db, username, role, password, name)

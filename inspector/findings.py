@@ -104,6 +104,24 @@ def section_progress(db, user, inspection):
         """, {"i": inspection["id"], "u": user["id"], "c": inspection["catalog_id"]}).fetchall()
 
 
+def progress_by_inspection(db, user, inspection_ids):
+    """{inspection id: {"assessed", "total", "assigned"}}: standards the team has
+    given a verdict, standards in its checklist, sections assigned to the user."""
+    if not inspection_ids:
+        return {}
+    marks = ",".join("?" * len(inspection_ids))
+    rows = db.conn.execute(
+        f"""
+        SELECT i.id,
+          (SELECT count(DISTINCT f.standard_code) FROM findings f
+             JOIN standards s ON s.catalog_id = i.catalog_id AND s.code = f.standard_code AND s.depth > 0
+           WHERE f.inspection_id = i.id AND f.verdict IS NOT NULL) AS assessed,
+          (SELECT count(*) FROM standards s WHERE s.catalog_id = i.catalog_id AND s.depth > 0) AS total,
+          (SELECT count(*) FROM assignments a WHERE a.inspection_id = i.id AND a.user_id = ?) AS assigned
+        FROM inspections i WHERE i.id IN ({marks})""", [user["id"], *inspection_ids])
+    return {r["id"]: dict(r) for r in rows}
+
+
 def section_with_my_verdicts(db, user, inspection, section_code):
     """The section's standards in order, each with the user's verdict (or None),
     whether their note is written, how many photos they attached, and their flag."""

@@ -79,7 +79,7 @@ def push():
 def pull():
     db = get_db()
     inspection = inspections.for_user(db, g.user, request.args.get("inspection", type=int) or 0)
-    if not access.can_view_inspection(g.user, inspection):
+    if not access.can_read_inspection(g.user, inspection):
         return error(404, "no_such_inspection", "No inspection of yours has that id.")
     cursor = request.args.get("cursor", default=0, type=int)
     return jsonify(protocol.pull(db, g.user, inspection, max(cursor, 0)))

@@ -17,6 +17,7 @@ ACTORS = ("anonymous", "site", "other_site", "inspector", "outsider", "lead", "o
 EVERYONE = set(ACTORS)
 USERS = {"inspector", "outsider", "lead", "other_lead", "admin"}
 TEAM = {"inspector", "lead"}
+TEAM_OR_ADMIN = TEAM | {"admin"}
 LEAD = {"lead"}
 LEAD_OR_ADMIN = {"lead", "admin"}
 SETS_UP = {"lead", "other_lead", "admin"}
@@ -27,8 +28,9 @@ RULES = {
     ("static", "GET"): EVERYONE, ("sync.static", "GET"): EVERYONE,
     ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
     ("inspections.home", "GET"): USERS,
-    ("inspections.inspection", "GET"): TEAM, ("inspections.section", "GET"): TEAM,
-    ("inspections.standard", "GET"): TEAM, ("inspections.jump", "GET"): TEAM,
+    # Admins read every inspection (never on a team, so push refuses their ops below).
+    ("inspections.inspection", "GET"): TEAM_OR_ADMIN, ("inspections.section", "GET"): TEAM_OR_ADMIN,
+    ("inspections.standard", "GET"): TEAM_OR_ADMIN, ("inspections.jump", "GET"): TEAM_OR_ADMIN,
     ("shell.offline_manifest", "GET"): TEAM,
     ("photos.photo", "GET"): TEAM,  # an inspector's own evidence photo: its inspector and the team leader
     ("team.new_inspection", "GET"): SETS_UP, ("team.new_inspection", "POST"): SETS_UP,
@@ -44,7 +46,7 @@ RULES = {
     ("review.site_upload", "POST"): {"site"}, ("review.site_document", "GET"): {"site"},
     ("review.site_photo", "GET"): {"site"},
     ("sync.push", "POST"): TEAM,      # an op on this inspection: only its team writes it
-    ("sync.pull", "GET"): TEAM,
+    ("sync.pull", "GET"): TEAM_OR_ADMIN,
     ("sync.upload_photo", "PUT"): USERS,  # any account may upload; attaching needs the team
 }
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"

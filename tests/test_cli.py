@@ -191,6 +191,25 @@ def test_a_demo_without_a_password_prints_a_generated_one_that_works(data):
     assert all(check_password_hash(h, password) for h in hashes.values())
 
 
+def test_a_demo_run_again_keeps_its_password_unless_asked_to_reset_it(data):
+    def hashes():
+        db = connect(database_path(data))
+        try:
+            return dict(db.conn.execute("SELECT username, password_hash FROM users").fetchall())
+        finally:
+            db.conn.close()
+    first = run("demo", "--data", data, "--no-serve")
+    password = re.search(r"password for all: (\S+?)\)", first.output).group(1)
+    before = hashes()
+    again = run("demo", "--data", data, "--no-serve")
+    assert again.exit_code == 0, again.output
+    assert "password unchanged (use --reset-password" in again.output and password not in again.output
+    assert hashes() == before  # nothing stored in plain text, nothing reset
+    reset = run("demo", "--data", data, "--no-serve", "--reset-password")
+    new = re.search(r"password for all: (\S+?)\)", reset.output).group(1)
+    assert new != password and all(check_password_hash(h, new) for h in hashes().values())
+
+
 def test_a_synthetic_catalog_imports(data, tmp_path):
     result = run("catalog", "synthetic", "--sections", 3, "--per-section", 4)
     assert result.exit_code == 0
@@ -288,3 +307,12 @@ def test_an_admin_lists_disables_enables_and_resets_users(data):
     assert run("user", "disable", "--data", data, "nobody").output.count("no user 'nobody'") == 1
     actions = [r[0] for r in connect(database_path(data)).conn.execute("SELECT action FROM audit ORDER BY id")]
     assert actions[-3:] == ["user.disabled", "user.enabled", "user.password_changed"]
+
+
+def test_run_demo_installs_only_what_the_app_needs():
+    """`./run demo` installs the package alone; the test tools (Playwright,
+    pytest, ...) are the `test` extra that `./run test` installs."""
+    script = (Path(__file__).parent.parent / "run").read_text()
+    demo = script.split("  demo)", 1)[1].split(";;", 1)[0]
+    test = script.split("  test)", 1)[1].split(";;", 1)[0]
+    assert re.search(r"^\s+setup$", demo, re.M) and re.search(r"^\s+setup test$", test, re.M)

@@ -311,9 +311,21 @@ def test_standard_page_shows_the_standard_and_my_finding(as_user, db, demo_inspe
     assert "checked" in standard.labels["Not compliant"] and "checked" not in standard.labels["Compliant"]
     assert standard.labels["Note"]["tag"] == "textarea"
     assert "No written agreement with intensive care for transfer at night" in html
-    photo = standard.labels["Add photo"]
-    assert (photo["type"], photo["capture"]) == ("file", "environment")
+    camera, pictures = standard.labels["Take photo"], standard.labels["Choose photos"]
+    assert (camera["type"], camera["capture"]) == ("file", "environment")
+    assert pictures["type"] == "file" and "multiple" in pictures and "capture" not in pictures
     assert standard.labels["Go to standard"]["name"] == "code"
+
+
+def test_a_photo_only_finding_links_its_full_image_and_is_not_called_empty(as_user, demo_inspection, device):
+    client = as_user("inspector2")
+    sha = attach_photo(client, device, demo_inspection, "D7.2", color="green")
+    html = client.get(f"/inspections/{demo_inspection}/standards/D7.2").get_data(as_text=True)
+    assert "Nothing recorded yet" not in html
+    assert f'href="/photos/{sha}"' in html  # the thumbnail opens the full image
+    assert client.get(f"/photos/{sha}").status_code == 200
+    empty = client.get(f"/inspections/{demo_inspection}/standards/D7.1").get_data(as_text=True)
+    assert "Nothing recorded yet" in empty
 
 
 @pytest.mark.parametrize("code, prev, next_", [
@@ -459,8 +471,9 @@ def test_scripts_read_verdict_labels_and_markup_from_the_page(as_user, demo_insp
     assert json.loads(labels.group(2)) == SCALES["fact"] and labels.group(1) == "Not assessed"
 
     def shape(li):  # the markup without what differs per photo
-        li = re.sub(r'\s(data-sha256|data-attached-hlc|data-caption-hlc|src)="[^"]*"', "", li)
-        return re.sub(r'(alt="Photo|"caption-|value=")[^"]*"', r'\1"', li)
+        li = re.sub(r'\s(data-sha256|data-attached-hlc|data-caption-hlc|src|href)="[^"]*"', "", li)
+        li = re.sub(r'(<textarea[^>]*>)[^<]*', r'\1', li)
+        return re.sub(r'(alt="Photo|"caption-)[^"]*"', r'\1"', li)
     rendered = re.search(r'<ul class="photo-list" data-photo-list>\s*(<li.*?</li>)', html, re.S).group(1)
     template = re.search(r"<template data-photo-item>(<li.*?</li>)</template>", html, re.S).group(1)
     assert shape(rendered) == shape(template)
@@ -482,3 +495,42 @@ def test_json_answers_carry_no_content_security_policy_and_pages_do(as_user, dem
     assert pulled.is_json and "Content-Security-Policy" not in pulled.headers
     assert pulled.headers["X-Content-Type-Options"] == "nosniff"
     assert "script-src 'self'" in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_htmx_attributes_are_valid_html_data_attributes():
+    """The Nu HTML checker rejects unknown attributes such as `hx-boost`:
+    htmx reads the same attributes with a `data-` prefix."""
+    from pathlib import Path
+    templates = Path(__file__).parent.parent / "templates"
+    bare = [(str(p.relative_to(templates)), m) for p in templates.rglob("*.html")
+            for m in re.findall(r"(?<![\w-])hx-[a-z-]+=", p.read_text())]
+    assert bare == []
+
+
+def test_the_project_says_its_license():
+    from pathlib import Path
+    root = Path(__file__).parent.parent
+    assert "Apache License" in (root / "LICENSE").read_text()
+    assert 'license = "Apache-2.0"' in (root / "pyproject.toml").read_text()
+    assert "Apache License 2.0" in (root / "README.md").read_text()
+
+
+def test_the_manifest_offers_a_rich_install(client):
+    from pathlib import Path
+    from PIL import Image
+    manifest = client.get("/manifest.webmanifest").get_json()
+    assert manifest["id"] == "/" and manifest["description"]
+    assert {i["purpose"] for i in manifest["icons"]} == {"any", "maskable"}
+    assert {s["form_factor"] for s in manifest["screenshots"]} == {"narrow", "wide"}
+    static = Path(__file__).parent.parent
+    for image in manifest["icons"] + manifest["screenshots"]:
+        with Image.open(static / image["src"].lstrip("/")) as im:
+            assert "%dx%d" % im.size == image["sizes"], image["src"]
+
+
+def test_text_follows_the_browsers_font_size_setting():
+    """The root size is a percentage of the browser's, never a fixed px size."""
+    from pathlib import Path
+    css = (Path(__file__).parent.parent / "static" / "css" / "app.css").read_text()
+    roots = re.findall(r":root\s*\{[^}]*?font-size:\s*([^;]+);", css)
+    assert roots and all(size.endswith("%") for size in roots)

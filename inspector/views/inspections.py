@@ -15,14 +15,17 @@ bp = Blueprint("inspections", __name__)
 @bp.route("/")
 @access.login_required
 def home():
-    return render_template("inspections/home.html", inspections=inspections.listed_for(get_db(), g.user))
+    db = get_db()
+    listed = inspections.listed_for(db, g.user)
+    return render_template("inspections/home.html", inspections=listed,
+                           progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
 
 
 @bp.route("/inspections/<int:inspection_id>")
 @access.login_required
 def inspection(inspection_id):
     db = get_db()
-    ins = inspection_or_404(inspection_id)
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
     sections = findings.section_progress(db, g.user, ins)
     mine = [s for s in sections if s["assigned"]]
     others = [s for s in sections if not s["assigned"]]
@@ -35,7 +38,7 @@ def inspection(inspection_id):
 @access.login_required
 def section(inspection_id, code):
     db = get_db()
-    ins = inspection_or_404(inspection_id)
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
     sec = found_or_404(catalog.section(db, ins["catalog_id"], code))
     rows = findings.section_with_my_verdicts(db, g.user, ins, code)
     only = request.args.get("only")
@@ -54,7 +57,7 @@ FILTERS = {"not_assessed": "Not assessed", "not_compliant": "Not compliant",
 @access.login_required
 def standard(inspection_id, code):
     db = get_db()
-    ins = inspection_or_404(inspection_id)
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
     std = found_or_404(catalog.standard(db, ins["catalog_id"], code))
     sec = catalog.section(db, ins["catalog_id"], std["section_code"])
     prev, nxt = catalog.neighbours(db, ins["catalog_id"], std["position"])
@@ -63,14 +66,15 @@ def standard(inspection_id, code):
     flagged, flag_hlc = findings.my_flag(db, g.user, inspection_id, code)
     return render_template("inspections/standard.html", inspection=ins, standard=std, section=sec,
                            prev=prev, next=nxt, finding=finding, photos=photos,
-                           flagged=bool(flagged), flag_hlc=flag_hlc)
+                           flagged=bool(flagged), flag_hlc=flag_hlc,
+                           editable=access.can_view_inspection(g.user, ins))
 
 
 @bp.route("/inspections/<int:inspection_id>/jump")
 @access.login_required
 def jump(inspection_id):
     """Go to a standard (or a section) by the code typed in the jump box."""
-    ins = inspection_or_404(inspection_id)
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
     code = request.args.get("code", "").strip()
     found = catalog.find_by_typed_code(get_db(), ins["catalog_id"], code) if code else None
     if found is not None:

@@ -85,10 +85,20 @@ def shell_files():
 
 @bp.route("/manifest.webmanifest")
 def web_manifest():
-    icon = lambda size: {"src": url_for("static", filename=f"icons/icon-{size}.png"),  # noqa: E731
-                         "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
-    response = jsonify(name="inspector: IEC inspections", short_name="inspector", start_url="/",
+    icon = lambda name, size, purpose: {  # noqa: E731
+        "src": url_for("static", filename=f"icons/{name}-{size}.png"), "sizes": f"{size}x{size}",
+        "type": "image/png", "purpose": purpose}
+    response = jsonify(id="/", name="inspector: IEC inspections", short_name="inspector", start_url="/",
+                       description="Record accreditation inspection findings on a tablet, "
+                                   "online or offline, and consolidate them into the report.",
                        display="standalone", background_color="#ffffff", theme_color="#0b5394",
-                       icons=[icon(192), icon(512)])
+                       icons=[icon("icon", 192, "any"), icon("icon", 512, "any"),
+                              icon("icon-maskable", 192, "maskable"), icon("icon-maskable", 512, "maskable")],
+                       # Browsers show these in a richer install dialog: a finding on a tablet, the merge screen.
+                       screenshots=[
+                           {"src": url_for("static", filename="icons/screenshot-narrow.png"), "sizes": "768x1024",
+                            "type": "image/png", "form_factor": "narrow", "label": "Recording a finding on a tablet"},
+                           {"src": url_for("static", filename="icons/screenshot-wide.png"), "sizes": "1280x800",
+                            "type": "image/png", "form_factor": "wide", "label": "The team leader merging findings"}])
     response.mimetype = "application/manifest+json"
     return response

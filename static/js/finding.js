@@ -60,11 +60,10 @@ export function bind(form) {
       save("verdict", null);
       return;
     }
-    const button = e.target.closest("[data-remove-photo]");
-    if (!button) return;
-    const li = button.closest("[data-sha256]");
-    save("photo", { sha256: li.dataset.sha256, attached: false });
-    li.remove();
+    const remove = e.target.closest("[data-remove-photo]");
+    if (remove) removePhoto(form, remove.closest("[data-sha256]"), save);
+    const undo = e.target.closest("[data-undo-remove]");
+    if (undo) undoRemove(form, undo.closest("[data-photo-removed]"), save);
   });
   // The page shows values stamped by other devices: our next edit must sort after them.
   outbox.observe(form.dataset.verdictHlc, form.dataset.noteHlc, form.dataset.flagHlc,
@@ -107,6 +106,29 @@ async function addPhotos(form, input, save) {
   input.value = "";
 }
 
+// A removed photo leaves a notice with an Undo button in its place (cloned
+// from <template data-photo-removed>); the photo's element is kept aside so
+// Undo puts it back as it was, caption included.
+const removed = new WeakMap();
+
+function removePhoto(form, li, save) {
+  const notice = form.querySelector("template[data-photo-removed]").content.firstElementChild.cloneNode(true);
+  notice.dataset.removedSha256 = li.dataset.sha256;
+  removed.set(notice, li);
+  save("photo", { sha256: li.dataset.sha256, attached: false });
+  li.replaceWith(notice);
+  notice.querySelector("[data-undo-remove]").focus();
+}
+
+async function undoRemove(form, notice, save) {
+  const sha256 = notice.dataset.removedSha256;
+  const li = removed.get(notice);
+  if (form.querySelector(`[data-sha256="${sha256}"]`)) notice.remove();
+  else notice.replaceWith(li);
+  await save("photo", { sha256, attached: true });
+  li.querySelector("[data-remove-photo]")?.focus();
+}
+
 async function photoSrc(sha256) {
   if (objectUrls.has(sha256)) return objectUrls.get(sha256);
   const blob = await outbox.photoBlob(sha256);
@@ -126,7 +148,9 @@ async function addPhotoItem(form, sha256, caption) {
   li.dataset.sha256 = sha256;
   const img = li.querySelector("img");
   img.src = src;
-  img.alt += list.children.length + 1;
+  img.alt = img.alt.replace("Photo ", `Photo ${list.querySelectorAll("[data-sha256]").length + 1}`);
+  // A photo not yet uploaded opens from this device; one the server holds, full size from it.
+  li.querySelector("[data-photo-full]").href = src.startsWith("blob:") ? src : `/photos/${sha256}`;
   const input = li.querySelector("[data-caption]");
   input.id += sha256.slice(0, 12);
   input.value = caption;

@@ -23,11 +23,13 @@ def violations(page):
             for v in result["violations"]]
 
 
-@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
-def test_pages_have_no_accessibility_violations(live_server, chromium, viewport):
+@pytest.mark.parametrize("viewport, scheme", [(TABLET, "light"), (PHONE, "light"), (TABLET, "dark"), (PHONE, "dark")],
+                         ids=["tablet", "phone", "tablet-dark", "phone-dark"])
+def test_pages_have_no_accessibility_violations(live_server, chromium, viewport, scheme):
     # The audit script is injected inline, which the app's CSP rightly forbids:
-    # this context bypasses CSP for the audit only.
-    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    # this context bypasses CSP for the audit only. The dark theme follows the
+    # device's prefers-color-scheme.
+    context = chromium.new_context(viewport=viewport, bypass_csp=True, color_scheme=scheme)
     page = context.new_page()
     page.goto(live_server.url + "/login")
     assert violations(page) == []
@@ -43,6 +45,8 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
         page.goto(live_server.url + path)
         expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
         assert violations(page) == [], path
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert (background == "rgb(255, 255, 255)") == (scheme == "light"), background
     # The site's pages: its draft citations by its link, and the page every bad link gets.
     page.get_by_role("button", name="Send draft citations to site").click()
     # The boosted form swaps the page in when the server answers: fill in the
@@ -58,6 +62,44 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport)
         assert violations(site) == [], url
     site.context.close()
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_evidence_photos_and_their_removed_state_have_no_violations(live_server, chromium, viewport):
+    context = chromium.new_context(viewport=viewport, bypass_csp=True, color_scheme="dark")
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "inspector1")
+    page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/standards/B2.3")  # a finding with a photo
+    expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+    assert violations(page) == []
+    page.get_by_role("button", name="Remove photo").click()
+    expect(page.get_by_role("button", name="Undo remove photo")).to_be_focused()
+    assert violations(page) == []
+    context.close()
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_an_admins_read_only_pages_have_no_violations(live_server, chromium, viewport):
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "admin")
+    inspection = demo_id(live_server)
+    for path in ["/", f"/inspections/{inspection}", f"/inspections/{inspection}/sections/B1",
+                 f"/inspections/{inspection}/standards/B1.5"]:
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+        assert violations(page) == [], path
+    expect(page.get_by_label("Note")).to_be_disabled()
+    context.close()
+
+
+def test_the_team_grid_fits_a_tablet_screen(live_server, tablet):
+    page = tablet.new_page()
+    log_in_by_cookie(page, live_server, "lead")
+    page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}/team")
+    grid = page.locator(".grid-scroll")
+    assert grid.evaluate("e => e.scrollWidth <= e.clientWidth")  # no sideways scrolling with the demo's team
+    assert page.evaluate("document.documentElement.scrollHeight") < 2400  # was a 2,400 px stack of checkboxes
 
 
 def test_an_inspector_records_a_finding_with_the_keyboard_alone(live_server, tablet):

@@ -21,18 +21,18 @@ def test_caption_one_photo_and_remove_another(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector2")
     page.goto(standard_url(live_server, "D7.4"))
-    page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
-    page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_rotated.jpg"))
-    expect(page.locator("[data-photo-list] li")).to_have_count(2)
+    page.get_by_label("Choose photos").set_input_files(str(PHOTOS / "gps_upright.jpg"))
+    page.get_by_label("Choose photos").set_input_files(str(PHOTOS / "gps_rotated.jpg"))
+    expect(page.locator("[data-photo-list] li[data-sha256]")).to_have_count(2)
     page.get_by_label("Caption").first.fill("Dewar 3 alarm panel")
     page.get_by_label("Caption").first.blur()
     page.get_by_role("button", name="Remove photo").nth(1).click()
-    expect(page.locator("[data-photo-list] li")).to_have_count(1)
+    expect(page.locator("[data-photo-list] li[data-sha256]")).to_have_count(1)
     expect(page.locator("[data-save-state]")).to_contain_text("Saved")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=20_000)
 
     page.reload()
-    expect(page.locator("[data-photo-list] li")).to_have_count(1)
+    expect(page.locator("[data-photo-list] li[data-sha256]")).to_have_count(1)
     expect(page.get_by_label("Caption")).to_have_value("Dewar 3 alarm panel")
     with live_server.db() as db:
         rows = db.execute("SELECT attached, caption FROM finding_photos WHERE standard_code = 'D7.4' "
@@ -107,7 +107,7 @@ def test_a_photo_the_server_cannot_take_yet_does_not_hold_up_the_verdict(live_se
     tablet.route("**/sync/photos/*", lambda route: route.fulfill(status=503, body="busy")
                  if route.request.method == "PUT" else route.continue_())
     page.goto(standard_url(live_server, "D7.5"))
-    page.get_by_label("Add photo").set_input_files(str(PHOTOS / "gps_upright.jpg"))
+    page.get_by_label("Choose photos").set_input_files(str(PHOTOS / "gps_upright.jpg"))
     page.get_by_label("Not compliant", exact=True).check()
     for _ in range(150):  # the verdict reaches the server while the photo waits
         with live_server.db() as db:
@@ -125,3 +125,38 @@ def test_a_photo_the_server_cannot_take_yet_does_not_hold_up_the_verdict(live_se
     with live_server.db() as db:
         assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D7.5' AND attached = 1"
                           ).fetchone()[0] == 1
+
+
+def test_photos_chosen_together_open_full_size_and_a_removal_can_be_undone(live_server, tablet):
+    page = tablet.new_page()
+    log_in_by_cookie(page, live_server, "inspector2")
+    page.goto(standard_url(live_server, "D7.6"))
+    page.get_by_label("Choose photos").set_input_files([str(PHOTOS / "gps_upright.jpg"), str(PHOTOS / "gps_rotated.jpg")])
+    photos = page.locator("[data-photo-list] li[data-sha256]")
+    expect(photos).to_have_count(2, timeout=15_000)  # both are re-encoded on the tablet first
+    expect(page.locator("[data-save-state]")).not_to_have_text("Nothing recorded yet")
+    long_caption = "Dewar 3 alarm panel, tested at 10:40 with the nurse in charge; the alarm sounded in the office " * 2
+    page.get_by_label("Caption").first.fill(long_caption)
+    caption = page.get_by_label("Caption").first
+    assert caption.evaluate("e => e.scrollHeight <= e.clientHeight + 2")  # the whole caption shows
+
+    page.get_by_role("button", name="Remove photo").nth(1).click()
+    expect(photos).to_have_count(1)
+    undo = page.get_by_role("button", name="Undo remove photo")
+    expect(undo).to_be_focused()
+    undo.click()
+    expect(photos).to_have_count(2)
+    expect(page.get_by_role("button", name="Undo remove photo")).to_have_count(0)
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
+
+    page.reload()
+    expect(photos).to_have_count(2)
+    with page.expect_popup() as popup:
+        page.get_by_role("link", name="Photo 1").click()
+    full = popup.value
+    full.wait_for_load_state()
+    assert full.url.endswith("/photos/" + photos.first.get_attribute("data-sha256"))
+    assert full.evaluate("document.images[0].naturalWidth") > 320  # the full image, not the thumbnail
+    with live_server.db() as db:
+        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D7.6' AND attached = 1"
+                          ).fetchone()[0] == 2

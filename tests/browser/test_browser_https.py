@@ -40,7 +40,7 @@ def test_offline_journey_over_https(https_server, chromium):
     context.set_offline(True)
     page.goto(f"{https_server.url}/inspections/{inspection}/standards/D8.3")
     page.get_by_label("Not applicable", exact=True).check()
-    page.get_by_label("Add photo").set_input_files(str(Path(__file__).parent.parent / "fixtures" / "photos" / "gps_upright.jpg"))
+    page.get_by_label("Choose photos").set_input_files(str(Path(__file__).parent.parent / "fixtures" / "photos" / "gps_upright.jpg"))
     expect(page.locator("[data-photo-list] img")).to_have_count(1)
     expect(page.locator("[data-save-state]")).to_contain_text("Saved on this tablet")
     page.reload()

@@ -42,7 +42,7 @@ def record(page, server, inspection, code, label, note, photo=None):
     page.get_by_label("Note").fill(note)
     page.get_by_label("Note").blur()
     if photo:
-        page.get_by_label("Add photo").set_input_files(str(PHOTOS / photo))
+        page.get_by_label("Choose photos").set_input_files(str(PHOTOS / photo))
         expect(page.locator("[data-photo-list] img")).to_have_count(1)
     expect(page.locator("[data-save-state]")).to_contain_text("Saved on this tablet")
 

@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.merge_render import build  # noqa: E402
-from inspector import create_app  # noqa: E402
+from inspector import create_app, testing  # noqa: E402
 
 
 def median_ms(client, url, repeat):
@@ -41,9 +41,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
         inspection_id, codes = build(Path(tmp))
         app = create_app({"DATA_DIR": tmp, "TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
-        anonymous, inspector = app.test_client(), app.test_client()
-        with inspector.session_transaction() as session:
-            session["user_id"] = 3  # the first inspector
+        anonymous = app.test_client()
+        inspector = testing.log_in_test_client(app.test_client(), 3)  # the first inspector
         base = median_ms(anonymous, "/login", args.repeat)
         figures = {name: median_ms(inspector, url, args.repeat) for name, url in (
             ("inspection", f"/inspections/{inspection_id}"),

@@ -19,6 +19,7 @@ Two ways a tablet syncs:
 Run: .venv/bin/python bench/wire_bytes.py [--n 100 1000]
 """
 import argparse
+import gzip
 import http.client
 import json
 import sys
@@ -102,7 +103,18 @@ class CountingConnection(http.client.HTTPConnection):
         self.requests += 1
         if response.status != 200:
             raise RuntimeError(f"{method} {path}: HTTP {response.status} {data[:200]!r}")
-        return json.loads(data)
+        return json.loads(decoded(data, response.getheader("Content-Encoding")))
+
+
+def decoded(data, encoding):
+    """The body as sent before compression: the server compresses what the
+    browser-like headers accept (the bytes counted are the compressed ones)."""
+    if encoding == "gzip":
+        return gzip.decompress(data)
+    if encoding == "br":
+        import brotli
+        return brotli.decompress(data)
+    return data
 
 
 class Client:

@@ -297,6 +297,19 @@ class LiveServer:
 
 # --- logging in a browser (a Playwright page) ----------------------------------------
 
+def wait_for_worker(page, timeout_ms=90_000):
+    """Wait until the service worker controls the page, as it does a few
+    seconds after a first visit (it stores the whole shell first): on a busy
+    machine that can take longer than the app's own wait before it says
+    "reload and try again"."""
+    # Polled with evaluate: wait_for_function's string form needs eval, which the app's CSP forbids.
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate("() => Boolean(navigator.serviceWorker && navigator.serviceWorker.controller)"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the service worker did not take the page")
+        page.wait_for_timeout(200)
+
+
 def log_in_through_form(page, base_url, username, password=PASSWORD):
     """Log in as an inspector does: the form, then the home page."""
     page.goto(base_url + "/login")

@@ -315,6 +315,15 @@ def wait_for_worker(page, timeout_ms=45_000):
     raise TimeoutError("the service worker did not take the page, even after a reload")
 
 
+def make_available_offline(page):
+    """Press Make available offline on the inspection page open in ``page``,
+    once the worker has taken the page, and wait until it says it is ready."""
+    from playwright.sync_api import expect
+    wait_for_worker(page)
+    page.get_by_role("button", name="Make available offline").click()
+    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+
+
 def log_in_through_form(page, base_url, username, password=PASSWORD):
     """Log in as an inspector does: the form, then the home page."""
     page.goto(base_url + "/login")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import PASSWORD, TABLET, log_in_by_cookie, log_in_through_form, wait_for_worker
+from inspector.testing import PASSWORD, TABLET, log_in_by_cookie, log_in_through_form, make_available_offline
 
 
 def demo_id(server):
@@ -51,9 +51,7 @@ def test_logging_out_offline_keeps_the_inspector_in_and_their_pages(live_server,
     log_in_through_form(page, live_server.url, "inspector2")
     inspection = demo_id(live_server)
     page.goto(f"{live_server.url}/inspections/{inspection}")
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
     tablet.set_offline(True)
     with page.expect_event("dialog") as alert:
         page.get_by_role("button", name="Log out").click()
@@ -71,9 +69,7 @@ def test_a_new_user_on_the_tablet_never_lands_in_the_previous_users_cache(live_s
     page = tablet.new_page()
     log_in_through_form(page, live_server.url, "inspector1")
     page.goto(f"{live_server.url}/inspections/{demo_id(live_server)}")
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
     with live_server.db() as db:
         ids = dict(db.execute("SELECT username, id FROM users").fetchall())
 

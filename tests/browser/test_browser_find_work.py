@@ -3,7 +3,7 @@ marks on a section's rows for a note, photos and the flag, and filters
 that work on a cached page offline with this device's unsynced edits."""
 from playwright.sync_api import expect
 
-from inspector.testing import demo_inspection_id, log_in_by_cookie, wait_for_worker
+from inspector.testing import demo_inspection_id, log_in_by_cookie, make_available_offline
 
 
 def shown(page):
@@ -16,9 +16,7 @@ def test_flag_marks_and_filters_online_and_offline(live_server, tablet):
     inspection = demo_inspection_id(live_server.data_dir)
     base = f"{live_server.url}/inspections/{inspection}"
     page.goto(base)
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
 
     page.goto(f"{base}/standards/B6.2")
     flag = page.get_by_role("button", name="Flag for follow-up")

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inspector.testing import (CHROMIUM, CHROMIUM_ARGS, TABLET, LiveServer, copy_data_dir, log_in_through_form,
-                               wait_for_worker)
+                               make_available_offline)
 
 
 @pytest.fixture
@@ -35,9 +35,7 @@ def test_offline_journey_over_https(https_server, chromium):
     with https_server.db() as db:
         inspection = db.execute("SELECT id FROM inspections").fetchone()[0]
     page.goto(f"{https_server.url}/inspections/{inspection}")
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
 
     context.set_offline(True)
     page.goto(f"{https_server.url}/inspections/{inspection}/standards/D8.3")

@@ -7,7 +7,7 @@ import io
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from inspector.testing import log_in_by_cookie, wait_for_worker
+from inspector.testing import log_in_by_cookie, make_available_offline
 
 CHART = "The organisational chart in the quality manual is out of date and uncontrolled."
 
@@ -22,9 +22,7 @@ def test_the_lead_settles_disagreements_online_and_offline_and_the_report_holds_
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "lead")
     page.goto(f"{live_server.url}/inspections/{inspection}")
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
 
     page.get_by_role("link", name="Merge findings").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Merge findings")

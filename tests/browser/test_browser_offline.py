@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from inspector.photos import blob_path
 from inspector.testing import (CHROMIUM, CHROMIUM_ARGS, TABLET, demo_photo_hashes, log_in_by_cookie,
-                               log_in_through_form, wait_for_worker)
+                               log_in_through_form, make_available_offline)
 
 PHOTOS = Path(__file__).parent.parent / "fixtures" / "photos"
 
@@ -30,9 +30,7 @@ def demo_id(server):
 def take_offline(page, server):
     inspection = demo_id(server)
     page.goto(f"{server.url}/inspections/{inspection}")
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
     return inspection
 
 

@@ -3,7 +3,7 @@ unsynced changes, and logging out never throws work away."""
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import log_in_through_form, wait_for_worker
+from inspector.testing import log_in_through_form, make_available_offline
 
 
 def test_second_inspector_never_sees_the_first_ones_pages_or_outbox(live_server, tablet):
@@ -13,9 +13,7 @@ def test_second_inspector_never_sees_the_first_ones_pages_or_outbox(live_server,
     page = tablet.new_page()
     log_in_through_form(page, live_server.url, "inspector1")
     page.goto(f"{live_server.url}/inspections/{inspection}")
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
 
     # The server cannot take pushes for a while: the change stays on the tablet.
     tablet.route("**/sync/push", lambda route: route.abort())

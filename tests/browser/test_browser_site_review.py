@@ -10,7 +10,7 @@ import sys
 
 from playwright.sync_api import expect
 
-from inspector.testing import TABLET, log_in_by_cookie, wait_for_worker
+from inspector.testing import TABLET, log_in_by_cookie, make_available_offline
 
 NOTE = "The ward pharmacist has no training record for handling cell therapy products."
 PLAN = "All ward pharmacists complete the manufacturer's handling course by the end of March."
@@ -31,9 +31,7 @@ def test_inspector_lead_and_site_from_finding_to_final_report(live_server, chrom
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector1")
     page.goto(base)
-    wait_for_worker(page)
-    page.get_by_role("button", name="Make available offline").click()
-    expect(page.locator("[data-offline-state]")).to_contain_text("Ready to use offline", timeout=60_000)
+    make_available_offline(page)
     tablet.set_offline(True)
     page.goto(f"{base}/standards/B3.4")
     page.get_by_label("Not compliant", exact=True).check()

@@ -27,6 +27,14 @@ INSPECTORS = 6
 SECTIONS, PER_SECTION = 10, 15  # 150 standards
 
 
+def applied(answer):
+    """Fail loudly unless every op was applied: a page rendered over refused
+    ops would measure an empty inspection."""
+    refused = [r for r in answer["results"] if r["status"] != "applied"]
+    if refused:
+        raise SystemExit(f"benchmark data not stored: {refused[:3]}")
+
+
 def build(data_dir):
     db = connect(database_path(data_dir))
     users.PASSWORD_METHOD = "pbkdf2:sha256:1"
@@ -52,7 +60,7 @@ def build(data_dir):
                             "hlc": f"{now + len(ops):015d}:00000:{device}", "inspection_id": inspection_id,
                             "standard": code, "field": field, "value": value})
         for start in range(0, len(ops), 500):
-            protocol.push(db, users.by_id(db, person), {"ops": ops[start:start + 500]})
+            applied(protocol.push(db, users.by_id(db, person), {"ops": ops[start:start + 500]}))
     ops = []
     for i, code in enumerate(codes[::2]):
         for field, value in (("decision_verdict", "not_compliant"), ("decision_basis", 10 ** 6),
@@ -60,7 +68,7 @@ def build(data_dir):
             ops.append({"op_id": f"lead-{len(ops):06d}", "device_id": "leadtab", "seq": len(ops),
                         "hlc": f"{now + len(ops):015d}:00000:leadtab", "inspection_id": inspection_id,
                         "standard": code, "field": field, "value": value})
-    protocol.push(db, users.by_id(db, lead), {"ops": ops})
+    applied(protocol.push(db, users.by_id(db, lead), {"ops": ops}))
     db.conn.close()
     return inspection_id, codes
 

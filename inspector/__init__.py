@@ -69,7 +69,7 @@ def create_app(test_config=None):
     # importable by sync/ (which builds on its data layer) without a cycle.
     from sync import api as sync_api
 
-    from . import access, assets, catalog, db, errors, security
+    from . import access, assets, catalog, db, errors, search, security
     from .extensions import csrf, htmx
     from .views import auth, history, inspections, merge, photos, reports, review, shell, team
 
@@ -84,7 +84,7 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.
-    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT)
+    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search)
 
     @app.context_processor
     def verdict_labels():

@@ -314,6 +314,18 @@ def find_by_typed_code(db, catalog_id, typed):
         [catalog_id, jump_key(typed)]).fetchone()
 
 
+def search_entries(db, catalog_id, section_codes=None):
+    """Sections and standards (code, title, text, depth) in catalog order, for
+    the jump box's word search: of these sections only, or every one when None."""
+    if section_codes is None:
+        return db.conn.execute("SELECT code, title, text, depth FROM standards WHERE catalog_id = ? "
+                               "ORDER BY position", [catalog_id]).fetchall()
+    marks = ",".join("?" * len(section_codes))
+    return db.conn.execute(
+        f"SELECT code, title, text, depth FROM standards WHERE catalog_id = ? "
+        f"AND section_code IN ({marks}) ORDER BY position", [catalog_id, *section_codes]).fetchall()
+
+
 def neighbours(db, catalog_id, position):
     """(previous, next) standards in catalog order, across sections."""
     prev = db.conn.execute(

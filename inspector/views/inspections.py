@@ -5,8 +5,9 @@ outbox and the sync API (sync/api.py), online or not: one write path.
 """
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from .. import access, catalog, findings, inspections, team
+from .. import access, catalog, findings, inspections, search, team
 from ..db import get_db
+from ..extensions import htmx
 from . import found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
@@ -78,11 +79,35 @@ def jump(inspection_id):
     code = request.args.get("code", "").strip()
     found = catalog.find_by_typed_code(get_db(), ins["catalog_id"], code) if code else None
     if found is not None:
-        endpoint = ".standard" if found["depth"] > 0 else ".section"
-        return redirect(url_for(endpoint, inspection_id=inspection_id, code=found["code"]))
+        return redirect(_entry_url(inspection_id, found))
+    # Not a code: words, answered by the search page when any standard holds them.
+    if search.rank(code, catalog.search_entries(get_db(), ins["catalog_id"])):
+        return redirect(url_for(".find", inspection_id=inspection_id, q=code))
     flash(f"No standard with the code “{code}” in this checklist." if code else "Type a standard's code, e.g. B4.2.")
     return redirect(request.referrer if _same_site(request.referrer) else
                     url_for(".inspection", inspection_id=inspection_id))
+
+
+@bp.route("/inspections/<int:inspection_id>/search")
+@access.login_required
+def find(inspection_id):
+    """Standards with the typed words in their code, title or text (search.rank):
+    a fragment for the jump box's results, else a page of its own."""
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
+    query = request.args.get("q", "")
+    found = search.rank(query, catalog.search_entries(get_db(), ins["catalog_id"]))
+    context = dict(inspection=ins, query=query, total=len(found),
+                   found=[{"code": e["code"], "title": e["title"], "href": _entry_url(inspection_id, e)}
+                          for e in found[:search.LIMIT]])
+    if htmx and not htmx.boosted:
+        return render_template("inspections/_search_results.html", **context), {"X-Inspector-Fragment": "1"}
+    return render_template("inspections/search.html", **context)
+
+
+def _entry_url(inspection_id, entry):
+    """The page of a standard, or of a section (depth 0)."""
+    endpoint = ".standard" if entry["depth"] > 0 else ".section"
+    return url_for(endpoint, inspection_id=inspection_id, code=entry["code"])
 
 
 def _same_site(url):

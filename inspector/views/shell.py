@@ -49,8 +49,30 @@ def offline_manifest(inspection_id):
     # keys, so the service worker only looks up what was typed, keyed the same
     # way, when the jump box's own URL (jump_url) finds no network.
     jump = {catalog.jump_key(code): url for code, url in {**sections, **standards}.items()}
+    pages += offline_data(inspection_id)
     return jsonify(inspection_id=inspection_id, user_id=g.user["id"], pages=pages, photos=thumbs, jump=jump,
                    jump_url=url_for("inspections.jump", inspection_id=inspection_id))
+
+
+def offline_data(inspection_id):
+    """Data (not pages) the inspection's pages read offline, stored with them."""
+    return [url_for("shell.search_index", inspection_id=inspection_id)]
+
+
+@bp.route("/inspections/<int:inspection_id>/search-index")
+@access.login_required
+def search_index(inspection_id):
+    """The jump box's word search offline (static/js/search.js runs the rule of
+    inspector/search.py over it): [code, title, text, page URL] of the sections
+    and standards whose pages the user takes offline (see offline_manifest)."""
+    db = get_db()
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
+    assigned = team.sections_of(db, inspection_id, g.user["id"])
+    entries = [[e["code"], e["title"], e["text"],
+                url_for("inspections.standard" if e["depth"] > 0 else "inspections.section",
+                        inspection_id=inspection_id, code=e["code"])]
+               for e in catalog.search_entries(db, ins["catalog_id"], assigned or None)]
+    return jsonify(entries=entries)
 
 
 @bp.route("/sw.js")

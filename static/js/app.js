@@ -8,6 +8,7 @@ import * as logout from "/static/js/logout.js";
 import * as merge from "/static/js/merge.js";
 import * as offline from "/static/js/offline.js";
 import * as progress from "/static/js/progress.js";
+import * as search from "/static/js/search.js";
 import * as status from "/static/js/status.js";
 import * as worker from "/static/js/worker.js";
 
@@ -32,6 +33,7 @@ function bind(root) {
   all("ul.standards[data-inspection]").forEach(progress.overlaySection);
   all("#my-verdicts").forEach(progress.overlayProgress);
   all("[data-offline-panel]").forEach(offline.bind);
+  all("form.jump[data-search]").forEach(search.bind);
   all("form.logout").forEach(logout.bind);
   const tracked = all("[data-inspection]")[0];
   if (tracked) outbox.trackInspection(tracked.dataset.inspection);

@@ -175,6 +175,10 @@ async function networkFirst(request) {
   return response;
 }
 
+// Data the pages read offline (shell.offline_data: the search index), stored
+// with the pages and served like them.
+const isOfflineData = (url) => url.pathname.endsWith("/search-index");
+
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
@@ -194,5 +198,5 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/sync/") || url.pathname === "/sw.js") return;
   const wantsHtml = request.mode === "navigate" || request.headers.get("HX-Request") ||
                     (request.headers.get("Accept") || "").includes("text/html");
-  if (wantsHtml) event.respondWith(networkFirst(request));
+  if (wantsHtml || isOfflineData(url)) event.respondWith(networkFirst(request));
 });

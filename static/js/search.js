@@ -1,0 +1,160 @@
+// The jump box: go to a standard by its code, or find standards by words in
+// their code, title and text. Online the server answers (an htmx fragment,
+// inspector/search.py); offline this module runs the same rule over the
+// inspection's search index, which is stored with the pages taken offline.
+// The rule is written twice, here and in search.py, and held together by
+// one table of cases (tests/search_cases.json) that both must pass.
+
+const foldCase = (s) => s.toLowerCase().replace(/ß/g, "ss").replace(/ς/g, "σ");
+
+/** The words of a text, as the rule compares them (see search.py words). */
+export function words(text) {
+  const plain = foldCase((text || "").normalize("NFKD").replace(/\p{M}/gu, ""));
+  return plain.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+}
+
+/** 0, 1 or 2: how many fields past the code hold every query word; null if none. */
+function tier(queryWords, entryWords) {
+  const seen = [];
+  for (let rank = 0; rank < entryWords.length; rank += 1) {
+    seen.push(...entryWords[rank]);
+    if (queryWords.every((q) => seen.some((w) => w.startsWith(q)))) return rank;
+  }
+  return null;
+}
+
+/** The entries ({code, title, text}, in catalog order) matching the query, best first. */
+export function rank(query, entries) {
+  const queryWords = words(query);
+  if (!queryWords.length) return [];
+  const found = [];
+  entries.forEach((entry, position) => {
+    const t = tier(queryWords, [words(entry.code), words(entry.title), words(entry.text)]);
+    if (t !== null) found.push([t, position, entry]);
+  });
+  return found.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((f) => f[2]);
+}
+
+// The jump box's own key for a code (catalog.jump_key): case and spaces do not matter.
+const jumpKey = (typed) => typed.replace(/\s+/g, "").toUpperCase();
+const DELAY_MS = 200;
+const indexes = new Map();  // index URL -> promise of its entries (null if not to be had)
+
+function loadIndex(url) {
+  if (!indexes.has(url)) {
+    indexes.set(url, fetch(url, { credentials: "same-origin" })
+      .then((r) => (r.ok && (r.headers.get("Content-Type") || "").includes("json") ? r.json() : null))
+      .then((data) => data && data.entries.map(([code, title, text, href]) => ({ code, title, text, href })))
+      .catch(() => null));
+  }
+  return indexes.get(url).then((entries) => { if (!entries) indexes.delete(url); return entries; });
+}
+
+/** Bind a jump box (`form.jump[data-search]`). */
+export function bind(form) {
+  if (form.dataset.bound) return;
+  form.dataset.bound = "1";
+  const input = form.querySelector("input[name=code]");
+  const results = form.querySelector("[data-search-results]");
+  let timer = null, asked = 0;
+
+  const show = async () => {
+    const query = input.value;
+    const ticket = ++asked;
+    if (!words(query).length) { render(form, results, null); return; }
+    const html = navigator.onLine ? await fromServer(form, query) : null;
+    if (ticket !== asked) return;  // a newer query was typed meanwhile
+    if (html !== null) {
+      results.innerHTML = html;
+      htmx.process(results);
+      announce(form, results.firstElementChild?.textContent || "");
+      return;
+    }
+    const entries = await loadIndex(form.dataset.searchIndex);
+    if (ticket !== asked) return;
+    render(form, results, entries ? rank(query, entries) : undefined, query);
+  };
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(show, DELAY_MS); });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown") { links(results)[0]?.focus(); event.preventDefault(); }
+    else if (event.key === "Escape") { input.value = ""; render(form, results, null); }
+  });
+  results.addEventListener("keydown", (event) => {
+    const all = links(results);
+    const at = all.indexOf(document.activeElement);
+    if (at < 0) return;
+    if (event.key === "ArrowDown" && at < all.length - 1) all[at + 1].focus();
+    else if (event.key === "ArrowUp") (at > 0 ? all[at - 1] : input).focus();
+    else if (event.key === "Escape") input.focus();
+    else return;
+    event.preventDefault();
+  });
+  // Offline, words (not a code) typed then Enter: show the matches here, as
+  // the server's search page would online.
+  form.addEventListener("submit", async (event) => {
+    if (navigator.onLine) return;
+    event.preventDefault();
+    const entries = await loadIndex(form.dataset.searchIndex);
+    const exact = entries?.find((e) => jumpKey(e.code) === jumpKey(input.value));
+    // A code: the worker's jump map answers, as the server would.
+    if (exact || !entries) { form.submit(); return; }
+    clearTimeout(timer);
+    asked += 1;
+    render(form, results, rank(input.value, entries), input.value);
+    links(results)[0]?.focus();
+  });
+}
+
+const links = (results) => [...results.querySelectorAll("a[href]")];
+
+async function fromServer(form, query) {
+  try {
+    const url = `${form.dataset.search}?${new URLSearchParams({ q: query })}`;
+    const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    // Only the server's own fragment; the worker's offline page is not an answer.
+    if (!response.ok || response.headers.get("X-Inspector-Fragment") === null) return null;
+    return await response.text();
+  } catch {
+    return null;
+  }
+}
+
+/** Show matches (null: nothing typed; undefined: no index on this device)
+ * with the server's markup, cloned from the page's templates. */
+function render(form, results, found, query) {
+  results.replaceChildren();
+  if (found === null) { announce(form, ""); return; }
+  const templates = form.querySelector("[data-search-templates]");
+  if (found === undefined) {
+    results.append(templates.content.querySelector("[data-search-unavailable]").cloneNode(true));
+  } else {
+    const limit = Number(templates.dataset.limit);
+    const list = templates.content.querySelector("[data-search-list]").cloneNode(true);
+    const item = list.querySelector("li");
+    item.remove();
+    for (const entry of found.slice(0, limit)) {
+      const li = item.cloneNode(true);
+      li.querySelector("a").href = entry.href;
+      li.querySelector(".code").textContent = entry.code;
+      li.querySelector(".title").textContent = entry.title;
+      list.append(li);
+    }
+    list.setAttribute("aria-label", list.getAttribute("aria-label").replace("{query}", query.trim()));
+    const count = templates.content.querySelector("[data-search-count]").cloneNode(true);
+    count.textContent = countText(templates.dataset, found.length, Math.min(found.length, limit), query.trim());
+    results.append(count);
+    if (found.length) results.append(list);
+  }
+  announce(form, results.firstElementChild.textContent);
+}
+
+// The wording of the count is the server's (search.html count), held in the template's data.
+function countText(data, total, shown, query) {
+  const text = total === 0 ? data.none : total === 1 ? data.one : shown < total ? data.some : data.many;
+  return text.replace("{n}", total).replace("{shown}", shown).replace("{query}", query);
+}
+
+function announce(form, text) {
+  const status = form.querySelector("[data-search-status]");
+  if (status) status.textContent = text;
+}

@@ -96,11 +96,12 @@ export function bind(form) {
     event.preventDefault();
     const entries = await loadIndex(form.dataset.searchIndex);
     const exact = entries?.find((e) => jumpKey(e.code) === jumpKey(input.value));
-    // A code: the worker's jump map answers, as the server would.
-    if (exact || !entries) { form.submit(); return; }
+    const found = entries ? rank(input.value, entries) : [];
+    // A code, or nothing stored here: the worker's jump map answers, as the server would.
+    if (exact || !found.length) { form.submit(); return; }
     clearTimeout(timer);
     asked += 1;
-    render(form, results, rank(input.value, entries), input.value);
+    render(form, results, found, input.value);
     links(results)[0]?.focus();
   });
 }

@@ -125,15 +125,26 @@ def progress_by_inspection(db, user, inspection_ids):
 def section_with_my_verdicts(db, user, inspection, section_code):
     """The section's standards in order, each with the user's verdict (or None),
     whether their note is written, how many photos they attached, and their flag."""
+    return standards_with_my_verdicts(db, user, inspection, [section_code])
+
+
+def standards_with_my_verdicts(db, user, inspection, section_codes=None):
+    """As section_with_my_verdicts, for the standards of these sections (every
+    section when None) in catalog order, each with its section's code."""
+    params = {"i": inspection["id"], "u": user["id"], "c": inspection["catalog_id"]}
+    scope = ""
+    if section_codes is not None:
+        params.update({f"s{n}": code for n, code in enumerate(section_codes)})
+        scope = f"AND s.section_code IN ({','.join(f':s{n}' for n in range(len(section_codes)))}) "
     return db.conn.execute(
-        "SELECT s.code, s.title, s.depth, f.verdict, f.verdict_hlc, coalesce(f.note, '') != '' AS has_note, "
+        "SELECT s.code, s.title, s.depth, s.section_code, f.verdict, f.verdict_hlc, "
+        "coalesce(f.note, '') != '' AS has_note, "
         "f.note_hlc, (SELECT count(*) FROM finding_photos p WHERE p.inspection_id = :i AND p.standard_code = s.code "
         "  AND p.inspector_id = :u AND p.attached = 1) AS photos, "
         "coalesce(g.flagged, 0) AS flagged, g.flagged_hlc FROM standards s "
         "LEFT JOIN findings f ON f.inspection_id = :i AND f.standard_code = s.code AND f.inspector_id = :u "
         "LEFT JOIN finding_flags g ON g.inspection_id = :i AND g.standard_code = s.code AND g.inspector_id = :u "
-        "WHERE s.catalog_id = :c AND s.section_code = :s AND s.depth > 0 ORDER BY s.position",
-        {"i": inspection["id"], "u": user["id"], "c": inspection["catalog_id"], "s": section_code}).fetchall()
+        f"WHERE s.catalog_id = :c {scope}AND s.depth > 0 ORDER BY s.position", params).fetchall()
 
 
 def my_flag(db, user, inspection_id, code):

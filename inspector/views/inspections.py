@@ -30,9 +30,22 @@ def inspection(inspection_id):
     sections = findings.section_progress(db, g.user, ins)
     mine = [s for s in sections if s["assigned"]]
     others = [s for s in sections if not s["assigned"]]
+    # Under a filter the page lists standards, not sections: the inspector
+    # wants the standards still to assess (or flagged...) and to open one at
+    # once, grouped by section to know where they are. Those of my sections
+    # when I have some (the work, and what I take offline), else of all.
+    scope = mine or sections
+    rows = findings.standards_with_my_verdicts(db, g.user, ins, [s["code"] for s in mine] if mine else None)
+    by_section = {}
+    for r in rows:
+        by_section.setdefault(r["section_code"], []).append(r)
+    only = request.args.get("only")
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
                            team=team.members(db, inspection_id),
-                           my_verdicts=findings.my_verdict_stamps(db, g.user, ins))
+                           my_verdicts=findings.my_verdict_stamps(db, g.user, ins),
+                           groups=[(s, by_section[s["code"]]) for s in scope if s["code"] in by_section],
+                           filters=FILTERS,
+                           only=only if only in FILTERS else None)
 
 
 @bp.route("/inspections/<int:inspection_id>/sections/<code>")
@@ -47,7 +60,7 @@ def section(inspection_id, code):
                            filters=FILTERS, only=only if only in FILTERS else None)
 
 
-# The section page's filters: plain links; which rows match is decided in one
+# The filters of the section and inspection pages: plain links; which rows match is decided in one
 # place, static/js/progress.js (matches), on data the rows carry, so a
 # filter works on a cached page offline and counts this device's unsynced edits.
 FILTERS = {"not_assessed": "Not assessed", "not_compliant": "Not compliant",

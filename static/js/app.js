@@ -30,7 +30,7 @@ function bind(root) {
   refresh();
   all("[data-finding]").forEach(finding.bind);
   all(".merge-row").forEach(merge.bind);
-  all("ul.standards[data-inspection]").forEach(progress.overlaySection);
+  all("[data-standards]").forEach(progress.overlaySection);
   all("#my-verdicts").forEach(progress.overlayProgress);
   all("[data-offline-panel]").forEach(offline.bind);
   all("form.jump[data-search]").forEach(search.bind);

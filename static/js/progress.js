@@ -8,9 +8,9 @@ function verdictLabel(verdict) {
   return JSON.parse(data.textContent)[verdict] || data.dataset.none;
 }
 
-/** A section's list of standards (`ul.standards[data-inspection]`): each
- * row shows this device's newer verdict, note, photos and flag, then the
- * filter in the address (`?only=`) is applied. */
+/** A list of standards (`[data-standards]`: a section's, or the inspection
+ * page's grouped by section): each row shows this device's newer verdict,
+ * note, photos and flag, then the filter in the address (`?only=`) is applied. */
 export async function overlaySection(list) {
   const photos = new Map();  // standard -> {sha256: attached} from this device
   for (const v of await outbox.values(list.dataset.inspection)) {
@@ -56,6 +56,9 @@ export function matches(row, only, deficient) {
 }
 
 function applyFilter(list, only) {
+  // The filters' keys are the server's (inspections.FILTERS), on its links; anything else shows every row.
+  const links = [...document.querySelectorAll("nav.filters a")];
+  if (!links.some((link) => link.dataset.filter === only)) only = null;
   const deficient = (list.dataset.deficient || "").split(" ").filter(Boolean);
   const rows = [...list.querySelectorAll("[data-standard]")];
   let shown = 0;
@@ -63,9 +66,22 @@ function applyFilter(list, only) {
     row.hidden = !matches(row, only, deficient);
     if (!row.hidden) shown += 1;
   }
+  // The inspection page: its sections unfiltered, the matching standards
+  // grouped by section under a filter (a group with none shown is hidden).
+  for (const group of list.querySelectorAll("[data-group]")) group.hidden = !group.querySelector("[data-standard]:not([hidden])");
+  if ("filteredOnly" in list.dataset) {
+    list.hidden = !only;
+    document.querySelector("[data-sections-list]").hidden = Boolean(only);
+  }
+  // A cached page was rendered unfiltered: say which filter is on.
+  for (const link of links) {
+    if ((link.dataset.filter || null) === only) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
   const count = document.querySelector("[data-filter-count]");
   if (count) count.textContent = only ? `${shown} of ${rows.length} standards shown` : "";
 }
+
 
 /** The inspection page's progress, from its `#my-verdicts` data. */
 export async function overlayProgress(data) {

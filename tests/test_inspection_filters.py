@@ -1,0 +1,85 @@
+"""The inspection page's filters: under a filter it lists the standards of
+my sections grouped by section, each row carrying what the filter rule
+(static/js/progress.js matches) reads and the marks a section page shows;
+the same page unfiltered lists sections (the browser test applies the rule)."""
+import re
+
+import pytest
+
+from inspector.testing import push
+
+
+def inspection_page(client, inspection, only=None):
+    return client.get(f"/inspections/{inspection}", query_string={"only": only} if only else {}).get_data(as_text=True)
+
+
+def groups(html):
+    """{section code: [standard codes]} of the page's standards list."""
+    listed = html.split('data-filtered-only')[1].split("<h2>Team</h2>")[0]
+    found = {}
+    for part in listed.split('<div class="standard-group" data-group>')[1:]:
+        section = re.search(r'<h3><a href="[^"]+/sections/([^"]+)">', part).group(1)
+        found[section] = re.findall(r'<li class="standard-row[^"]*" data-standard="([^"]+)"', part)
+    return found
+
+
+def test_the_standards_list_is_of_my_sections_grouped_by_section(as_user, db, demo_inspection):
+    html = inspection_page(as_user("inspector1"), demo_inspection)
+    listed = groups(html)
+    assert list(listed) == ["B1", "B2", "B3", "B6", "B8", "B9", "B10"]  # her sections, in catalog order
+    for section, codes in listed.items():
+        expected = [r[0] for r in db.conn.execute(
+            "SELECT code FROM standards WHERE section_code = ? AND depth > 0 ORDER BY position", [section])]
+        assert codes == expected, section
+
+
+def test_an_inspector_without_sections_gets_every_section(as_user, db, demo_inspection):
+    listed = groups(inspection_page(as_user("lead"), demo_inspection))
+    assert len(listed) == db.conn.execute("SELECT count(*) FROM standards WHERE depth = 0").fetchone()[0]
+
+
+def test_unfiltered_the_page_lists_sections_and_hides_the_standards(as_user, demo_inspection):
+    html = inspection_page(as_user("inspector1"), demo_inspection)
+    assert re.search(r"<div data-sections-list>", html)
+    assert re.search(r'data-filtered-only[^>]*data-only=""\s+hidden>', html)
+    assert 'href="/inspections/%d" aria-current="page">All</a>' % demo_inspection in html
+
+
+@pytest.mark.parametrize("only", ["not_assessed", "not_compliant", "evidence", "flagged"])
+def test_a_filter_shows_the_standards_and_says_which_filter_is_on(as_user, demo_inspection, only):
+    html = inspection_page(as_user("inspector1"), demo_inspection, only)
+    assert "<div data-sections-list hidden>" in html
+    assert f'data-only="{only}">' in html
+    assert re.search(rf'href="/inspections/{demo_inspection}\?only={only}" data-filter="{only}" aria-current="page"', html)
+
+
+def test_an_unknown_filter_is_no_filter(as_user, demo_inspection):
+    html = inspection_page(as_user("inspector1"), demo_inspection, "everything")
+    assert "<div data-sections-list>" in html
+
+
+def row(html, code):
+    return re.search(rf'<li class="standard-row[^"]*" data-standard="{re.escape(code)}".*?</li>', html, re.S).group(0)
+
+
+def test_rows_carry_my_verdict_note_photos_and_flag_with_their_marks(as_user, demo_inspection, device):
+    client = as_user("inspector1")
+    push(client, [device.op(demo_inspection, "B6.2", "flag", True)])
+    html = inspection_page(client, demo_inspection, "flagged")
+    flagged = row(html, "B6.2")
+    assert 'data-flagged="1"' in flagged
+    assert '<span class="mark" data-mark="flagged">Flagged</span>' in flagged
+    b23 = row(html, "B2.3")  # not compliant, with a note (the demo's)
+    assert 'data-verdict="not_compliant"' in b23 and 'data-note="1"' in b23
+    assert '<span class="mark" data-mark="note">Note</span>' in b23
+    assert '<span class="mark" data-mark="flagged" hidden>' in b23
+    b12 = row(html, "B1.2")  # nothing recorded
+    assert 'data-verdict=""' in b12 and 'data-note=""' in b12 and 'data-photos=""' in b12
+
+
+def test_another_inspectors_findings_are_not_on_my_rows(as_user, demo_inspection):
+    """Rows are the asking inspector's own findings: on B1.3 inspector1 said
+    compliant, inspector3 not compliant (notes are private to each)."""
+    mine = row(inspection_page(as_user("inspector1"), demo_inspection), "B1.3")
+    theirs = row(inspection_page(as_user("inspector3"), demo_inspection), "B1.3")
+    assert 'data-verdict="compliant"' in mine and 'data-verdict="not_compliant"' in theirs

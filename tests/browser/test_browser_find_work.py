@@ -1,6 +1,8 @@
 """Finding the work: a follow-up flag per standard (an op like any other),
 marks on a section's rows for a note, photos and the flag, and filters
 that work on a cached page offline with this device's unsynced edits."""
+import re
+
 from playwright.sync_api import expect
 
 from inspector.testing import demo_inspection_id, log_in_by_cookie, make_available_offline
@@ -50,5 +52,58 @@ def test_flag_marks_and_filters_online_and_offline(live_server, tablet):
     expect(page.locator("[data-standard='B6.2']")).to_be_visible()
     page.goto(f"{base}/sections/B6?only=not_assessed")
     expect(page.locator("[data-standard='B6.2']")).to_be_visible()
+    tablet.set_offline(False)
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
+
+
+def test_inspection_page_filters_online_and_offline(live_server, tablet):
+    """The inspection page under a filter lists my sections' matching
+    standards grouped by section; offline, on its cached copy, with the
+    edits this tablet has not synced yet."""
+    page = tablet.new_page()
+    log_in_by_cookie(page, live_server, "inspector1")
+    inspection = demo_inspection_id(live_server.data_dir)
+    base = f"{live_server.url}/inspections/{inspection}"
+    page.goto(base)
+    make_available_offline(page)
+    sections = page.locator("[data-sections-list]")
+    standards = page.locator("[data-standards]")
+    expect(sections).to_be_visible()
+    expect(standards).to_be_hidden()
+
+    page.get_by_role("link", name="Not compliant", exact=True).click()
+    expect(page).to_have_url(f"{base}?only=not_compliant")
+    expect(sections).to_be_hidden()
+    # The demo's: inspector1 found B1.5, B2.3, B8.10 and B9.3 not compliant.
+    expect(shown(page)).to_have_count(4)
+    expect(page.locator("[data-filter-count]")).to_contain_text("4 of")
+    expect(page.locator("[data-group]:visible h3")).to_have_text(
+        [re.compile(r"^B1\s"), re.compile(r"^B2\s"), re.compile(r"^B8\s"), re.compile(r"^B9\s")])
+    expect(page.locator("[data-standard='B2.3'] [data-mark=note]")).to_be_visible()
+    expect(page.get_by_role("link", name="Not compliant", exact=True)).to_have_attribute("aria-current", "page")
+    page.locator("[data-standard='B2.3'] a").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("B2.3")
+
+    # Offline: a verdict and a flag given now show at once on the cached page.
+    tablet.set_offline(True)
+    page.goto(f"{base}/standards/B6.3")
+    page.get_by_label("Not compliant", exact=True).check()
+    page.get_by_role("button", name="Flag for follow-up").click()
+    expect(page.locator("[data-save-state]")).to_contain_text("Saved on this tablet")
+    page.goto(f"{base}?only=not_compliant")
+    expect(sections).to_be_hidden()
+    expect(shown(page)).to_have_count(5)
+    expect(page.locator("[data-standard='B6.3']")).to_be_visible()
+    expect(page.get_by_role("link", name="Not compliant", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="All", exact=True)).not_to_have_attribute("aria-current", "page")
+    page.goto(f"{base}?only=flagged")
+    expect(shown(page)).to_have_count(1)
+    expect(page.locator("[data-standard='B6.3'] [data-mark=flagged]")).to_be_visible()
+    page.goto(f"{base}?only=not_assessed")
+    expect(page.locator("[data-standard='B6.3']")).to_be_hidden()
+    expect(page.locator("[data-standard='B1.2']")).to_be_visible()
+    page.goto(base)
+    expect(sections).to_be_visible()
+    expect(standards).to_be_hidden()
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)

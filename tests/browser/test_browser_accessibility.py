@@ -133,3 +133,39 @@ def test_the_audit_itself_catches_an_unlabelled_control(chromium):
                      "<body><main><h1>t</h1><input type='text'></main></body></html>")
     assert any(v.startswith("label ") for v in violations(page))
     context.close()
+
+
+def too_small(locator):
+    """Controls whose touch target is under 44 x 44 CSS px."""
+    boxes = locator.evaluate_all("els => els.map(e => { const r = e.getBoundingClientRect(); "
+                                 "return [e.textContent.trim().slice(0, 30) || e.id, r.width, r.height]; })")
+    assert boxes, "no control found"
+    return [b for b in boxes if b[1] < 44 or b[2] < 44]
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_finding_the_work_has_no_violations_and_big_enough_targets(live_server, chromium, viewport):
+    """The inspection page's filters and the jump box's results, online and
+    offline, at tablet and phone size."""
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "inspector1")
+    base = f"{live_server.url}/inspections/{demo_id(live_server)}"
+    page.goto(f"{base}?only=evidence")
+    expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+    expect(page.locator("[data-filter-count]")).to_contain_text("standards shown")
+    assert violations(page) == []
+    assert too_small(page.locator("nav.filters a")) == []
+    assert too_small(page.locator("[data-standards] [data-standard]:visible a")) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")  # nothing runs off the side
+
+    box = page.get_by_label("Go to standard")
+    box.fill("intensive care")
+    expect(page.locator("[data-search-results] .search-results a").first).to_be_visible()
+    assert violations(page) == []
+    assert too_small(page.locator("form.jump input, form.jump button, [data-search-results] a")) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+    page.goto(f"{base}/search?q=tocilizumab")
+    assert violations(page) == []
+    context.close()

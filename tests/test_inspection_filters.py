@@ -17,7 +17,7 @@ def groups(html):
     """{section code: [standard codes]} of the page's standards list."""
     listed = html.split('data-filtered-only')[1].split("<h2>Team</h2>")[0]
     found = {}
-    for part in listed.split('<div class="standard-group" data-group>')[1:]:
+    for part in re.split(r'<div class="standard-group" data-group="[^"]+">', listed)[1:]:
         section = re.search(r'<h3><a href="[^"]+/sections/([^"]+)">', part).group(1)
         found[section] = re.findall(r'<li class="standard-row[^"]*" data-standard="([^"]+)"', part)
     return found
@@ -83,3 +83,20 @@ def test_another_inspectors_findings_are_not_on_my_rows(as_user, demo_inspection
     mine = row(inspection_page(as_user("inspector1"), demo_inspection), "B1.3")
     theirs = row(inspection_page(as_user("inspector3"), demo_inspection), "B1.3")
     assert 'data-verdict="compliant"' in mine and 'data-verdict="not_compliant"' in theirs
+
+
+def section_marks(html, section):
+    row = re.search(rf'<li class="section-row" data-section="{section}".*?</li>', html, re.S).group(0)
+    return {key: (int(n), hidden == " hidden") for key, hidden, n in re.findall(
+        r'data-mark-count="(\w+)"( hidden)?><span data-n>(\d+)</span>', row)}
+
+
+def test_section_rows_count_my_marks(as_user, demo_inspection, device):
+    client = as_user("inspector1")
+    push(client, [device.op(demo_inspection, "B2.1", "flag", True), device.op(demo_inspection, "B2.2", "flag", True)])
+    html = inspection_page(client, demo_inspection)
+    # B2: B2.3's note and photo (the demo's), B2.1 and B2.2 flagged now.
+    assert section_marks(html, "B2") == {"flagged": (2, False), "note": (1, False), "photos": (1, False)}
+    assert section_marks(html, "B3") == {"flagged": (0, True), "note": (0, True), "photos": (0, True)}
+    assert section_marks(inspection_page(as_user("inspector3"), demo_inspection), "B1")["flagged"] == (0, True)
+    assert section_marks(html, "C6") == {}  # not her section: its standards are not on her page

@@ -36,15 +36,19 @@ def inspection(inspection_id):
     # when I have some (the work, and what I take offline), else of all.
     scope = mine or sections
     rows = findings.standards_with_my_verdicts(db, g.user, ins, [s["code"] for s in mine] if mine else None)
-    by_section = {}
+    by_section, marks = {}, {}
     for r in rows:
         by_section.setdefault(r["section_code"], []).append(r)
+        counts = marks.setdefault(r["section_code"], {"flagged": 0, "note": 0, "photos": 0})
+        counts["flagged"] += bool(r["flagged"])
+        counts["note"] += bool(r["has_note"])
+        counts["photos"] += bool(r["photos"])
     only = request.args.get("only")
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
                            team=team.members(db, inspection_id),
                            my_verdicts=findings.my_verdict_stamps(db, g.user, ins),
                            groups=[(s, by_section[s["code"]]) for s in scope if s["code"] in by_section],
-                           filters=FILTERS,
+                           filters=FILTERS, marks=marks,
                            only=only if only in FILTERS else None)
 
 

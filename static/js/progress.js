@@ -68,7 +68,10 @@ function applyFilter(list, only) {
   }
   // The inspection page: its sections unfiltered, the matching standards
   // grouped by section under a filter (a group with none shown is hidden).
-  for (const group of list.querySelectorAll("[data-group]")) group.hidden = !group.querySelector("[data-standard]:not([hidden])");
+  for (const group of list.querySelectorAll("[data-group]")) {
+    group.hidden = !group.querySelector("[data-standard]:not([hidden])");
+    countMarks(group);
+  }
   if ("filteredOnly" in list.dataset) {
     list.hidden = !only;
     document.querySelector("[data-sections-list]").hidden = Boolean(only);
@@ -82,6 +85,17 @@ function applyFilter(list, only) {
   if (count) count.textContent = only ? `${shown} of ${rows.length} standards shown` : "";
 }
 
+
+/** A section's row on the inspection page: how many of its standards carry each mark. */
+function countMarks(group) {
+  const rows = [...group.querySelectorAll("[data-standard]")];
+  const section = document.querySelector(`.section-row[data-section="${CSS.escape(group.dataset.group)}"]`);
+  for (const mark of section?.querySelectorAll("[data-mark-count]") || []) {
+    const n = rows.filter((row) => row.dataset[mark.dataset.markCount]).length;
+    mark.querySelector("[data-n]").textContent = n;
+    mark.hidden = !n;
+  }
+}
 
 /** The inspection page's progress, from its `#my-verdicts` data. */
 export async function overlayProgress(data) {

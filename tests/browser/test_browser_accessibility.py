@@ -143,14 +143,20 @@ def too_small(locator):
     return [b for b in boxes if b[1] < 44 or b[2] < 44]
 
 
-@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
-def test_finding_the_work_has_no_violations_and_big_enough_targets(live_server, chromium, viewport):
-    """The inspection page's filters and the jump box's results, online and
-    offline, at tablet and phone size."""
-    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+@pytest.mark.parametrize("viewport, scheme", [(TABLET, "light"), (PHONE, "light"), (TABLET, "dark"), (PHONE, "dark")],
+                         ids=["tablet", "phone", "tablet-dark", "phone-dark"])
+def test_finding_the_work_has_no_violations_and_big_enough_targets(live_server, chromium, viewport, scheme):
+    """The inspection page's filters and section marks, the jump box's results
+    and the search page, at tablet and phone size (offline results:
+    test_browser_search.py)."""
+    context = chromium.new_context(viewport=viewport, bypass_csp=True, color_scheme=scheme)
     page = context.new_page()
     log_in_by_cookie(page, live_server, "inspector1")
     base = f"{live_server.url}/inspections/{demo_id(live_server)}"
+    page.goto(base)
+    expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+    expect(page.locator(".section-row [data-mark-count]:visible").first).to_be_visible()
+    assert violations(page) == []
     page.goto(f"{base}?only=evidence")
     expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
     expect(page.locator("[data-filter-count]")).to_contain_text("standards shown")

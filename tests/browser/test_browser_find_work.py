@@ -105,5 +105,8 @@ def test_inspection_page_filters_online_and_offline(live_server, tablet):
     page.goto(base)
     expect(sections).to_be_visible()
     expect(standards).to_be_hidden()
+    # The section's row counts the flag given offline.
+    expect(page.locator(".section-row[data-section='B6'] [data-mark-count=flagged]")).to_have_text("1 flagged")
+    expect(page.locator(".section-row[data-section='B3'] [data-mark-count=flagged]")).to_be_hidden()
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)

@@ -253,7 +253,7 @@ def my_sections(html):
 
 def progress(html, section):
     row = re.search(rf'data-section="{section}".*?</li>', html, re.S).group(0)
-    text = " ".join(re.sub(r"<[^>]+>", " ", row.split("</progress>")[1]).split())
+    text = " ".join(re.sub(r"<[^>]+>", " ", row.split("</progress>")[1].split('<span class="marks">')[0]).split())
     return text
 
 

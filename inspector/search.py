@@ -12,6 +12,7 @@ The rule:
 - the matches come in tiers, then in catalog order: first those whose code
   alone holds every query word, then code and title, then the rest.
 """
+import functools
 import unicodedata
 
 FIELDS = ("code", "title", "text")
@@ -25,9 +26,15 @@ COUNT_TEXT = {"none": "No standard holds the words “{query}”.", "one": "1 st
 
 def words(text):
     """The words of a text, as the rule compares them."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    return list(_words(text or ""))
+
+
+# The catalog's texts are few and asked again at every search: each is split once.
+@functools.lru_cache(maxsize=8192)
+def _words(text):
+    decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M")).casefold()
-    return "".join(c if c.isalnum() else " " for c in plain).split()
+    return tuple("".join(c if c.isalnum() else " " for c in plain).split())
 
 
 def tier(query_words, entry_words):
@@ -49,7 +56,7 @@ def rank(query, entries):
         return []
     found = []
     for position, entry in enumerate(entries):
-        t = tier(query_words, [words(entry[f]) for f in FIELDS])
+        t = tier(query_words, [_words(entry[f] or "") for f in FIELDS])
         if t is not None:
             found.append((t, position, entry))
     return [entry for _, _, entry in sorted(found, key=lambda f: f[:2])]

@@ -13,6 +13,13 @@ export function words(text) {
   return plain.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 }
 
+// The index's texts are asked again at every key typed: each is split once.
+const split = new Map();
+function cachedWords(text) {
+  if (!split.has(text)) split.set(text, words(text));
+  return split.get(text);
+}
+
 /** 0, 1 or 2: how many fields past the code hold every query word; null if none. */
 function tier(queryWords, entryWords) {
   const seen = [];
@@ -29,7 +36,7 @@ export function rank(query, entries) {
   if (!queryWords.length) return [];
   const found = [];
   entries.forEach((entry, position) => {
-    const t = tier(queryWords, [words(entry.code), words(entry.title), words(entry.text)]);
+    const t = tier(queryWords, [cachedWords(entry.code), cachedWords(entry.title), cachedWords(entry.text)]);
     if (t !== null) found.push([t, position, entry]);
   });
   return found.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((f) => f[2]);

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "pages", "server_mix", "load")
+BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "pages", "search", "server_mix",
+              "load")
 
 
 def main(argv):

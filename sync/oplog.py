@@ -2,14 +2,21 @@
 triggers refuse UPDATE and DELETE). ``seq`` is the server's cursor for pull;
 ``op_id`` is the client's idempotency key."""
 import json
+from json.encoder import encode_basestring_ascii
 
 COLUMNS = ("op_id", "user_id", "link_id", "device_id", "device_seq", "hlc", "inspection_id", "standard_code",
            "field", "value")
 
 
+_VALUE_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # made once, not per op
+
+
 def value_json(value):
     """An op's value as stored: canonical JSON, so a resent op compares equal."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    # Most values are text: json's own C escaper, the same bytes without the encoder around it.
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    return _VALUE_JSON(value)
 
 
 def as_row(op, actor):

@@ -159,14 +159,17 @@ def apply_batch(db, actor, ops):
         forbidden = [op["op_id"] for op in valid if op["inspection_id"] not in allowed]
         if forbidden:
             raise Forbidden(forbidden)
-        codes = {ins["catalog_id"]: catalog.standard_codes(db, ins["catalog_id"]) for ins in seen.values()}
+        named = {}
+        for op in valid:
+            named.setdefault(seen[op["inspection_id"]]["catalog_id"], set()).add(op["standard"])
+        codes = {catalog_id: catalog.standard_codes(db, catalog_id, among) for catalog_id, among in named.items()}
         needed = {FIELDS[op["field"]].needs_photo(op["value"]) for op in valid} - {None}
         context = {
             "inspections": seen, "codes": codes,
             "uploaded": photos.uploaded_among(db, actor.user["id"], needed) if actor.user else set(),
             "logged": oplog.existing(db, [op["op_id"] for op in valid]),
             "trail": [],  # the batch's audit records, written together before it commits
-            "writes": _Writes(db),
+            "writes": _Writes(db, _rows_wanted(actor, valid, seen)),
         }
         results = []
         for op, problem in zip(ops, problems):
@@ -180,6 +183,17 @@ def apply_batch(db, actor, ops):
         cursor = oplog.last_seq(db)
         hlc = oplog.newest_stamp(db, seen)
     return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
+
+
+def _rows_wanted(actor, ops, inspections_seen):
+    """{register table: (register, {keys})} of the rows the ops may write:
+    those of ops the actor may send (a refused op has no row to read)."""
+    wanted = {}
+    for op in ops:
+        field = FIELDS[op["field"]]
+        if field.refusal(actor, inspections_seen[op["inspection_id"]]) is None:
+            wanted.setdefault(field.register.table, (field.register, set()))[1].add(field.key(op, actor))
+    return wanted
 
 
 def _push_one(db, actor, op, context):
@@ -226,20 +240,35 @@ class _Writes:
     with one statement holding only the newest value per row (an older op on
     the same field in the batch is superseded and logged, never written)."""
 
-    def __init__(self, db):
+    def __init__(self, db, wanted=None):
         self.db = db
         self.seq = None
         self.logged = []    # (seq, row, status)
         self.cells = {}     # (table, key, column) -> (value, stamp) written by this batch
         self.writes = {}    # (register table, column) -> (register, {key: (key, value, stamp, seq)})
         self.rows = set()   # (table, key) of rows this batch writes
+        # The rows the batch's ops will write, read in one query per register
+        # the first time one of them is needed: {table: (register, {keys})}.
+        self.wanted = wanted or {}
+        self.read = {}      # (table, key) -> {column: (value, stamp)}, or None: no such row
+
+    def _current(self, register, key, column):
+        """(value, stamp) of the cell as the database holds it, before this batch's pending writes."""
+        pending = self.wanted.pop(register.table, None)
+        if pending:
+            found = register.current_many(self.db, pending[1])
+            self.read.update({(register.table, k): found.get(k) for k in pending[1]})
+        if (register.table, key) in self.read:
+            row = self.read[(register.table, key)]
+            return row[column] if row else (None, "")
+        return register.current(self.db, key, column)
 
     def apply(self, field, key, op, row, trail):
         register, column = field.register, field.column
         cell = (register.table, key, column)
         if cell not in self.cells and (register.table, key) in self.rows:
             self.flush()  # the row may be new: its other columns' defaults are the "before"
-        before, current = self.cells.get(cell) or register.current(self.db, key, column)
+        before, current = self.cells.get(cell) or self._current(register, key, column)
         stamp = stamp_of(op)
         status = "applied" if stamp > current else "superseded"
         value = field.stored(op["value"])
@@ -259,6 +288,8 @@ class _Writes:
             oplog.append_many(self.db, self.logged)
         for (_, column), (register, writes) in self.writes.items():
             register.write_many(self.db, column, list(writes.values()))
+        for written in self.rows:
+            self.read.pop(written, None)  # read before the write: ask the database again
         self.logged, self.cells, self.writes, self.rows = [], {}, {}, set()
 
 

@@ -82,10 +82,13 @@ def render(request, urls):
     the inspection of the page), exactly as a separate request would."""
     app = current_app._get_current_object()
     cookie = _session_cookie(app)
+    root = request.script_root  # url_for's URLs start with it; the builder puts it back from base_url
     for url in urls:
         path, _, query = url.partition("?")
+        if root and path.startswith(root):
+            path = path[len(root):]
         environ = EnvironBuilder(
-            path=path, query_string=query, method="GET", base_url=request.host_url,
+            path=path, query_string=query, method="GET", base_url=request.url_root,
             headers={"Cookie": cookie, "Accept": "text/html,*/*", "User-Agent": request.user_agent.string},
             environ_base={"REMOTE_ADDR": request.remote_addr or "127.0.0.1"}).get_environ()
         environ["wsgi.url_scheme"] = request.scheme

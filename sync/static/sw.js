@@ -45,7 +45,10 @@ self.addEventListener("message", (event) => {
   const uid = userId ? String(userId) : null;
   let work;
   if (type === "user") work = setUser(uid);
-  else if (type === "take-offline") work = takeOffline(uid, event.data.bundle, port);
+  // A page rendered before a deploy still names the page list, not the bundle.
+  else if (type === "take-offline") {
+    work = takeOffline(uid, event.data.bundle || event.data.manifest?.replace(/offline-manifest$/, "offline-bundle"), port);
+  }
   else if (type === "logout") work = logOut(uid, event.data.forgetPages);
   else return;
   event.waitUntil(work.then((result) => port?.postMessage({ result }),

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from inspector.testing import demo_inspection_id, log_in_by_cookie, make_available_offline
+from inspector.testing import demo_inspection_id, log_in_by_cookie, make_available_offline, wait_for_worker
 
 # Every text the offline panel shows, in order, kept by the page for the test
 # (a MutationObserver: the download on localhost is over in a blink).
@@ -93,3 +93,24 @@ def test_one_download_fills_the_cache_with_the_servers_own_pages(live_server, ta
     token = re.search(r'value="([^"]+)"', tokens.pop()).group(1)
     page.request.post(f"{live_server.url}/logout", form={"csrf_token": token})
     assert page.request.get(f"{live_server.url}/", max_redirects=0).status == 302
+
+
+def test_a_page_from_before_the_bundle_still_takes_the_inspection_offline(live_server, tablet):
+    """A page rendered by the previous deploy asks the new worker with the
+    page list's URL: the worker takes the bundle beside it."""
+    page = tablet.new_page()
+    log_in_by_cookie(page, live_server, "inspector1")
+    inspection = demo_inspection_id(live_server.data_dir)
+    page.goto(f"{live_server.url}/inspections/{inspection}")
+    wait_for_worker(page)
+    result = page.evaluate("""async (manifest) => {
+      const reg = await navigator.serviceWorker.ready;
+      return new Promise((resolve) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = ({ data }) => { if (!data.progress) resolve(data); };
+        reg.active.postMessage({ type: "take-offline", userId: document.body.dataset.userId, manifest },
+                               [channel.port2]);
+      });
+    }""", f"/inspections/{inspection}/offline-manifest")
+    assert "result" in result, result
+    assert result["result"]["missing"] == 0 and result["result"]["pages"] > 100 and result["result"]["wire"]

@@ -70,8 +70,16 @@ def _same_host(origin):
 def push():
     if not request.is_json:
         return error(400, "malformed_batch", 'The body must be JSON (Content-Type: application/json): {"ops": [...]}.')
+    limit = current_app.config["SYNC_MAX_PUSH_BYTES"]
     try:
-        result = protocol.push(get_db(), g.user, protocol.parse_body(request.get_data(cache=False)))
+        body = protocol.decoded_body(request.get_data(cache=False), request.headers.get("Content-Encoding"), limit)
+        result = protocol.push(get_db(), g.user, protocol.parse_body(body))
+    except protocol.UnsupportedEncoding as exc:
+        return error(415, "unsupported_encoding",
+                     f"The body's Content-Encoding {str(exc)[:40]!r} is not read here: send it as gzip or uncompressed.")
+    except protocol.BodyTooLarge:
+        return error(413, "too_large", f"The batch is larger than {limit:,} bytes once decompressed; "
+                                       "nothing was saved: send fewer ops at a time.")
     except protocol.BatchError as exc:
         return error(400, "malformed_batch", str(exc))
     except protocol.Forbidden as exc:
@@ -90,7 +98,11 @@ def pull():
     if not access.can_read_inspection(g.user, inspection):
         return error(404, "no_such_inspection", "No inspection of yours has that id.")
     cursor = request.args.get("cursor", default=0, type=int)
-    return answer(protocol.pull(db, g.user, inspection, max(cursor, 0)))
+    # The asking device, so its own edits are not sent back (docs/sync-protocol.md, Pull).
+    device = request.args.get("device")
+    if device is not None and not protocol.DEVICE_ID.fullmatch(device):
+        return error(400, "bad_device", "device must be the device's id: 1-64 letters, digits, '_' or '-'.")
+    return answer(protocol.pull(db, g.user, inspection, max(cursor, 0), device))
 
 
 @bp.route("/sync/photos/<sha256>", methods=("PUT",))

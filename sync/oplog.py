@@ -71,6 +71,18 @@ def _seqs(db, op_ids):
         yield from db.conn.execute(f"SELECT seq FROM ops WHERE op_id IN ({','.join('?' * len(chunk))})", chunk)
 
 
+def sent_by(db, op_ids, user_id, device_id):
+    """Those of ``op_ids`` that ``user_id`` sent from ``device_id``."""
+    op_ids = sorted(set(op_ids))
+    found = set()
+    for start in range(0, len(op_ids), 500):
+        chunk = op_ids[start:start + 500]
+        found.update(row[0] for row in db.conn.execute(
+            f"SELECT op_id FROM ops WHERE op_id IN ({','.join('?' * len(chunk))}) AND user_id = ? AND device_id = ?",
+            [*chunk, user_id, device_id]))
+    return found
+
+
 def last_seq(db):
     return db.conn.execute("SELECT coalesce(max(seq), 0) FROM ops").fetchone()[0]
 

@@ -8,6 +8,7 @@ state whatever order ops arrive in). See docs/sync-protocol.md.
 import json
 import re
 import time
+import zlib
 from typing import NamedTuple
 
 import orjson
@@ -40,6 +41,14 @@ class BatchError(ValueError):
     """The batch as a whole is malformed: nothing is applied."""
 
 
+class BodyTooLarge(ValueError):
+    """The push body is larger than the server takes (once decompressed)."""
+
+
+class UnsupportedEncoding(ValueError):
+    """The push body is sent in a Content-Encoding the server does not read."""
+
+
 class Forbidden(PermissionError):
     """The batch names an inspection the user is not on: nothing is applied."""
 
@@ -61,6 +70,49 @@ def _deeper_than(value, limit):
     elif not isinstance(value, list):
         return False
     return limit <= 0 or any(_deeper_than(item, limit - 1) for item in value if isinstance(item, (dict, list)))
+
+
+_GZIP = zlib.MAX_WBITS | 16  # a gzip header and trailer, not zlib's or a raw deflate stream
+
+
+def decoded_body(raw, encoding, limit):
+    """The push body's bytes as the client wrote them, at most ``limit`` of them.
+
+    ``encoding`` is the request's Content-Encoding: none (or ``identity``), or
+    ``gzip`` (what the browser's CompressionStream writes). A gzip body is
+    inflated a chunk at a time and never past ``limit``, so a small body that
+    would inflate to gigabytes (a "gzip bomb") costs no more than ``limit``
+    bytes of memory: BodyTooLarge. A gzip body that is damaged or cut short is
+    a BatchError; another encoding is UnsupportedEncoding.
+    """
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        if len(raw) > limit:
+            raise BodyTooLarge(limit)
+        return raw
+    if encoding not in ("gzip", "x-gzip"):
+        raise UnsupportedEncoding(encoding)
+    out, size = [], 0
+    inflater, data = zlib.decompressobj(_GZIP), raw
+    try:
+        while data:
+            # max_length: never inflate more than the limit leaves room for
+            # (one byte over says "too large"); input not yet read waits in
+            # unconsumed_tail.
+            piece = inflater.decompress(data, limit - size + 1)
+            size += len(piece)
+            if size > limit:
+                raise BodyTooLarge(limit)
+            out.append(piece)
+            data = inflater.unconsumed_tail
+            if not data and inflater.eof and inflater.unused_data:
+                # A second gzip member (RFC 1952 allows several): go on with it.
+                inflater, data = zlib.decompressobj(_GZIP), inflater.unused_data
+    except zlib.error as exc:
+        raise BatchError("the body is not valid gzip") from exc
+    if not inflater.eof:
+        raise BatchError("the gzip body is cut short")
+    return b"".join(out)
 
 
 def parse_body(raw):
@@ -334,8 +386,16 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-def pull(db, user, inspection, cursor):
-    """Changes of one inspection after ``cursor``, scoped to what the user may see."""
+def pull(db, user, inspection, cursor, device=None):
+    """Changes of one inspection after ``cursor``, scoped to what the user may see.
+
+    Given ``device`` (the asking device's id), a changed row whose every field
+    now holds a value this user wrote from that device is left out: the
+    device holds those values already (it made them), so the pull after a
+    push does not send the device's own edits back. The cursor still moves
+    past such rows. A row with any field from elsewhere (another device,
+    another user, a later edit that beat this device's) comes whole as before.
+    """
     owner = access.findings_scope(user, inspection)
     with transaction(db, "DEFERRED"):
         # One read transaction: a push committed between these reads must not
@@ -344,8 +404,38 @@ def pull(db, user, inspection, cursor):
                                                 owner if pulled.owner_column else None)
                   for name, pulled in PULLED.items() if pulled.visible(user, inspection)}
         hlc = oplog.newest_stamp(db, [inspection["id"]])
-    newest = max([cursor] + [r["last_seq"] for rows in answer.values() for r in rows])
+        newest = max([cursor] + [r["last_seq"] for rows in answer.values() for r in rows])
+        if device is not None:
+            answer = _without_own_rows(db, answer, user["id"], device)
     return {"cursor": newest, **answer, "hlc": hlc, "server_time": now_ms()}
+
+
+def _field_stamps(name, row):
+    """The stamps (``hlc op_id``) of the fields the row holds a value for."""
+    return [row[f"{column}_hlc"] for column in PULLED[name].register.columns if row[f"{column}_hlc"]]
+
+
+def _device_of(stamp):
+    return stamp.split(" ", 1)[0].rsplit(":", 1)[-1]
+
+
+def _without_own_rows(db, answer, user_id, device):
+    """``answer`` without the rows whose every stamped field was written by
+    ``user_id`` from ``device``. The stamp names the device; the log says
+    which user sent the op (one tablet is shared by several inspectors, each
+    with their own store, and a lead's decision made by another lead on this
+    tablet is not in this user's store)."""
+    candidates = {}
+    for name, rows in answer.items():
+        for row in rows:
+            stamps = _field_stamps(name, row)
+            if stamps and all(_device_of(stamp) == device for stamp in stamps):
+                candidates[id(row)] = [stamp.split(" ", 1)[1] for stamp in stamps]
+    if not candidates:
+        return answer
+    mine = oplog.sent_by(db, [op_id for op_ids in candidates.values() for op_id in op_ids], user_id, device)
+    return {name: [row for row in rows if not (id(row) in candidates and mine.issuperset(candidates[id(row)]))]
+            for name, rows in answer.items()}
 
 
 def rebuild(db):

@@ -31,7 +31,7 @@ RULES = {
     # Admins read every inspection (never on a team, so push refuses their ops below).
     ("inspections.inspection", "GET"): TEAM_OR_ADMIN, ("inspections.section", "GET"): TEAM_OR_ADMIN,
     ("inspections.standard", "GET"): TEAM_OR_ADMIN, ("inspections.jump", "GET"): TEAM_OR_ADMIN,
-    ("shell.offline_manifest", "GET"): TEAM,
+    ("shell.offline_manifest", "GET"): TEAM, ("shell.offline_bundle", "GET"): TEAM,
     ("photos.photo", "GET"): TEAM,  # an inspector's own evidence photo: its inspector and the team leader
     ("team.new_inspection", "GET"): SETS_UP, ("team.new_inspection", "POST"): SETS_UP,
     ("team.team", "GET"): LEAD_OR_ADMIN, ("team.team", "POST"): LEAD_OR_ADMIN,
@@ -110,6 +110,7 @@ def request_for(endpoint, method, world, actor):
         "inspections.standard": f"/inspections/{i}/standards/B1.5",
         "inspections.jump": f"/inspections/{i}/jump?code=B1.5",
         "shell.offline_manifest": f"/inspections/{i}/offline-manifest",
+        "shell.offline_bundle": f"/inspections/{i}/offline-bundle",
         "photos.photo": f"/photos/{world['own_photo']}", "team.new_inspection": "/inspections/new",
         "team.team": f"/inspections/{i}/team", "merge.merge_screen": f"/inspections/{i}/merge",
         "merge.arrival_board": f"/inspections/{i}/arrivals", "reports.draft_report": f"/inspections/{i}/report",

@@ -32,7 +32,7 @@ DEFICIENT = ("partially_compliant", "not_compliant")
 ALL_VERDICTS = tuple(dict.fromkeys(code for scale in SCALES.values() for code in scale))
 
 
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
 
 
 class CatalogError(ValueError):

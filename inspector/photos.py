@@ -23,7 +23,7 @@ MAX_PIXELS = 40_000_000               # a 12 MP camera photo is 12_000_000
 ALLOWED_FORMATS = {"JPEG", "PNG"}
 THUMB_SIZE = 320
 QUALITY = 88
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 # Keep a few of Pillow's 16 MiB pixel blocks for reuse (off by default): a
 # 12 MP photo page-faulted 36-48 MB of fresh memory on every upload. Eight
 # blocks bound what stays held at 128 MiB per process.

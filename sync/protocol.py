@@ -22,11 +22,11 @@ from .fields import FIELDS, PULLED, Field
 MAX_BATCH = 500
 # Tablets make time-ordered UUIDv7 ids (outbox.js timeOrderedId); tablets
 # from before them still send random UUIDv4 ids: both have this shape.
-OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
-DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}\Z")
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 # [0-9], not \d: a str pattern's \d also matches other scripts' digits, and a
 # stamp of fullwidth digits would sort after every real stamp and win for ever.
-HLC = re.compile(r"^([0-9]{15}):([0-9]{5}):([A-Za-z0-9_-]{1,64})$")
+HLC = re.compile(r"^([0-9]{15}):([0-9]{5}):([A-Za-z0-9_-]{1,64})\Z")
 MAX_CLOCK_AHEAD_MS = 24 * 3_600_000  # how far ahead of the server's clock a stamp may be
 MAX_INT = 2 ** 53 - 1  # the largest integer a JavaScript client counts exactly; SQLite holds it too
 

@@ -385,8 +385,9 @@ def test_bytes_that_do_not_match_the_hash_are_refused(as_user, data_dir, db):
     assert_nothing_stored(db, data_dir, claimed)
 
 
-def test_a_bad_hash_in_the_address_is_refused(as_user, db):
-    response = upload(as_user("inspector1"), UPRIGHT.read_bytes(), name="ABC")
+@pytest.mark.parametrize("name", ["ABC", sha(UPRIGHT.read_bytes()) + "%0A"])
+def test_a_bad_hash_in_the_address_is_refused(as_user, db, name):
+    response = upload(as_user("inspector1"), UPRIGHT.read_bytes(), name=name)
     assert response.status_code == 400 and response.json["error"] == "bad_hash"
     assert photo_rows(db) == 0
 

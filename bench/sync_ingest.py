@@ -101,6 +101,18 @@ class HttpPusher:
             raise SystemExit(f"sync ingest: a one-op push was not applied: {result}")
         return elapsed
 
+    def floor(self):
+        """Seconds for a small static file (1 KB) over the same connection:
+        the server's and the client's share of any request, before the app."""
+        start = time.perf_counter()
+        self.connection.request("GET", "/static/js/photos.js", headers=self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        elapsed = time.perf_counter() - start
+        if response.status != 200:
+            raise SystemExit(f"sync ingest: the static file answered {response.status}")
+        return elapsed
+
     def close(self):
         self.connection.close()
 
@@ -238,13 +250,14 @@ def main(argv=None):
         pusher = HttpPusher(server, inspection_id, rounds[0][0])
         local = InProcessPusher(Path(tmp) / "in-process", rounds[0][0])
         raw, storage = Baseline(Path(tmp) / "raw", storage=False), Baseline(Path(tmp) / "storage", storage=True)
-        http_times, raw_times, store_times, proc_times, singles, commits = [], [], [], [], [], []
+        http_times, raw_times, store_times, proc_times, singles, commits, floors = [], [], [], [], [], [], []
         try:
             # One-op pushes and one-row commits, interleaved; before the
             # rounds, whose newer stamps would supersede them.
             for _ in range(20):
                 singles.append(pusher.one_op())
                 commits.append(storage.one_row_commit())
+                floors.append(pusher.floor())
             for r in range(args.rounds):
                 http_times.append(pusher.round(rounds[r]))
                 raw_times.append(raw.round(rows[r]))
@@ -260,7 +273,7 @@ def main(argv=None):
         raise SystemExit(f"sync ingest: not every op was applied ({dict(statuses)}): no figure")
     if counts != (n * args.rounds, n * args.rounds):
         raise SystemExit(f"sync ingest: the baselines wrote {counts} ops, not {n * args.rounds} each: no figure")
-    one_op_s, commit_s = statistics.median(singles), statistics.median(commits)
+    one_op_s, commit_s, floor_s = (statistics.median(t) for t in (singles, commits, floors))
 
     http_s, raw_s, store_s, proc_s = (statistics.median(t) for t in (http_times, raw_times, store_times,
                                                                       proc_times))
@@ -269,7 +282,8 @@ def main(argv=None):
     print(f"  http push:          {http_s:7.3f} s  {http_rate:9.0f} ops/s  (rounds s: {runs(http_times)}; "
           f"statuses {dict(statuses)})")
     print(f"  http push of 1 op:  {one_op_s * 1000:7.2f} ms median latency (20 pushes, kept-alive connection); "
-          f"a one-row durable commit alone (synchronous=FULL, the disk's share): {commit_s * 1000:.2f} ms")
+          f"a one-row durable commit alone (synchronous=FULL, the disk's share): {commit_s * 1000:.2f} ms; "
+          f"a 1 KB static file on the same connection (the server's floor): {floor_s * 1000:.2f} ms")
     print(f"  protocol.push only: {proc_s:7.3f} s  {proc_rate:9.0f} ops/s  (rounds s: {runs(proc_times)}; "
           f"in-process, no HTTP/Flask)")
     print(f"  (a) raw sqlite:     {raw_s:7.3f} s  {raw_rate:9.0f} ops/s  (rounds s: {runs(raw_times)}; "
@@ -280,7 +294,7 @@ def main(argv=None):
             f"to (b) storage only {ratio(http_rate, store_rate):.3f} (raw {raw_rate:.0f}, storage "
             f"{store_rate:.0f}, protocol.push in-process {proc_rate:.0f} ops/s, "
             f"{ratio(proc_rate, store_rate):.3f} of storage; 1-op push {one_op_s * 1000:.2f} ms, of which a durable "
-            f"commit alone {commit_s * 1000:.2f} ms)")
+            f"commit alone {commit_s * 1000:.2f} ms and a static file {floor_s * 1000:.2f} ms)")
     print(line)
     return line
 

@@ -57,19 +57,32 @@ class Forbidden(PermissionError):
         self.op_ids = op_ids
 
 
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")  # 2**64 has 20 digits
-_LONG_NUMBER_STR = re.compile(r"[0-9]{20}")
-
-
 _SHALLOW = 200  # far less than json's limit, far more than an op needs
 
 
-def _deeper_than(value, limit):
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, list):
+def _floatless_within(value, limit):
+    """Whether ``value`` (parsed JSON) holds no float and no container
+    nested more than ``limit`` deep (a container alone is 1 deep). One walk,
+    a list of containers to visit and no recursion: a push body is 200 ops."""
+    kind = type(value)
+    if kind is float:
         return False
-    return limit <= 0 or any(_deeper_than(item, limit - 1) for item in value if isinstance(item, (dict, list)))
+    if kind is not dict and kind is not list:
+        return True
+    if limit < 1:
+        return False
+    todo = [(value, 1)]
+    while todo:
+        container, depth = todo.pop()
+        for item in (container.values() if type(container) is dict else container):
+            kind = type(item)
+            if kind is dict or kind is list:
+                if depth + 1 > limit:
+                    return False
+                todo.append((item, depth + 1))
+            elif kind is float:
+                return False
+    return True
 
 
 _GZIP = zlib.MAX_WBITS | 16  # a gzip header and trailer, not zlib's or a raw deflate stream
@@ -117,19 +130,18 @@ def decoded_body(raw, encoding, limit):
 
 def parse_body(raw):
     """The request body as JSON; BatchError for anything else (nesting too deep included)."""
-    # orjson refuses some of what json takes (a lone surrogate, NaN, UTF-16)
-    # and reads an integer of 2**64 or more as a float: those bodies go to
-    # json, so every body gets the answer it got before.
-    if not (_LONG_NUMBER if isinstance(raw, bytes) else _LONG_NUMBER_STR).search(raw):
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            # orjson nests up to 1024 deep, json only as deep as the recursion
-            # limit lets it: a body that deep gets json's answer.
-            if not _deeper_than(body, _SHALLOW):
-                return body
+    # orjson refuses some of what json takes (a lone surrogate, NaN, UTF-16):
+    # those bodies go to json, so every body gets the answer it got before.
+    # It also reads an integer of 2**64 or more as a float, and nests 1024
+    # deep where json stops at the recursion limit: a body with a float (no
+    # field takes one) or nested past _SHALLOW is read again by json too.
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if _floatless_within(body, _SHALLOW):
+            return body
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep

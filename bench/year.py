@@ -85,6 +85,13 @@ def build_points(cache, total, log=print):
     return folders
 
 
+def conn_photo(folder, inspection_id, inspector_id):
+    """The sha256 of one photo the inspector attached in the inspection."""
+    with contextlib.closing(testing.read_only_db(folder)) as conn:
+        return conn.execute("SELECT sha256 FROM finding_photos WHERE inspection_id = ? AND inspector_id = ? "
+                            "AND attached = 1 ORDER BY sha256 LIMIT 1", [inspection_id, inspector_id]).fetchone()[0]
+
+
 def point_facts(folder):
     photo_bytes, photo_files, seconds = (folder / "ready").read_text().split()
     with contextlib.closing(testing.read_only_db(folder)) as conn:
@@ -111,6 +118,7 @@ class Point:
         first = f"insp{people[0]:03d}"
         self.inspector_id = next(r["id"] for r in team if r["username"] == first)
         self.lead_id = next(r["id"] for r in team if r["team_role"] == "lead")
+        self.photo = conn_photo(folder, self.inspection_id, self.inspector_id)
         self.anonymous = self.app.test_client()
         self.inspector = testing.log_in_test_client(self.app.test_client(), self.inspector_id)
         self.lead = testing.log_in_test_client(self.app.test_client(), self.lead_id)
@@ -122,8 +130,23 @@ class Point:
             "merge": (self.lead, f"/inspections/{i}/merge", {}),
             "pull": (self.inspector, f"/sync/pull?inspection={i}&cursor=0", testing.SYNC),
             "lead pull": (self.lead, f"/sync/pull?inspection={i}&cursor=0", testing.SYNC),
+            "photo": (self.inspector, f"/photos/{self.photo}?size=thumb", {}),
             "login (baseline)": (self.anonymous, "/login", {}),
         }
+        # Not timed, but their queries' plans are checked too.
+        self.others = {"home": (self.inspector, "/"), "lead home": (self.lead, "/"),
+                       "arrivals": (self.lead, f"/inspections/{i}/arrivals"),
+                       "history": (self.lead, f"/inspections/{i}/history"),
+                       "review": (self.lead, f"/inspections/{i}/review"),
+                       "report": (self.lead, f"/inspections/{i}/report"),
+                       "offline manifest": (self.inspector, f"/inspections/{i}/offline-manifest"),
+                       "merge section": (self.lead, f"/inspections/{i}/merge?section=S3&only=disagreements")}
+
+    def visit_others(self):
+        for name, (client, url) in self.others.items():
+            response = client.get(url)
+            if response.status_code != 200:
+                raise SystemExit(f"{name}: {url} answered {response.status_code}")
 
     def get(self, name):
         client, url, headers = self.pages[name]
@@ -185,10 +208,13 @@ def traced_statements(point, actions):
 
 # --- ingest -------------------------------------------------------------------------
 
-def ingest_copy(folder, into):
-    """A data folder holding a copy of ``folder``'s database (no photos: pushes of verdicts and notes need none)."""
+def ingest_copy(folder, into, photo_store=None):
+    """A data folder holding a copy of ``folder``'s database, and a link to
+    ``photo_store`` (the 100% point's, which holds every point's photos)."""
     into.mkdir(parents=True)
     shutil.copyfile(database_path(folder), database_path(into))
+    if photo_store:
+        (into / "photos").symlink_to(photo_store)
     return Point(into)
 
 
@@ -264,7 +290,8 @@ def main(argv=None):
               f"(built in {f['build_s']:.0f} s)")
     with tempfile.TemporaryDirectory(prefix="inspector-bench-year-") as tmp:
         # Pages read a copy, so logging in (a session row) leaves the cache as built.
-        points = {pct: ingest_copy(folder, Path(tmp) / f"pages{pct}") for pct, folder in folders.items()}
+        points = {pct: ingest_copy(folder, Path(tmp) / f"pages{pct}", folders[100] / "photos")
+                  for pct, folder in folders.items()}
         sizes = pull_check(points)
         times = measure_pages(points, args.rounds, args.repeat)
         print(f"  pages: median of {args.rounds} rounds x {args.repeat} renders, points interleaved")
@@ -279,8 +306,12 @@ def main(argv=None):
                   + f" ms at {' / '.join(f'{p}%' for p in points)}; 100%/10% {ratios[name]:.2f}"
                   + ("" if name.startswith("login") else (" flat" if ratios[name] <= GOAL else " NOT FLAT")) + extra)
 
-        statements = traced_statements(points[100], [lambda n=n: points[100].get(n) for n in points[100].pages])
-        print(f"  query plans at 100%: {len(statements)} statements (pages, pulls)")
+        codes = [f"S{s}.{n}" for s in range(1, year_data.SECTIONS + 1) for n in range(1, year_data.PER_SECTION + 1)]
+        top = points[100]
+        statements = traced_statements(top, [lambda n=n: top.get(n) for n in top.pages] + [top.visit_others] + [
+            lambda: push_all(top, workload(codes, top.inspection_id, 200, 5))])
+        print(f"  query plans at 100%: {len(statements)} statements (the pages above, {', '.join(top.others)}, "
+              f"a push)")
         from inspector.testing import scans_of_big_tables
         found = [(sql, scan) for sql in statements for scan in scans_of_big_tables(points[100].connection(), sql)]
         for sql, scan in found:
@@ -288,7 +319,6 @@ def main(argv=None):
         if not found:
             print("    no SCAN of a table that grows with the year")
 
-        codes = [f"S{s}.{n}" for s in range(1, year_data.SECTIONS + 1) for n in range(1, year_data.PER_SECTION + 1)]
         ingest = {pct: ingest_copy(folders[pct], Path(tmp) / f"ingest{pct}") for pct in (10, 100)}
         spent = {10: [], 100: []}
         for r in range(args.ingest_rounds):

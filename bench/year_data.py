@@ -6,7 +6,7 @@ note on each of the 150 standards, 20 small photos per inspector uploaded
 (``inspector.photos.store``: checked, re-encoded, stored by hash) and
 attached with a caption, then the inspection moved to merging and the lead's
 decisions on half the standards (verdict, basis, a citation where deficient,
-a photo released). Ops are built by ``inspector.testing.Device`` (UUIDv7 ids,
+a photo released) and a review link issued to the site. Ops are built by ``inspector.testing.Device`` (UUIDv7 ids,
 HLC stamps spread over the past year) and applied by
 ``sync.protocol.apply_batch``, one batch per inspector, so the database holds
 exactly what the app would hold after those pushes: the log, the registers,
@@ -31,7 +31,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from bench._common import PASSWORD
-from inspector import catalog, inspections, photos, team, testing, users
+from inspector import audit, catalog, inspections, photos, review, team, testing, users
 from inspector.db import connect, database_path, transaction
 from sync import protocol
 
@@ -154,6 +154,11 @@ def _one_inspection(db, data_dir, k, total, catalog_id, admin, leads, pool, code
             for sha in attached.get(code, [])[:1]:
                 ops.append(device.op(inspection_id, code, "release_photo", {"sha256": sha, "released": True}))
     _applied(protocol.apply_batch(db, protocol.Actor(user=lead_user), ops), f"inspection {k + 1} lead")
+    with transaction(db):  # as the lead's page issues one (views/review.py)
+        to, email = f"Quality manager, site {k + 1}", f"quality{k + 1}@example.org"
+        link_id = review.issue_link(db, inspection_id, to, email, 30, lead)
+        audit.record(db, "link.issued", inspection_id=inspection_id, user_id=lead, subject=str(link_id),
+                     after={"issued_to": to, "email": email, "days": 30})
     return inspection_id
 
 

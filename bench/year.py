@@ -156,8 +156,8 @@ class Point:
         return response
 
     def connection(self):
-        """The connection this thread's requests use (opened by the first one)."""
-        return self.app.extensions["inspector_db_threads"].db.conn
+        """The connection this thread's requests use."""
+        return testing.app_connection(self.app)
 
 
 def measure_pages(points, rounds, repeat):
@@ -194,16 +194,10 @@ def pull_check(points):
 
 def traced_statements(point, actions):
     """Every distinct SQL statement (parameters filled in) run by ``actions``."""
-    conn = point.connection()
-    seen = []
-    conn.set_trace_callback(seen.append)
-    try:
+    with testing.statements_run(point.connection()) as statements:
         for action in actions:
             action()
-    finally:
-        conn.set_trace_callback(None)
-    return list(dict.fromkeys(s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH", "INSERT",
-                                                                                  "UPDATE", "DELETE"))))
+    return statements
 
 
 # --- ingest -------------------------------------------------------------------------
@@ -312,10 +306,9 @@ def main(argv=None):
             lambda: push_all(top, workload(codes, top.inspection_id, 200, 5))])
         print(f"  query plans at 100%: {len(statements)} statements (the pages above, {', '.join(top.others)}, "
               f"a push)")
-        from inspector.testing import scans_of_big_tables
-        found = [(sql, scan) for sql in statements for scan in scans_of_big_tables(points[100].connection(), sql)]
+        found = [(sql, scan) for sql in statements for scan in testing.scans_of_big_tables(top.connection(), sql)]
         for sql, scan in found:
-            print(f"    SCAN {scan}: {' '.join(sql.split())[:160]}")
+            print(f"    {scan}: {' '.join(sql.split())[:160]}")
         if not found:
             print("    no SCAN of a table that grows with the year")
 

@@ -404,3 +404,25 @@ def scans_of_big_tables(conn, sql):
         if scan and tables.get(scan.group(1).lower(), scan.group(1).lower()) in GROWING_TABLES:
             out.append(row[3])
     return out
+
+
+@contextlib.contextmanager
+def statements_run(conn):
+    """Collect, in a list, every distinct SQL statement ``conn`` runs inside
+    the block (queries and writes; parameters filled in)."""
+    seen, statements = [], []
+    conn.set_trace_callback(seen.append)
+    try:
+        yield statements
+    finally:
+        conn.set_trace_callback(None)
+        statements.extend(dict.fromkeys(
+            s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH", "INSERT", "UPDATE", "DELETE"))))
+
+
+def app_connection(app):
+    """The database connection the calling thread's requests use (a test
+    client runs requests in the calling thread), opened if need be."""
+    with app.app_context():
+        from .db import get_db
+        return get_db().conn

@@ -48,7 +48,7 @@ from inspector.db import database_path  # noqa: E402
 
 POINTS = (10, 50, 100)
 GOAL = 1.2
-VERSION = 1  # of the generator's output: a new version builds a new cache
+VERSION = 2  # of the generator's output: a new version builds a new cache
 
 
 def tree_size(path):
@@ -186,7 +186,11 @@ def pull_check(points):
             body = point.get(name).get_json()
             if len(body["findings"]) < 150:
                 raise SystemExit(f"{name} at {pct}% holds {len(body['findings'])} findings: the data is not there")
-            out[(name, pct)] = len(point.get(name).data)
+            client, url, headers = point.pages[name]
+            gzipped = client.get(url, headers={**headers, "Accept-Encoding": "gzip"})
+            if gzipped.headers.get("Content-Encoding") != "gzip":
+                raise SystemExit(f"{name}: the pull was not compressed")
+            out[(name, pct)] = f"{len(point.get(name).data):,} ({len(gzipped.data):,} gzip)"
     return out
 
 
@@ -295,7 +299,7 @@ def main(argv=None):
             ratios[name] = ms[100] / ms[10]
             extra = ""
             if "pull" in name:
-                extra = "; bytes " + " / ".join(f"{sizes[(name, pct)]:,}" for pct in points)
+                extra = "; bytes " + " / ".join(sizes[(name, pct)] for pct in points)
             print(f"  {name:>17}: " + " / ".join(f"{ms[pct]:.2f}" for pct in points)
                   + f" ms at {' / '.join(f'{p}%' for p in points)}; 100%/10% {ratios[name]:.2f}"
                   + ("" if name.startswith("login") else (" flat" if ratios[name] <= GOAL else " NOT FLAT")) + extra)

@@ -99,8 +99,10 @@ def _ids(db):
 
 
 def year_start_ms():
-    """Midnight UTC a year and a day before today: every stamp is in the past, and the same all day."""
-    return (protocol.now_ms() // DAY - 366) * DAY
+    """Midnight UTC a year and a week before today: every stamp (the last
+    lead's three days after its inspection began) is in the past, and the
+    same all day."""
+    return (protocol.now_ms() // DAY - 372) * DAY
 
 
 def plan(k, total=INSPECTIONS):
@@ -168,7 +170,12 @@ def built(data_dir):
     if not path.exists():
         return 0
     with contextlib.closing(testing.read_only_db(data_dir)) as conn:
-        return conn.execute("SELECT count(*) FROM inspections WHERE site_name LIKE 'Year site %'").fetchone()[0]
+        made = conn.execute("SELECT count(*) FROM inspections WHERE site_name LIKE 'Year site %'").fetchone()[0]
+        # The review link is an inspection's last step: one without it was cut short.
+        done = conn.execute("SELECT count(*) FROM review_links").fetchone()[0]
+    if made != done:
+        raise SystemExit(f"{data_dir} holds a partly built inspection: build it again from the start")
+    return made
 
 
 def build(data_dir, upto, total=INSPECTIONS, log=print):

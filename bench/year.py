@@ -14,8 +14,7 @@ Ingest: the same 5,000 verdict/note ops (batches of 200, as outbox.js) pushed
 through the app (test client: JSON parsing, protocol, audit; no socket) into
 copies of the 10% and 100% databases, rounds interleaved; every op must come
 back applied and be in the log. Then the WAL bytes one 200-op batch writes
-(WAL truncated before each batch), with time-ordered UUIDv7 op ids (today's
-tablets) and random UUIDv4 ids (older tablets).
+(WAL truncated before each batch; UUIDv7 op ids, as tablets make them).
 
 Query plans: every statement the pages, the pulls and a push run at 100%,
 with any SCAN of a table that grows with the year listed.
@@ -28,13 +27,11 @@ under --cache (default: a folder in the system's temp dir); --fresh rebuilds.
 import argparse
 import contextlib
 import os
-import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,17 +234,12 @@ def push_all(point, ops):
 _clock = [0]
 
 
-def workload(codes, inspection_id, n, seed_value, random_ids=False):
+def workload(codes, inspection_id, n, seed_value):
     """``n`` edits from a new device, stamped after every workload made before (so none is superseded)."""
     _clock[0] = max(_clock[0], int(time.time() * 1000))
     device = testing.seeded_device(seed_value, _clock[0])
     _clock[0] += n + 1
-    ops = [device.op(inspection_id, e["standard"], e["field"], e["value"]) for e in edits(codes, n, seed_value)]
-    if random_ids:
-        rng = random.Random(seed_value)
-        for op in ops:
-            op["op_id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    return ops
+    return [device.op(inspection_id, e["standard"], e["field"], e["value"]) for e in edits(codes, n, seed_value)]
 
 
 def wal_per_batch(point, ops):
@@ -323,20 +315,16 @@ def main(argv=None):
             for pct in ((10, 100) if r % 2 == 0 else (100, 10)):
                 spent[pct].append(push_all(ingest[pct], ops))
         rate = {pct: args.ingest_ops / statistics.median(s) for pct, s in spent.items()}
-        wal = {}
-        for kind, random_ids in (("UUIDv7", False), ("UUIDv4", True)):
-            ops = workload(codes, ingest[10].inspection_id, 2000, 77 if random_ids else 78, random_ids)
-            wal[kind] = {pct: statistics.median(wal_per_batch(ingest[pct], ops)) / 1024 for pct in (10, 100)}
+        ops = workload(codes, ingest[10].inspection_id, 2000, 78)
+        wal = {pct: statistics.median(wal_per_batch(ingest[pct], ops)) / 1024 for pct in (10, 100)}
         ingest_ratio = rate[10] / rate[100]
         print(f"  ingest: {args.ingest_ops:,} ops in batches of 200, median of {args.ingest_rounds} rounds: "
               f"{rate[10]:,.0f} ops/s at 10%, {rate[100]:,.0f} ops/s at 100%")
-        for kind, by_point in wal.items():
-            print(f"  WAL per 200-op batch, {kind} op ids: {by_point[10]:.0f} KiB at 10%, "
-                  f"{by_point[100]:.0f} KiB at 100%")
+        print(f"  WAL per 200-op batch (median of 10): {wal[10]:.0f} KiB at 10%, {wal[100]:.0f} KiB at 100%")
     worst = max((r, n) for n, r in ratios.items() if not n.startswith("login"))
     print(f"year: pages and pulls 100%/10% ratio worst {worst[0]:.2f} ({worst[1]}), ingest time ratio "
           f"{ingest_ratio:.2f} (goal {GOAL}); database {facts[100]['db_bytes'] / 2**20:,.0f} MiB at 100%, "
-          f"WAL per batch {wal['UUIDv7'][10]:.0f} -> {wal['UUIDv7'][100]:.0f} KiB")
+          f"WAL per batch {wal[10]:.0f} -> {wal[100]:.0f} KiB")
     return 0
 
 

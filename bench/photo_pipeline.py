@@ -2,35 +2,53 @@
 with format and pixel checks, decode, turn upright by EXIF orientation, strip
 metadata, re-encode at quality 88, make a 320 px thumbnail) vs pillow's bare
 decode and re-encode of the same JPEG (Image.open + load + save JPEG
-quality 88).
+quality 88: same quality, same default 4:2:0 subsampling, no optimize, as
+clean() writes).
 
-Input: a 4000x3000 (12 MP) JPEG made with pillow from a gradient plus noise,
-so it compresses like a photo rather than to nothing, carrying EXIF
-orientation 6 (the usual portrait phone photo) and a GPS block. Also timed:
-clean() on a 2048x1536 version, which is what the server normally receives
-(the client downscales to a 2048 px long side before upload).
+Inputs: JPEGs made with pillow from a gradient plus noise, so they compress
+like a photo rather than to nothing, with a red block in the stored top-left
+corner, camera tags, GPS and a comment, at 4000x3000 (12 MP, what a phone
+takes) and 2048x1536 (what the app's own client uploads: it downscales to a
+2048 px long side and draws through a canvas, so its uploads are upright and
+carry no EXIF at all). Each size twice: EXIF orientation 6 (a portrait phone
+photo, stored sideways: clean() must turn its pixels) and 1 (upright).
 
-Median of --repeat runs (default 5) after one warm-up.
+Clean and bare run interleaved on the same bytes, alternating which goes
+first, so the machine's load and the run order bias neither; each ratio is the
+median of the per-pair ratios. Before timing, every output is checked: the
+clean one upright (pixel for pixel close to ImageOps.exif_transpose of the
+input, the red block where the viewer sees it) and stripped (no EXIF, GPS,
+camera name or comment left in its bytes); the benchmark stops if not.
+After timing, cProfile of clean() says where its time goes (pillow's decode,
+encode, transpose, reduce, resize), and the page faults per call are counted.
 
-Run: .venv/bin/python bench/photo_pipeline.py [--repeat 5]
+Run: .venv/bin/python -m bench photo_pipeline [--repeat 15]
 """
 import argparse
+import collections
+import cProfile
 import io
+import pstats
+import resource
 import statistics
 import sys
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import ExifTags, Image, ImageChops  # noqa: E402
+from PIL import ExifTags, Image, ImageChops, ImageOps, ImageStat  # noqa: E402
 
-from bench._common import median_time  # noqa: E402
 from inspector import photos  # noqa: E402
 
+MAKE = "BenchPhone"
+COMMENT = b"patient bench-test bed 4"
 
-def make_photo(width, height, quality=92):
-    """A JPEG of width x height with EXIF orientation 6 and GPS."""
+
+def make_photo(width, height, orientation=6, quality=92):
+    """A JPEG of width x height (as stored) with a red block in the stored
+    top-left corner, EXIF ``orientation``, camera tags, GPS and a comment."""
     gradient = Image.linear_gradient("L")
     red = gradient.resize((width, height))
     green = gradient.rotate(90).resize((width, height))
@@ -40,9 +58,10 @@ def make_photo(width, height, quality=92):
     # phone's 12 MP photo is.
     noise = Image.effect_noise((width, height), 15).convert("RGB")
     image = ImageChops.overlay(base, noise)
+    image.paste((255, 0, 0), (0, 0, width // 8, height // 8))
     exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = 6
-    exif[ExifTags.Base.Make] = "BenchPhone"
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = MAKE
     exif[ExifTags.Base.Model] = "BP-12"
     exif[ExifTags.Base.DateTime] = "2026:11:25 09:41:00"
     exif[ExifTags.IFD.GPSInfo] = {
@@ -50,22 +69,45 @@ def make_photo(width, height, quality=92):
         ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (4.0, 53.0, 12.25),
     }
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, exif=exif.tobytes())
+    image.save(out, "JPEG", quality=quality, exif=exif.tobytes(), comment=COMMENT)
     return out.getvalue()
 
 
-def check_input(raw, size):
-    image = Image.open(io.BytesIO(raw))
-    exif = image.getexif()
-    assert image.size == size, image.size
-    assert exif.get(ExifTags.Base.Orientation) == 6, "orientation missing from the input"
-    assert exif.get_ifd(ExifTags.IFD.GPSInfo), "GPS missing from the input"
+def check_input(raw, size, orientation):
+    with Image.open(io.BytesIO(raw)) as image:
+        exif = image.getexif()
+        assert image.size == size, image.size
+        assert exif.get(ExifTags.Base.Orientation) == orientation, "orientation missing from the input"
+        assert exif.get_ifd(ExifTags.IFD.GPSInfo), "GPS missing from the input"
+        assert image.info.get("comment") == COMMENT, "comment missing from the input"
 
 
-def check_output(jpeg, size):
-    image = Image.open(io.BytesIO(jpeg))
-    assert image.size == (size[1], size[0]), f"not turned upright: {image.size}"
-    assert not image.getexif(), "EXIF survived clean()"
+def check_clean(raw, result):
+    """Fail loudly unless clean() turned the pixels upright and stripped everything."""
+    jpeg, thumb, width, height = result
+    with Image.open(io.BytesIO(raw)) as source:
+        expected = ImageOps.exif_transpose(source).convert("RGB")
+    for blob in (jpeg, thumb):
+        for marker in (b"Exif", MAKE.encode(), COMMENT, b"\xff\xfe"):  # \xff\xfe: a JPEG COM segment
+            assert marker not in blob, f"{marker!r} survived clean()"
+    with Image.open(io.BytesIO(jpeg)) as image:
+        assert image.size == expected.size == (width, height), f"not turned upright: {image.size}"
+        assert not image.getexif() and "comment" not in image.info, "metadata survived clean()"
+        got = image.convert("RGB")
+    # Upright like ImageOps.exif_transpose, up to JPEG re-encoding: a wrong
+    # turn would differ by far more than 3 levels on average.
+    diff = ImageStat.Stat(ImageChops.difference(got, expected)).mean
+    assert max(diff) < 3, f"pixels differ from ImageOps.exif_transpose by {diff}"
+    red = got.getpixel((5, 5))
+    assert red[0] > 200 and red[1] < 60, f"the red block is not where the viewer sees it: {red}"
+    with Image.open(io.BytesIO(thumb)) as small:
+        assert max(small.size) == photos.THUMB_SIZE, small.size
+        assert (small.width > small.height) == (width > height), "thumbnail not upright"
+
+
+def check_bare(raw, out, size):
+    with Image.open(io.BytesIO(out)) as image:
+        assert image.size == size, image.size
 
 
 def bare(raw):
@@ -76,44 +118,79 @@ def bare(raw):
     return out.getvalue()
 
 
+def interleaved(raw, repeat):
+    """(clean ms, bare ms, median of per-pair clean/bare ratios)."""
+    pairs = []
+    for n in range(repeat):
+        order = [("clean", photos.clean), ("bare", bare)]
+        times = {}
+        for name, fn in (order if n % 2 == 0 else order[::-1]):
+            start = time.perf_counter()
+            fn(raw)
+            times[name] = time.perf_counter() - start
+        pairs.append((times["clean"], times["bare"]))
+    return (statistics.median(c for c, _ in pairs) * 1000, statistics.median(b for _, b in pairs) * 1000,
+            statistics.median(c / b for c, b in pairs))
+
+
+def where_the_time_goes(raw, runs=5):
+    """Share of clean()'s time in each of pillow's C steps, by cProfile."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(runs):
+        photos.clean(raw)
+    profile.disable()
+    stats = pstats.Stats(profile).stats
+    steps = collections.Counter()
+    for (_, _, name), (_, _, tottime, _, _) in stats.items():
+        key = name.strip("<>").replace("method '", "").split("'")[0]
+        steps[key if key in ("decode", "encode", "transpose", "reduce", "resize") else "other"] += tottime
+    total = sum(steps.values())
+    return ", ".join(f"{k} {v / total:.0%}" for k, v in steps.most_common())
+
+
+def page_faults(fn, raw, runs=5):
+    """Median minor page faults per call (fresh memory touched for the first time)."""
+    faults = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        fn(raw)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return statistics.median(faults)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args(argv)
 
-    big_size, small_size = (4000, 3000), (2048, 1536)
-    big, small = make_photo(*big_size), make_photo(*small_size)
-    check_input(big, big_size)
-    check_input(small, small_size)
-    check_output(photos.clean(big)[0], big_size)  # also the warm-up
-    check_output(photos.clean(small)[0], small_size)
-    bare(big)
-    print(f"photo pipeline: input {big_size[0]}x{big_size[1]} JPEG {len(big) / 1e6:.2f} MB, "
-          f"{small_size[0]}x{small_size[1]} JPEG {len(small) / 1e6:.2f} MB, EXIF orientation 6 + GPS, "
-          f"median of {args.repeat}")
+    cases = []
+    for label, size in (("12MP", (4000, 3000)), ("2048px", (2048, 1536))):
+        for orientation in (6, 1):
+            raw = make_photo(*size, orientation=orientation)
+            check_input(raw, size, orientation)
+            check_clean(raw, photos.clean(raw))  # also the warm-up
+            check_bare(raw, bare(raw), size)
+            cases.append((label, size, orientation, raw))
+    print(f"photo pipeline: clean() vs bare pillow decode + encode q{photos.QUALITY}, interleaved, "
+          f"median of {args.repeat} pairs; inputs carry EXIF (camera, GPS) and a comment")
 
-    # Clean and bare interleaved, alternating which goes first, so that the
-    # machine's load and the run order bias neither; the ratio is the median
-    # of the per-pair ratios.
-    def interleaved(raw):
-        pairs = []
-        for n in range(args.repeat):
-            order = [("clean", photos.clean), ("bare", bare)]
-            times = {}
-            for name, fn in (order if n % 2 == 0 else order[::-1]):
-                times[name], _ = median_time(lambda: fn(raw), 1)
-            pairs.append((times["clean"], times["bare"]))
-        clean_ms = statistics.median(c for c, _ in pairs) * 1000
-        bare_ms = statistics.median(b for _, b in pairs) * 1000
-        return clean_ms, bare_ms, statistics.median(c / b for c, b in pairs)
+    ratios = {}
+    for label, size, orientation, raw in cases:
+        clean_ms, bare_ms, ratio = interleaved(raw, args.repeat)
+        ratios[label, orientation] = (clean_ms, bare_ms, ratio)
+        turn = "orientation 6, turned" if orientation == 6 else "orientation 1, upright"
+        print(f"  {label:6s} {size[0]}x{size[1]} {len(raw) / 1e6:4.2f} MB, {turn:22s}: clean {clean_ms:6.1f} ms, "
+              f"bare {bare_ms:6.1f} ms, ratio {ratio:.2f}")
+    for label, size, orientation, raw in cases:
+        if orientation == 6:
+            print(f"  where clean()'s time goes, {label} turned: {where_the_time_goes(raw)}; "
+                  f"page faults per call: clean {page_faults(photos.clean, raw):.0f}, bare {page_faults(bare, raw):.0f}")
 
-    clean_ms, bare_ms, big_ratio = interleaved(big)
-    small_ms, bare_small_ms, small_ratio = interleaved(small)
-    print(f"  clean() 12 MP:      {clean_ms:7.0f} ms, bare decode+encode {bare_ms:6.0f} ms, ratio {big_ratio:.2f}")
-    print(f"  clean() 2048x1536:  {small_ms:7.0f} ms, bare decode+encode {bare_small_ms:6.0f} ms, "
-          f"ratio {small_ratio:.2f}")
-    line = (f"photo pipeline: clean 12MP {clean_ms:.0f} ms, bare pillow 12MP {bare_ms:.0f} ms, "
-            f"ratio {big_ratio:.2f}; clean 2048px {small_ms:.0f} ms, ratio {small_ratio:.2f}")
+    big, small = ratios["12MP", 6], ratios["2048px", 6]
+    line = (f"photo pipeline: clean 12MP {big[0]:.0f} ms, bare pillow 12MP {big[1]:.0f} ms, ratio {big[2]:.2f}; "
+            f"clean 2048px {small[0]:.0f} ms, ratio {small[2]:.2f} (turned); upright: 12MP ratio "
+            f"{ratios['12MP', 1][2]:.2f}, 2048px ratio {ratios['2048px', 1][2]:.2f}")
     print(line)
     return line
 

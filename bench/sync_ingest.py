@@ -45,68 +45,103 @@ from inspector.testing import seeded_device  # noqa: E402
 
 
 
-def http_push(server, inspection_id, rounds):
-    opener = login(server.url, "inspector1")
-    headers = {**SYNC_HEADER, "Content-Type": "application/json", "Cookie": cookie_header(opener)}
-    # One kept-alive connection, as a browser keeps one to its server.
-    address = urllib.parse.urlsplit(server.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+class HttpPusher:
+    """Pushes over one kept-alive connection, as a browser keeps one to its server."""
 
-    def send(batch):
-        connection.request("POST", "/sync/push", body=compact({"ops": batch}), headers=headers)
-        response = connection.getresponse()
+    def __init__(self, server, inspection_id, first_batch):
+        opener = login(server.url, "inspector1")
+        self.headers = {**SYNC_HEADER, "Content-Type": "application/json", "Cookie": cookie_header(opener)}
+        self.address = urllib.parse.urlsplit(server.url)
+        self.connection = None
+        self.connect()
+        self.statuses = Counter()
+        self.inspection_id, self.standards = inspection_id, [op["standard"] for op in first_batch]
+        # Warm-up (not timed): a few ops on a separate device whose clock is a
+        # day behind, so they never supersede the timed ops.
+        warm = seeded_device(999)
+        warm.clock_ms -= 86_400_000
+        self.send([warm.op(inspection_id, self.standards[0], "verdict", "compliant") for _ in range(5)])
+        self.single = seeded_device(998)  # one-op pushes, half a day behind: supersede nothing timed
+        self.single.clock_ms -= 86_400_000 // 2
+        self.singles = 0
+
+    def connect(self):
+        """A fresh kept-alive connection, opened before a timed stretch: the
+        server closes one idle for 5 s (its keepalive), as the baselines run."""
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = http.client.HTTPConnection(self.address.hostname, self.address.port, timeout=120)
+        self.connection.connect()
+
+    def send(self, batch):
+        self.connection.request("POST", "/sync/push", body=compact({"ops": batch}), headers=self.headers)
+        response = self.connection.getresponse()
         body = response.read()
         if response.status != 200:
             raise SystemExit(f"sync ingest: push answered {response.status}: {body[:200]!r}")
         return json.loads(body)
 
-    # Warm-up (not timed): a few ops on a separate device whose clock is a
-    # day behind, so they never supersede the timed ops.
-    warm = seeded_device(999)
-    warm.clock_ms -= 86_400_000
-    send([warm.op(inspection_id, rounds[0][0][0]["standard"], "verdict", "compliant") for _ in range(5)])
-    # Per-request cost: pushes of a single op (what a tablet sends after
-    # one edit while online), median latency.
-    single = seeded_device(998)
-    single.clock_ms -= 86_400_000 // 2
-    latencies = []
-    for i in range(20):
-        start = time.perf_counter()
-        send([single.op(inspection_id, rounds[0][0][i % len(rounds[0][0])]["standard"], "note", "one edit")])
-        latencies.append(time.perf_counter() - start)
-    statuses, times = Counter(), []
-    for op_batches in rounds:
+    def round(self, op_batches):
+        self.connect()
         start = time.perf_counter()
         for batch in op_batches:
-            for result in send(batch)["results"]:
-                statuses[result["status"]] += 1
-        times.append(time.perf_counter() - start)
-    connection.close()
-    return times, statuses, statistics.median(latencies)
+            for result in self.send(batch)["results"]:
+                self.statuses[result["status"]] += 1
+        return time.perf_counter() - start
+
+    def one_op(self):
+        """Seconds for a push of a single op (what a tablet sends after one edit while online)."""
+        op = self.single.op(self.inspection_id, self.standards[self.singles % len(self.standards)], "note",
+                            f"one edit {self.singles}")
+        self.singles += 1
+        start = time.perf_counter()
+        result = self.send([op])["results"][0]
+        elapsed = time.perf_counter() - start
+        if result["status"] != "applied":
+            raise SystemExit(f"sync ingest: a one-op push was not applied: {result}")
+        return elapsed
+
+    def floor(self):
+        """Seconds for a small static file (1 KB) over the same connection:
+        the server's and the client's share of any request, before the app."""
+        start = time.perf_counter()
+        self.connection.request("GET", "/static/js/photos.js", headers=self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        elapsed = time.perf_counter() - start
+        if response.status != 200:
+            raise SystemExit(f"sync ingest: the static file answered {response.status}")
+        return elapsed
+
+    def close(self):
+        self.connection.close()
 
 
-def in_process_push(rounds):
-    from inspector import users
-    from inspector.db import connect, database_path
-    from sync import protocol
-    with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
+class InProcessPusher:
+    """protocol.push called in-process on a second seeded database (no HTTP, no Flask)."""
+
+    def __init__(self, tmp, first_batch):
+        from inspector import users
+        from inspector.db import connect, database_path
+        from sync import protocol
+        self.protocol = protocol
         data, _ = seeded_data_dir(tmp)
-        db = connect(database_path(data))
-        try:
-            user = users.by_username(db, "inspector1")
-            warm = seeded_device(999)  # warm-up, a day behind: supersedes nothing
-            warm.clock_ms -= 86_400_000
-            protocol.push(db, user, {"ops": [warm.op(rounds[0][0][0]["inspection_id"], rounds[0][0][0]["standard"],
-                                                     "verdict", "compliant") for _ in range(5)]})
-            times = []
-            for op_batches in rounds:
-                start = time.perf_counter()
-                for batch in op_batches:
-                    protocol.push(db, user, {"ops": batch})
-                times.append(time.perf_counter() - start)
-            return times
-        finally:
-            db.conn.close()
+        self.db = connect(database_path(data))
+        self.user = users.by_username(self.db, "inspector1")
+        warm = seeded_device(999)  # warm-up, a day behind: supersedes nothing
+        warm.clock_ms -= 86_400_000
+        op = first_batch[0]
+        protocol.push(self.db, self.user, {"ops": [warm.op(op["inspection_id"], op["standard"], "verdict",
+                                                           "compliant") for _ in range(5)]})
+
+    def round(self, op_batches):
+        start = time.perf_counter()
+        for batch in op_batches:
+            self.protocol.push(self.db, self.user, {"ops": batch})
+        return time.perf_counter() - start
+
+    def close(self):
+        self.db.conn.close()
 
 
 _OPS_INSERT = ("INSERT INTO ops (op_id, user_id, device_id, device_seq, hlc, inspection_id, standard_code, "
@@ -129,34 +164,48 @@ def _storage_batch(conn, rows):
              for i, row in enumerate(rows) if row[7] == column])
 
 
-def baseline(rounds_rows, storage):
-    """Seconds per round of (a) raw inserts into ``ops`` or (b) storage only
-    (``storage``), into a copy of the demo database the server started from,
-    rounds in the same order as the pushes: each round writes into a
-    database of the same size as the server's at that round (inserting into
-    a fresh one was 1.7-2.1x faster and flattered the baseline)."""
-    from inspector.db import connect, database_path
-    with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
+class Baseline:
+    """(a) raw inserts into ``ops``, or (b) storage only (``storage``), into a
+    copy of the demo database the server started from, rounds in the same
+    order as the pushes: each round writes into a database of the same size
+    as the server's at that round (inserting into a fresh one was 1.7-2.1x
+    faster and flattered the baseline). The app's own schema and pragmas
+    (WAL, synchronous=FULL), one transaction per batch."""
+
+    def __init__(self, tmp, storage):
+        from inspector.db import connect, database_path
         data, _ = seeded_data_dir(tmp)
-        # The app's own schema and pragmas (WAL, synchronous=FULL).
-        conn = connect(database_path(data)).conn
-        try:
-            conn.execute("PRAGMA foreign_keys=OFF")
-            before = conn.execute("SELECT count(*) FROM ops").fetchone()[0]
-            times = []
-            for rows_batches in rounds_rows:
-                start = time.perf_counter()
-                for rows in rows_batches:
-                    conn.execute("BEGIN IMMEDIATE")
-                    if storage:
-                        _storage_batch(conn, rows)
-                    else:
-                        conn.executemany(_OPS_INSERT, rows)
-                    conn.execute("COMMIT")
-                times.append(time.perf_counter() - start)
-            return times, conn.execute("SELECT count(*) FROM ops").fetchone()[0] - before
-        finally:
-            conn.close()
+        self.conn = connect(database_path(data)).conn
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        self.storage = storage
+        self.before = self.count()
+        self.conn.execute("CREATE TABLE bench_commits (n INTEGER)")
+
+    def count(self):
+        return self.conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+
+    def round(self, rows_batches):
+        start = time.perf_counter()
+        for rows in rows_batches:
+            self.conn.execute("BEGIN IMMEDIATE")
+            if self.storage:
+                _storage_batch(self.conn, rows)
+            else:
+                self.conn.executemany(_OPS_INSERT, rows)
+            self.conn.execute("COMMIT")
+        return time.perf_counter() - start
+
+    def one_row_commit(self):
+        """Seconds for one row committed durably (synchronous=FULL): the disk's
+        share of a one-op push, whatever the app does."""
+        start = time.perf_counter()
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("INSERT INTO bench_commits VALUES (1)")
+        self.conn.execute("COMMIT")
+        return time.perf_counter() - start
+
+    def close(self):
+        self.conn.close()
 
 
 def user_id_of(data_dir, username):
@@ -181,7 +230,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each measure; the median is printed")
     args = parser.parse_args(argv)
 
-    with live_server() as (server, summary):
+    with live_server() as (server, summary), tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
         inspection_id = summary["inspection_id"]
         standards = demo_standards(server.data_dir, inspection_id)
         user_id = user_id_of(server.data_dir, "inspector1")
@@ -195,17 +244,36 @@ def main(argv=None):
             rounds.append(batches(ops, args.batch))
         n = args.ops
         print(f"sync ingest: {n} ops per round (about half notes) across {len(standards)} standards, "
-              f"{len(rounds[0])} batches of {args.batch}, median of {args.rounds} rounds")
-        http_times, statuses, one_op_s = http_push(server, inspection_id, rounds)
+              f"{len(rounds[0])} batches of {args.batch}, median of {args.rounds} rounds, the four measures "
+              f"interleaved round by round (the machine is shared: no measure gets the quiet minute alone)")
+        rows = [as_rows(op_batches, user_id) for op_batches in rounds]
+        pusher = HttpPusher(server, inspection_id, rounds[0][0])
+        local = InProcessPusher(Path(tmp) / "in-process", rounds[0][0])
+        raw, storage = Baseline(Path(tmp) / "raw", storage=False), Baseline(Path(tmp) / "storage", storage=True)
+        http_times, raw_times, store_times, proc_times, singles, commits, floors = [], [], [], [], [], [], []
+        try:
+            # One-op pushes and one-row commits, interleaved; before the
+            # rounds, whose newer stamps would supersede them.
+            for _ in range(20):
+                singles.append(pusher.one_op())
+                commits.append(storage.one_row_commit())
+                floors.append(pusher.floor())
+            for r in range(args.rounds):
+                http_times.append(pusher.round(rounds[r]))
+                raw_times.append(raw.round(rows[r]))
+                store_times.append(storage.round(rows[r]))
+                proc_times.append(local.round(rounds[r]))
+            statuses = pusher.statuses
+            counts = (raw.count() - raw.before, storage.count() - storage.before)
+        finally:
+            for part in (pusher, local, raw, storage):
+                part.close()
     if statuses.get("applied", 0) != n * args.rounds:
         # A figure of refusals or duplicates would measure the wrong thing.
         raise SystemExit(f"sync ingest: not every op was applied ({dict(statuses)}): no figure")
-    rows = [as_rows(op_batches, user_id) for op_batches in rounds]
-    raw_times, count = baseline(rows, storage=False)
-    assert count == n * args.rounds, count
-    store_times, count = baseline(rows, storage=True)
-    assert count == n * args.rounds, count
-    proc_times = in_process_push(rounds)
+    if counts != (n * args.rounds, n * args.rounds):
+        raise SystemExit(f"sync ingest: the baselines wrote {counts} ops, not {n * args.rounds} each: no figure")
+    one_op_s, commit_s, floor_s = (statistics.median(t) for t in (singles, commits, floors))
 
     http_s, raw_s, store_s, proc_s = (statistics.median(t) for t in (http_times, raw_times, store_times,
                                                                       proc_times))
@@ -213,7 +281,9 @@ def main(argv=None):
     runs = lambda ts: ", ".join(f"{t:.3f}" for t in ts)  # noqa: E731
     print(f"  http push:          {http_s:7.3f} s  {http_rate:9.0f} ops/s  (rounds s: {runs(http_times)}; "
           f"statuses {dict(statuses)})")
-    print(f"  http push of 1 op:  {one_op_s * 1000:7.2f} ms median latency (20 pushes, kept-alive connection)")
+    print(f"  http push of 1 op:  {one_op_s * 1000:7.2f} ms median latency (20 pushes, kept-alive connection); "
+          f"a one-row durable commit alone (synchronous=FULL, the disk's share): {commit_s * 1000:.2f} ms; "
+          f"a 1 KB static file on the same connection (the server's floor): {floor_s * 1000:.2f} ms")
     print(f"  protocol.push only: {proc_s:7.3f} s  {proc_rate:9.0f} ops/s  (rounds s: {runs(proc_times)}; "
           f"in-process, no HTTP/Flask)")
     print(f"  (a) raw sqlite:     {raw_s:7.3f} s  {raw_rate:9.0f} ops/s  (rounds s: {runs(raw_times)}; "
@@ -223,7 +293,8 @@ def main(argv=None):
     line = (f"sync ingest: http {http_rate:.0f} ops/s, ratio to (a) raw sqlite {ratio(http_rate, raw_rate):.3f}, "
             f"to (b) storage only {ratio(http_rate, store_rate):.3f} (raw {raw_rate:.0f}, storage "
             f"{store_rate:.0f}, protocol.push in-process {proc_rate:.0f} ops/s, "
-            f"{ratio(proc_rate, store_rate):.3f} of storage; 1-op push {one_op_s * 1000:.2f} ms)")
+            f"{ratio(proc_rate, store_rate):.3f} of storage; 1-op push {one_op_s * 1000:.2f} ms, of which a durable "
+            f"commit alone {commit_s * 1000:.2f} ms and a static file {floor_s * 1000:.2f} ms)")
     print(line)
     return line
 

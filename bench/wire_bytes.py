@@ -2,23 +2,35 @@
 themselves (a list of {standard, field, value}, written compactly as
 JSON.stringify does).
 
-The client here batches like sync/static/outbox.js: ops of 200 per POST
+The client here batches like sync/static/sync.js: ops of 200 per POST
 /sync/push, each op carrying op_id, device_id, seq, hlc and inspection_id
-besides the edit, then one GET /sync/pull (outbox.js pulls after every push
+besides the edit, then one GET /sync/pull (sync.js pulls after every push
 round). Bytes are counted on the connection: request line + headers + body
-as sent, status line + headers + body as received. The headers are those a
-Chromium fetch() from the app's page sends (see BROWSER_HEADERS); a minimal
-client (only Host, Content-Type, Content-Length, X-Inspector-Sync, Cookie)
-is printed too.
+as sent, status line + headers + body as received (the answers compressed
+as the server sends them to a browser). The headers are those a Chromium
+fetch() from the app's page sends (see browser_headers); a minimal client
+(only Host, Content-Type, Content-Length, X-Inspector-Sync, Cookie) is
+printed too.
+
+Each figure is measured twice in the same run, on the same server, with the
+same edits from a fresh device each time, the two clients taking turns:
+- before: the client as it was, plain JSON push bodies and a pull that does
+  not name the device (so the server sends the device's own edits back);
+- after: sync.js now, push bodies of 1 KB or more gzip-compressed (level 6,
+  CompressionStream's), and pulls after the first naming the device.
 
 Two ways a tablet syncs:
 - offline then online: N edits queued, then one sync round (the headline);
-- online editing: outbox.js calls schedule(0) after every edit, so each edit
+- online editing: sync.js calls schedule(0) after every edit, so each edit
   is one push of one op plus one pull (measured on 100 edits).
+
+It fails (exit 1) unless every op was applied and stored, the "after" pull
+left out every one of the device's own rows and the "before" pull held them.
 
 Run: .venv/bin/python bench/wire_bytes.py [--n 100 1000]
 """
 import argparse
+import contextlib
 import gzip
 import http.client
 import json
@@ -31,7 +43,11 @@ if __package__ in (None, ""):
 
 from bench._common import (BATCH, batches, compact, cookie_header, demo_standards, edits,  # noqa: E402
                            live_server, login, ratio)
+from inspector import testing  # noqa: E402
 from inspector.testing import HOUR, seeded_device  # noqa: E402
+
+MIN_GZIP = 1024  # as sync.js: smaller bodies go as they are
+PUSH_GOAL, ROUND_GOAL = 0.6, 1.6  # issue 15, item 4
 
 UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 "
       "Safari/537.36")
@@ -118,41 +134,75 @@ def decoded(data, encoding):
 
 
 class Client:
-    """Pushes and pulls like outbox.js, with browser-like or minimal headers."""
+    """Pushes and pulls like sync.js, with browser-like or minimal headers;
+    ``now`` for sync.js today (gzip bodies, the device named in pulls after
+    the first), else as it was before."""
 
-    def __init__(self, server, cookie, inspection_id, standard, browser_like):
+    def __init__(self, server, cookie, inspection_id, standard, browser_like, now):
         host, port = server.url.split("://", 1)[1].split(":")
         self.conn = CountingConnection(host, int(port), timeout=60)
         extra = browser_headers(server.url, inspection_id, standard) if browser_like else {}
         self.headers = {**extra, "X-Inspector-Sync": "1", "Cookie": cookie}
         self.inspection_id = inspection_id
-        self.cursor = 0
+        self.now = now
+        self.cursor = None   # no pull yet
+        self.device_id = None
+        self.pushed = []     # op ids the server said it applied
 
     def push(self, ops):
-        body = compact({"ops": ops})
-        result = self.conn.call("POST", "/sync/push", body, {**self.headers, "Content-Type": "application/json"})
+        body, headers = compact({"ops": ops}), {**self.headers, "Content-Type": "application/json"}
+        if self.now and len(body) >= MIN_GZIP:
+            body, headers = gzip.compress(body, 6, mtime=0), {**headers, "Content-Encoding": "gzip"}
+        result = self.conn.call("POST", "/sync/push", body, headers)
         bad = [r for r in result["results"] if r["status"] != "applied"]
-        if bad:
+        if bad or len(result["results"]) != len(ops):
             raise RuntimeError(f"ops not applied: {bad[:3]}")
+        self.pushed += [r["op_id"] for r in result["results"]]
         return result
 
     def pull(self):
-        result = self.conn.call("GET", f"/sync/pull?inspection={self.inspection_id}&cursor={self.cursor}",
-                                headers=self.headers)
+        device = f"&device={self.device_id}" if self.now and self.cursor is not None and self.device_id else ""
+        result = self.conn.call("GET", f"/sync/pull?inspection={self.inspection_id}&cursor={self.cursor or 0}"
+                                       f"{device}", headers=self.headers)
         self.cursor = result["cursor"]
         return result
 
     def measure(self, action):
         before = (self.conn.sent, self.conn.received, self.conn.requests)
-        action()
-        return (self.conn.sent - before[0], self.conn.received - before[1], self.conn.requests - before[2])
+        answer = action()
+        return (self.conn.sent - before[0], self.conn.received - before[1], self.conn.requests - before[2]), answer
 
 
 def sync_round(client, ops):
-    """outbox.js syncNow(): push the outbox in batches of 200, then pull."""
-    push_only = client.measure(lambda: [client.push(b) for b in batches(ops, BATCH)])
-    pull_only = client.measure(client.pull)
-    return push_only, pull_only
+    """sync.js syncNow(): push the outbox in batches of 200, then pull.
+    Returns ((sent, received, requests) of the pushes, of the pull), the pull's answer."""
+    client.device_id = ops[0]["device_id"]
+    push_only, _ = client.measure(lambda: [client.push(b) for b in batches(ops, BATCH)])
+    pull_only, answer = client.measure(client.pull)
+    return (push_only, pull_only), answer
+
+
+def echoed(answer, device_id=None):
+    """How many rows of the pull answer there are; given ``device_id``, how
+    many hold only fields that device wrote (a row with a field from
+    elsewhere, here the demo's own findings, comes whole, as it must)."""
+    def own(row):
+        stamps = [v for k, v in row.items() if k.endswith("_hlc") and v]
+        return all(stamp.split(" ")[0].endswith(f":{device_id}") for stamp in stamps)
+    return sum(1 for rows in answer.values() if isinstance(rows, list) for row in rows
+               if device_id is None or own(row))
+
+
+def check_stored(server, op_ids):
+    """Fail loudly unless every op the server acknowledged is in its log."""
+    with contextlib.closing(testing.read_only_db(server.data_dir)) as conn:
+        found = 0
+        for start in range(0, len(op_ids), 500):
+            chunk = op_ids[start:start + 500]
+            found += conn.execute(f"SELECT count(*) FROM ops WHERE op_id IN ({','.join('?' * len(chunk))}) "
+                                  "AND status = 'applied'", chunk).fetchone()[0]
+    if found != len(op_ids):
+        raise RuntimeError(f"only {found} of {len(op_ids)} acknowledged ops are in the server's log")
 
 
 def main(argv=None):
@@ -174,29 +224,51 @@ def main(argv=None):
         # day ahead of the server's clock that the server accepts.
         start, step = int(time.time() * 1000) - 12 * HOUR, HOUR
         seed_value = 100
+
+        def one_round(edit_list, now, browser_like):
+            nonlocal seed_value
+            seed_value += 1
+            client = Client(server, cookie, inspection_id, standards[0], browser_like, now)
+            client.pull()  # the tablet is up to date before the edits (its store's first, whole pull)
+            device = seeded_device(seed_value, clock_ms=start + (seed_value - 100) * step)
+            ops = [device.op(inspection_id, e["standard"], e["field"], e["value"]) for e in edit_list]
+            figures, answer = sync_round(client, ops)
+            client.conn.close()
+            check_stored(server, client.pushed)
+            if now and echoed(answer, device.device_id):
+                raise RuntimeError(f"the pull after the push sent back {echoed(answer, device.device_id)} rows "
+                                   "holding only the device's own edits")
+            if not now and not echoed(answer):
+                raise RuntimeError("the baseline pull sent nothing back: it measures nothing")
+            return figures, len(compact({"ops": ops}))
+
         for n in args.n:
             edit_list = edits(standards, n, seed_value=seed_value)
             edits_bytes = len(compact(edit_list))
-            figures = {}
-            for browser_like in (True, False):
-                seed_value += 1
-                client = Client(server, cookie, inspection_id, standards[0], browser_like)
-                client.pull()  # the tablet is up to date before the edits
-                device = seeded_device(seed_value, clock_ms=start + (seed_value - 100) * step)
-                ops = [device.op(inspection_id, e["standard"], e["field"], e["value"]) for e in edit_list]
-                figures[browser_like] = sync_round(client, ops), len(compact({"ops": ops}))
-                client.conn.close()
-            ((push_sent, push_recv, pushes), (pull_sent, pull_recv, _)), body_bytes = figures[True]
-            ((min_sent, _, _), _), _ = figures[False]
+            got = {}
+            # The two clients take turns (before, after, before, after): each
+            # round writes into the same growing server, so neither always goes first.
+            for now in (False, True, False, True):
+                got.setdefault(now, []).append(one_round(edit_list, now, True))
+            minimal = one_round(edit_list, True, False)[0][0][0]
             print(f"  N={n}: edits JSON {edits_bytes} B ({edits_bytes / n:.0f} B/edit); "
-                  f"push bodies {body_bytes} B ({ratio(body_bytes, edits_bytes):.2f}x)")
-            print(f"    {pushes} push request(s): sent {push_sent} B ({push_sent / n:.0f} B/edit), "
-                  f"received {push_recv} B; minimal-header client sent {min_sent} B "
-                  f"(ratio {ratio(min_sent, edits_bytes):.2f})")
-            print(f"    then 1 pull: sent {pull_sent} B, received {pull_recv} B (the client's own edits echoed back)")
-            line = (f"wire bytes N={n}: request {push_sent} B, response {push_recv} B, edits JSON {edits_bytes} B, "
-                    f"ratio {ratio(push_sent, edits_bytes):.2f} (with the pull after it: sent "
-                    f"{push_sent + pull_sent} B, received {push_recv + pull_recv} B)")
+                  f"push bodies as JSON {got[False][0][1]} B ({ratio(got[False][0][1], edits_bytes):.2f}x)")
+            figures = {}
+            for now, label in ((False, "before"), (True, "after")):
+                # The second of each client's two rounds (the first warmed the server alike).
+                ((push_sent, push_recv, pushes), (pull_sent, pull_recv, _)), _ = got[now][-1]
+                whole = push_sent + push_recv + pull_sent + pull_recv
+                figures[now] = push_sent, whole
+                print(f"    {label}: {pushes} push request(s) sent {push_sent} B ({push_sent / n:.0f} B/edit), "
+                      f"received {push_recv} B; the pull after it sent {pull_sent} B, received {pull_recv} B; "
+                      f"round {whole} B")
+            print(f"    after, minimal-header client: pushes sent {minimal} B")
+            (push_before, round_before), (push_after, round_after) = figures[False], figures[True]
+            line = (f"wire bytes N={n}: push / edits JSON ratio {ratio(push_after, edits_bytes):.2f} "
+                    f"(before {ratio(push_before, edits_bytes):.2f}, goal <= {PUSH_GOAL}); "
+                    f"round (push + pull, both ways) / edits JSON ratio {ratio(round_after, edits_bytes):.2f} "
+                    f"(before {ratio(round_before, edits_bytes):.2f}, goal <= {ROUND_GOAL}); "
+                    f"edits JSON {edits_bytes} B")
             print(line)
             lines.append(line)
 
@@ -204,18 +276,25 @@ def main(argv=None):
         n = args.online
         edit_list = edits(standards, n, seed_value=999)
         edits_bytes = len(compact(edit_list))
-        client = Client(server, cookie, inspection_id, standards[0], True)
-        client.pull()
-        device = seeded_device(999, clock_ms=start + (seed_value - 99) * step)  # newer than every run above
-        sent = received = requests = 0
-        for e in edit_list:
-            op = device.op(inspection_id, e["standard"], e["field"], e["value"])
-            for s, r, q in sync_round(client, [op]):
-                sent, received, requests = sent + s, received + r, requests + q
-        client.conn.close()
+        totals = {}
+        for now in (False, True):
+            seed_value += 1
+            client = Client(server, cookie, inspection_id, standards[0], True, now)
+            client.pull()
+            device = seeded_device(seed_value, clock_ms=start + (seed_value - 99) * step)  # newer than every run
+            sent = received = requests = 0
+            for e in edit_list:
+                op = device.op(inspection_id, e["standard"], e["field"], e["value"])
+                for s, r, q in sync_round(client, [op])[0]:
+                    sent, received, requests = sent + s, received + r, requests + q
+            client.conn.close()
+            check_stored(server, client.pushed)
+            totals[now] = sent, received, requests
+        (sent_b, received_b, _), (sent, received, requests) = totals[False], totals[True]
         line = (f"wire bytes online (1 push + 1 pull per edit), N={n}: {requests} requests, sent {sent} B "
-                f"({sent / n:.0f} B/edit), received {received} B, edits JSON {edits_bytes} B, "
-                f"ratio {ratio(sent, edits_bytes):.2f}")
+                f"({sent / n:.0f} B/edit), received {received} B (before {received_b} B), edits JSON "
+                f"{edits_bytes} B, ratio {ratio(sent + received, edits_bytes):.2f} both ways "
+                f"(before {ratio(sent_b + received_b, edits_bytes):.2f})")
         print(line)
         lines.append(line)
     return "\n".join(lines)

@@ -47,6 +47,9 @@ def create_app(test_config=None):
         # stays valid for the session's life instead of one hour.
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # A push body's size once decompressed (sync/api.py): a gzip "bomb" of
+        # a few KB stops here instead of filling the memory.
+        SYNC_MAX_PUSH_BYTES=int(os.environ.get("INSPECTOR_SYNC_MAX_PUSH_BYTES") or 16 * 1024 * 1024),
         SEND_FILE_MAX_AGE_DEFAULT=0,
     )
     if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy

@@ -366,6 +366,12 @@ MIGRATIONS = [
     );
     CREATE INDEX finding_flags_seq ON finding_flags(inspection_id, last_seq);
     """,
+    # A year of inspections (bench/year.py): the lead's review page and the
+    # History list an inspection's review links; without an index each read
+    # every link ever issued.
+    """
+    CREATE INDEX review_links_inspection ON review_links(inspection_id, id);
+    """,
 ]
 
 

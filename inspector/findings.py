@@ -7,6 +7,7 @@ finding). Every written column has a ``<column>_hlc`` beside it holding the
 stamp of the op that set it, so the newest stamp wins whatever order ops
 arrive in. Reads for the pages are here too, scoped by who asks.
 """
+import json
 from typing import NamedTuple
 
 
@@ -24,6 +25,26 @@ class Register(NamedTuple):
         where = " AND ".join(f"{k} = ?" for k in self.key)
         row = db.conn.execute(f"SELECT {column}, {column}_hlc FROM {self.table} WHERE {where}", list(key)).fetchone()
         return (row[0], row[1]) if row else (None, "")
+
+    def current_many(self, db, keys):
+        """{key: {column: (value, stamp)}} of the rows at ``keys`` that exist,
+        every column of the register: one query (a batch of ops reads its
+        rows so, not one query per op)."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        names = ", ".join(f"t.{c}" for c in self.key)
+        cells = ", ".join(f"t.{c}, t.{c}_hlc" for c in self.columns)
+        match = " AND ".join(f"t.{c} = json_extract(k.value, '$[{i}]')" for i, c in enumerate(self.key))
+        found = {}
+        for start in range(0, len(keys), 500):
+            rows = db.conn.execute(f"SELECT {names}, {cells} FROM json_each(?) k JOIN {self.table} t ON {match}",
+                                   [json.dumps(keys[start:start + 500])])
+            width = len(self.key)
+            for row in rows:
+                found[tuple(row[:width])] = {c: (row[width + 2 * i], row[width + 2 * i + 1])
+                                             for i, c in enumerate(self.columns)}
+        return found
 
     def write(self, db, key, column, value, stamp, seq):
         """Set one column of the row at ``key`` (made if missing) with its stamp

@@ -373,3 +373,56 @@ def http_push(opener, base_url, ops, timeout=10):
                                      method="POST", headers={"Content-Type": "application/json", **SYNC})
     with opener.open(request, timeout=timeout) as response:
         return json.loads(response.read())
+
+
+# --- query plans ---------------------------------------------------------------------
+
+# Tables that grow with every inspection the server holds: a query that reads
+# all of one of them costs more every week (bench/year.py measures it).
+GROWING_TABLES = frozenset({
+    "ops", "audit", "findings", "finding_photos", "finding_flags", "decisions", "photo_releases", "responses",
+    "reviews", "response_documents", "documents", "photos", "photo_uploads", "members", "assignments",
+    "inspections", "sessions", "review_links", "login_failures"})
+_NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.IGNORECASE)
+_NOT_ALIASES = {"WHERE", "ON", "LEFT", "JOIN", "INNER", "CROSS", "ORDER", "GROUP", "LIMIT", "USING", "AS",
+                "UNION", "NATURAL", "SET", "VALUES", "HAVING", "WINDOW", "INDEXED", "NOT", "OUTER"}
+
+
+def scans_of_big_tables(conn, sql):
+    """The ``SCAN`` lines of ``sql``'s query plan that read a whole table of
+    GROWING_TABLES (or a whole index of one): each costs more as the year's
+    data grows. ``sql`` has its parameters filled in (as a trace callback
+    gives it)."""
+    tables = {}
+    for table, alias in _NAMED_TABLE.findall(sql):
+        tables[table.lower()] = table.lower()
+        if alias and alias.upper() not in _NOT_ALIASES:
+            tables[alias.lower()] = table.lower()
+    out = []
+    for row in conn.execute("EXPLAIN QUERY PLAN " + sql):
+        scan = re.match(r"SCAN (\w+)", row[3])
+        if scan and tables.get(scan.group(1).lower(), scan.group(1).lower()) in GROWING_TABLES:
+            out.append(row[3])
+    return out
+
+
+@contextlib.contextmanager
+def statements_run(conn):
+    """Collect, in a list, every distinct SQL statement ``conn`` runs inside
+    the block (queries and writes; parameters filled in)."""
+    seen, statements = [], []
+    conn.set_trace_callback(seen.append)
+    try:
+        yield statements
+    finally:
+        conn.set_trace_callback(None)
+        statements.extend(dict.fromkeys(
+            s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH", "INSERT", "UPDATE", "DELETE"))))
+
+
+def app_connection(app):
+    """The database connection the calling thread's requests use (a test
+    client runs requests in the calling thread), opened if need be."""
+    with app.app_context():
+        from .db import get_db
+        return get_db().conn

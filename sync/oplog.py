@@ -2,14 +2,21 @@
 triggers refuse UPDATE and DELETE). ``seq`` is the server's cursor for pull;
 ``op_id`` is the client's idempotency key."""
 import json
+from json.encoder import encode_basestring_ascii
 
 COLUMNS = ("op_id", "user_id", "link_id", "device_id", "device_seq", "hlc", "inspection_id", "standard_code",
            "field", "value")
 
 
+_VALUE_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # made once, not per op
+
+
 def value_json(value):
     """An op's value as stored: canonical JSON, so a resent op compares equal."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    # Most values are text: json's own C escaper, the same bytes without the encoder around it.
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    return _VALUE_JSON(value)
 
 
 def as_row(op, actor):
@@ -62,6 +69,18 @@ def _seqs(db, op_ids):
     for start in range(0, len(op_ids), 500):
         chunk = op_ids[start:start + 500]
         yield from db.conn.execute(f"SELECT seq FROM ops WHERE op_id IN ({','.join('?' * len(chunk))})", chunk)
+
+
+def sent_by(db, op_ids, user_id, device_id):
+    """Those of ``op_ids`` that ``user_id`` sent from ``device_id``."""
+    op_ids = sorted(set(op_ids))
+    found = set()
+    for start in range(0, len(op_ids), 500):
+        chunk = op_ids[start:start + 500]
+        found.update(row[0] for row in db.conn.execute(
+            f"SELECT op_id FROM ops WHERE op_id IN ({','.join('?' * len(chunk))}) AND user_id = ? AND device_id = ?",
+            [*chunk, user_id, device_id]))
+    return found
 
 
 def last_seq(db):

@@ -8,6 +8,7 @@ state whatever order ops arrive in). See docs/sync-protocol.md.
 import json
 import re
 import time
+import zlib
 from typing import NamedTuple
 
 import orjson
@@ -21,11 +22,11 @@ from .fields import FIELDS, PULLED, Field
 MAX_BATCH = 500
 # Tablets make time-ordered UUIDv7 ids (outbox.js timeOrderedId); tablets
 # from before them still send random UUIDv4 ids: both have this shape.
-OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
-DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}\Z")
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 # [0-9], not \d: a str pattern's \d also matches other scripts' digits, and a
 # stamp of fullwidth digits would sort after every real stamp and win for ever.
-HLC = re.compile(r"^([0-9]{15}):([0-9]{5}):([A-Za-z0-9_-]{1,64})$")
+HLC = re.compile(r"^([0-9]{15}):([0-9]{5}):([A-Za-z0-9_-]{1,64})\Z")
 MAX_CLOCK_AHEAD_MS = 24 * 3_600_000  # how far ahead of the server's clock a stamp may be
 MAX_INT = 2 ** 53 - 1  # the largest integer a JavaScript client counts exactly; SQLite holds it too
 
@@ -40,6 +41,14 @@ class BatchError(ValueError):
     """The batch as a whole is malformed: nothing is applied."""
 
 
+class BodyTooLarge(ValueError):
+    """The push body is larger than the server takes (once decompressed)."""
+
+
+class UnsupportedEncoding(ValueError):
+    """The push body is sent in a Content-Encoding the server does not read."""
+
+
 class Forbidden(PermissionError):
     """The batch names an inspection the user is not on: nothing is applied."""
 
@@ -48,36 +57,91 @@ class Forbidden(PermissionError):
         self.op_ids = op_ids
 
 
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")  # 2**64 has 20 digits
-_LONG_NUMBER_STR = re.compile(r"[0-9]{20}")
-
-
 _SHALLOW = 200  # far less than json's limit, far more than an op needs
 
 
-def _deeper_than(value, limit):
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, list):
+def _floatless_within(value, limit):
+    """Whether ``value`` (parsed JSON) holds no float and no container
+    nested more than ``limit`` deep (a container alone is 1 deep). One walk,
+    a list of containers to visit and no recursion: a push body is 200 ops."""
+    kind = type(value)
+    if kind is float:
         return False
-    return limit <= 0 or any(_deeper_than(item, limit - 1) for item in value if isinstance(item, (dict, list)))
+    if kind is not dict and kind is not list:
+        return True
+    if limit < 1:
+        return False
+    todo = [(value, 1)]
+    while todo:
+        container, depth = todo.pop()
+        for item in (container.values() if type(container) is dict else container):
+            kind = type(item)
+            if kind is dict or kind is list:
+                if depth + 1 > limit:
+                    return False
+                todo.append((item, depth + 1))
+            elif kind is float:
+                return False
+    return True
+
+
+_GZIP = zlib.MAX_WBITS | 16  # a gzip header and trailer, not zlib's or a raw deflate stream
+
+
+def decoded_body(raw, encoding, limit):
+    """The push body's bytes as the client wrote them, at most ``limit`` of them.
+
+    ``encoding`` is the request's Content-Encoding: none (or ``identity``), or
+    ``gzip`` (what the browser's CompressionStream writes). A gzip body is
+    inflated a chunk at a time and never past ``limit``, so a small body that
+    would inflate to gigabytes (a "gzip bomb") costs no more than ``limit``
+    bytes of memory: BodyTooLarge. A gzip body that is damaged or cut short is
+    a BatchError; another encoding is UnsupportedEncoding.
+    """
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        if len(raw) > limit:
+            raise BodyTooLarge(limit)
+        return raw
+    if encoding not in ("gzip", "x-gzip"):
+        raise UnsupportedEncoding(encoding)
+    out, size = [], 0
+    inflater, data = zlib.decompressobj(_GZIP), raw
+    try:
+        while data:
+            # max_length: never inflate more than the limit leaves room for
+            # (one byte over says "too large"); input not yet read waits in
+            # unconsumed_tail.
+            piece = inflater.decompress(data, limit - size + 1)
+            size += len(piece)
+            if size > limit:
+                raise BodyTooLarge(limit)
+            out.append(piece)
+            data = inflater.unconsumed_tail
+            if not data and inflater.eof and inflater.unused_data:
+                # A second gzip member (RFC 1952 allows several): go on with it.
+                inflater, data = zlib.decompressobj(_GZIP), inflater.unused_data
+    except zlib.error as exc:
+        raise BatchError("the body is not valid gzip") from exc
+    if not inflater.eof:
+        raise BatchError("the gzip body is cut short")
+    return b"".join(out)
 
 
 def parse_body(raw):
     """The request body as JSON; BatchError for anything else (nesting too deep included)."""
-    # orjson refuses some of what json takes (a lone surrogate, NaN, UTF-16)
-    # and reads an integer of 2**64 or more as a float: those bodies go to
-    # json, so every body gets the answer it got before.
-    if not (_LONG_NUMBER if isinstance(raw, bytes) else _LONG_NUMBER_STR).search(raw):
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            # orjson nests up to 1024 deep, json only as deep as the recursion
-            # limit lets it: a body that deep gets json's answer.
-            if not _deeper_than(body, _SHALLOW):
-                return body
+    # orjson refuses some of what json takes (a lone surrogate, NaN, UTF-16):
+    # those bodies go to json, so every body gets the answer it got before.
+    # It also reads an integer of 2**64 or more as a float, and nests 1024
+    # deep where json stops at the recursion limit: a body with a float (no
+    # field takes one) or nested past _SHALLOW is read again by json too.
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if _floatless_within(body, _SHALLOW):
+            return body
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep
@@ -159,14 +223,17 @@ def apply_batch(db, actor, ops):
         forbidden = [op["op_id"] for op in valid if op["inspection_id"] not in allowed]
         if forbidden:
             raise Forbidden(forbidden)
-        codes = {ins["catalog_id"]: catalog.standard_codes(db, ins["catalog_id"]) for ins in seen.values()}
+        named = {}
+        for op in valid:
+            named.setdefault(seen[op["inspection_id"]]["catalog_id"], set()).add(op["standard"])
+        codes = {catalog_id: catalog.standard_codes(db, catalog_id, among) for catalog_id, among in named.items()}
         needed = {FIELDS[op["field"]].needs_photo(op["value"]) for op in valid} - {None}
         context = {
             "inspections": seen, "codes": codes,
             "uploaded": photos.uploaded_among(db, actor.user["id"], needed) if actor.user else set(),
             "logged": oplog.existing(db, [op["op_id"] for op in valid]),
             "trail": [],  # the batch's audit records, written together before it commits
-            "writes": _Writes(db),
+            "writes": _Writes(db, _rows_wanted(actor, valid, seen)),
         }
         results = []
         for op, problem in zip(ops, problems):
@@ -180,6 +247,17 @@ def apply_batch(db, actor, ops):
         cursor = oplog.last_seq(db)
         hlc = oplog.newest_stamp(db, seen)
     return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
+
+
+def _rows_wanted(actor, ops, inspections_seen):
+    """{register table: (register, {keys})} of the rows the ops may write:
+    those of ops the actor may send (a refused op has no row to read)."""
+    wanted = {}
+    for op in ops:
+        field = FIELDS[op["field"]]
+        if field.refusal(actor, inspections_seen[op["inspection_id"]]) is None:
+            wanted.setdefault(field.register.table, (field.register, set()))[1].add(field.key(op, actor))
+    return wanted
 
 
 def _push_one(db, actor, op, context):
@@ -226,20 +304,35 @@ class _Writes:
     with one statement holding only the newest value per row (an older op on
     the same field in the batch is superseded and logged, never written)."""
 
-    def __init__(self, db):
+    def __init__(self, db, wanted=None):
         self.db = db
         self.seq = None
         self.logged = []    # (seq, row, status)
         self.cells = {}     # (table, key, column) -> (value, stamp) written by this batch
         self.writes = {}    # (register table, column) -> (register, {key: (key, value, stamp, seq)})
         self.rows = set()   # (table, key) of rows this batch writes
+        # The rows the batch's ops will write, read in one query per register
+        # the first time one of them is needed: {table: (register, {keys})}.
+        self.wanted = wanted or {}
+        self.read = {}      # (table, key) -> {column: (value, stamp)}, or None: no such row
+
+    def _current(self, register, key, column):
+        """(value, stamp) of the cell as the database holds it, before this batch's pending writes."""
+        pending = self.wanted.pop(register.table, None)
+        if pending:
+            found = register.current_many(self.db, pending[1])
+            self.read.update({(register.table, k): found.get(k) for k in pending[1]})
+        if (register.table, key) in self.read:
+            row = self.read[(register.table, key)]
+            return row[column] if row else (None, "")
+        return register.current(self.db, key, column)
 
     def apply(self, field, key, op, row, trail):
         register, column = field.register, field.column
         cell = (register.table, key, column)
         if cell not in self.cells and (register.table, key) in self.rows:
             self.flush()  # the row may be new: its other columns' defaults are the "before"
-        before, current = self.cells.get(cell) or register.current(self.db, key, column)
+        before, current = self.cells.get(cell) or self._current(register, key, column)
         stamp = stamp_of(op)
         status = "applied" if stamp > current else "superseded"
         value = field.stored(op["value"])
@@ -259,6 +352,8 @@ class _Writes:
             oplog.append_many(self.db, self.logged)
         for (_, column), (register, writes) in self.writes.items():
             register.write_many(self.db, column, list(writes.values()))
+        for written in self.rows:
+            self.read.pop(written, None)  # read before the write: ask the database again
         self.logged, self.cells, self.writes, self.rows = [], {}, {}, set()
 
 
@@ -303,8 +398,16 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-def pull(db, user, inspection, cursor):
-    """Changes of one inspection after ``cursor``, scoped to what the user may see."""
+def pull(db, user, inspection, cursor, device=None):
+    """Changes of one inspection after ``cursor``, scoped to what the user may see.
+
+    Given ``device`` (the asking device's id), a changed row whose every field
+    now holds a value this user wrote from that device is left out: the
+    device holds those values already (it made them), so the pull after a
+    push does not send the device's own edits back. The cursor still moves
+    past such rows. A row with any field from elsewhere (another device,
+    another user, a later edit that beat this device's) comes whole as before.
+    """
     owner = access.findings_scope(user, inspection)
     with transaction(db, "DEFERRED"):
         # One read transaction: a push committed between these reads must not
@@ -313,8 +416,38 @@ def pull(db, user, inspection, cursor):
                                                 owner if pulled.owner_column else None)
                   for name, pulled in PULLED.items() if pulled.visible(user, inspection)}
         hlc = oplog.newest_stamp(db, [inspection["id"]])
-    newest = max([cursor] + [r["last_seq"] for rows in answer.values() for r in rows])
+        newest = max([cursor] + [r["last_seq"] for rows in answer.values() for r in rows])
+        if device is not None:
+            answer = _without_own_rows(db, answer, user["id"], device)
     return {"cursor": newest, **answer, "hlc": hlc, "server_time": now_ms()}
+
+
+def _field_stamps(name, row):
+    """The stamps (``hlc op_id``) of the fields the row holds a value for."""
+    return [row[f"{column}_hlc"] for column in PULLED[name].register.columns if row[f"{column}_hlc"]]
+
+
+def _device_of(stamp):
+    return stamp.split(" ", 1)[0].rsplit(":", 1)[-1]
+
+
+def _without_own_rows(db, answer, user_id, device):
+    """``answer`` without the rows whose every stamped field was written by
+    ``user_id`` from ``device``. The stamp names the device; the log says
+    which user sent the op (one tablet is shared by several inspectors, each
+    with their own store, and a lead's decision made by another lead on this
+    tablet is not in this user's store)."""
+    candidates = {}
+    for name, rows in answer.items():
+        for row in rows:
+            stamps = _field_stamps(name, row)
+            if stamps and all(_device_of(stamp) == device for stamp in stamps):
+                candidates[id(row)] = [stamp.split(" ", 1)[1] for stamp in stamps]
+    if not candidates:
+        return answer
+    mine = oplog.sent_by(db, [op_id for op_ids in candidates.values() for op_id in op_ids], user_id, device)
+    return {name: [row for row in rows if not (id(row) in candidates and mine.issuperset(candidates[id(row)]))]
+            for name, rows in answer.items()}
 
 
 def rebuild(db):

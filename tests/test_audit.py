@@ -9,6 +9,8 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from inspector import audit, team, users
@@ -267,3 +269,25 @@ def test_the_report_page_and_pdf_print_the_current_head(as_user, db, demo_inspec
     pdf = client.get(f"/inspections/{demo_inspection}/report.pdf").data
     text = "".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
     assert f"Audittrailhead:{head}" in text and f"inspectorauditverify--head{head}" in text
+
+
+# --- the chain's canonical JSON, whichever library writes it -----------------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES)
+def test_rows_are_hashed_over_the_same_bytes_json_wrote_before_orjson_came(value):
+    # Chains written before orjson must verify for ever: the fast path
+    # (orjson) must give exactly json's bytes, or hand the value to json.
+    assert audit._CANONICAL(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert audit._HASHED([value, "x"]) == json.dumps([value, "x"], separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("value", [1e-05, 1e16, 2 ** 70, {"k": [0.5, 1e-07]}, "\ud800", {"\ud800": 1}, (1, 2.5e-9)])
+def test_values_orjson_writes_differently_or_refuses_are_written_by_json(value):
+    assert audit._CANONICAL(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -31,7 +31,7 @@ RULES = {
     # Admins read every inspection (never on a team, so push refuses their ops below).
     ("inspections.inspection", "GET"): TEAM_OR_ADMIN, ("inspections.section", "GET"): TEAM_OR_ADMIN,
     ("inspections.standard", "GET"): TEAM_OR_ADMIN, ("inspections.jump", "GET"): TEAM_OR_ADMIN,
-    ("shell.offline_manifest", "GET"): TEAM,
+    ("shell.offline_manifest", "GET"): TEAM, ("shell.offline_bundle", "GET"): TEAM,
     # The jump box's word search: catalog text only, and only of an inspection one may read.
     ("inspections.find", "GET"): TEAM_OR_ADMIN, ("shell.search_index", "GET"): TEAM_OR_ADMIN,
     ("photos.photo", "GET"): TEAM,  # an inspector's own evidence photo: its inspector and the team leader
@@ -112,6 +112,7 @@ def request_for(endpoint, method, world, actor):
         "inspections.standard": f"/inspections/{i}/standards/B1.5",
         "inspections.jump": f"/inspections/{i}/jump?code=B1.5",
         "shell.offline_manifest": f"/inspections/{i}/offline-manifest",
+        "shell.offline_bundle": f"/inspections/{i}/offline-bundle",
         "inspections.find": f"/inspections/{i}/search?q=icu", "shell.search_index": f"/inspections/{i}/search-index",
         "photos.photo": f"/photos/{world['own_photo']}", "team.new_inspection": "/inspections/new",
         "team.team": f"/inspections/{i}/team", "merge.merge_screen": f"/inspections/{i}/merge",

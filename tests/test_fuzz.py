@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspector import catalog
+from sync import protocol
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SYNC = {"X-Inspector-Sync": "1"}
@@ -104,3 +105,41 @@ def test_any_upload_is_stored_or_refused_and_nothing_partly_written(as_user, db,
     if response.status_code != 201:
         assert db.conn.execute("SELECT count(*) FROM photos WHERE sha256 = ?", [sha]).fetchone()[0] == 0
         assert db.conn.execute("SELECT count(*) FROM photo_uploads WHERE sha256 = ?", [sha]).fetchone()[0] == 0
+
+
+def _depth(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    elif not isinstance(value, list):
+        return 0
+    return 1 + max((_depth(item) for item in value), default=0)
+
+
+def _has_float(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, float) or (isinstance(value, list) and any(_has_float(item) for item in value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=values, limit=st.integers(min_value=0, max_value=6))
+def test_the_push_body_walk_finds_every_float_and_every_nesting_past_the_limit(value, limit):
+    # parse_body keeps orjson's reading only when this says yes; a float (an
+    # integer past 64 bits, as orjson reads it) or a body nested past the
+    # limit goes to json, which answers as it always did.
+    assert protocol._floatless_within(value, limit) == (not _has_float(value) and _depth(value) <= limit)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b'{"seq": 18446744073709551616}', 2 ** 64),     # orjson alone reads a float here
+    (b'{"seq": 1' + b"0" * 30 + b"}", 10 ** 30),
+    (b'{"seq": 1.5}', 1.5),
+])
+def test_numbers_orjson_reads_differently_are_read_as_json_reads_them(raw, expected):
+    seq = protocol.parse_body(raw)["seq"]
+    assert seq == expected and type(seq) is type(expected)
+
+
+def test_a_body_nested_past_the_limit_is_read_by_json():
+    deep = b"[" * 201 + b"]" * 201
+    assert protocol.parse_body(deep) == json.loads(deep)

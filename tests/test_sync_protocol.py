@@ -211,6 +211,11 @@ BAD_OPS = {
     "missing op_id": lambda op: _bad(op, op_id=DROP),
     "op_id not a string": lambda op: _bad(op, op_id=12345678),
     "wrong hlc shape": lambda op: _bad(op, hlc="2026-11-25T10:00:00Z"),
+    # A pattern's "$" also matches before a final newline: these were stored.
+    "op_id ending in a newline": lambda op: _bad(op, op_id=op["op_id"] + "\n"),
+    "device_id ending in a newline": lambda op: _bad(op, device_id=op["device_id"] + "\n"),
+    "hlc ending in a newline": lambda op: _bad(op, hlc=op["hlc"] + "\n"),
+    "photo hash ending in a newline": lambda op: _bad(op, field="caption", value={"sha256": SHA + "\n", "text": "x"}),
     "hlc of another device": lambda op: _bad(op, hlc=f"{T0:015d}:00000:someoneelse"),
     "unknown field": lambda op: _bad(op, field="score", value=3),
     "not an object": lambda op: "verdict=compliant",

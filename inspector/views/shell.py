@@ -1,15 +1,15 @@
 """The app shell for offline use: the service worker, the web manifest, and
-the list of pages one user may take offline for one inspection."""
+what one user takes offline of one inspection: the list of its pages, and
+those pages themselves in one compressed bundle (inspector/offline.py)."""
 import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 
-from .. import access, catalog, findings, team
+from .. import access, catalog, offline, team
 from ..assets import static_url
-from ..merge import FILTERS as merge_filters
-from ..db import get_db
+from ..db import close_db, get_db
 from . import inspection_or_404
 
 bp = Blueprint("shell", __name__)
@@ -25,38 +25,32 @@ SHELL_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
 @bp.route("/inspections/<int:inspection_id>/offline-manifest")
 @access.login_required
 def offline_manifest(inspection_id):
-    """Every URL the user may open for this inspection, for the service
-    worker to cache when they take it offline: the sections assigned to
-    them, or every section if none is."""
-    db = get_db()
-    ins = inspection_or_404(inspection_id)
-    assigned = team.sections_of(db, inspection_id, g.user["id"])
-    codes = catalog.standards_in_sections(db, ins["catalog_id"], assigned or None)
-    sections = {s: url_for("inspections.section", inspection_id=inspection_id, code=s)
-                for s in dict.fromkeys(section for _, section in codes)}
-    standards = {c: url_for("inspections.standard", inspection_id=inspection_id, code=c) for c, _ in codes}
-    pages = [url_for("inspections.home"), url_for("inspections.inspection", inspection_id=inspection_id),
-             *sections.values(), *standards.values()]
-    if access.can_see_team_findings(g.user, ins):
-        # The lead consolidates offline too: the merge screen, its filters and the draft report.
-        merge = url_for("merge.merge_screen", inspection_id=inspection_id)
-        pages += [merge, *(f"{merge}?only={key}" for key in merge_filters),
-                  url_for("reports.draft_report", inspection_id=inspection_id),
-                  url_for("merge.arrival_board", inspection_id=inspection_id)]
-    thumbs = [url_for("photos.photo", sha256=sha, size="thumb") for sha in dict.fromkeys(
-        p["sha256"] for p in findings.photos_of(db, inspection_id, access.findings_scope(g.user, ins)))]
-    # The jump box offline: the server's own rule (catalog.jump_key) made the
-    # keys, so the service worker only looks up what was typed, keyed the same
-    # way, when the jump box's own URL (jump_url) finds no network.
-    jump = {catalog.jump_key(code): url for code, url in {**sections, **standards}.items()}
-    pages += offline_data(inspection_id)
-    return jsonify(inspection_id=inspection_id, user_id=g.user["id"], pages=pages, photos=thumbs, jump=jump,
-                   jump_url=url_for("inspections.jump", inspection_id=inspection_id))
+    """Every URL the user may open for this inspection (offline.package)."""
+    return jsonify(offline.package(get_db(), g.user, inspection_or_404(inspection_id)))
 
 
-def offline_data(inspection_id):
-    """Data (not pages) the inspection's pages read offline, stored with them."""
-    return [url_for("shell.search_index", inspection_id=inspection_id)]
+@bp.route("/inspections/<int:inspection_id>/offline-bundle")
+@access.login_required
+def offline_bundle(inspection_id):
+    """The package and every page and photo of it, as the user would GET
+    each, in one compressed answer (see inspector/offline.py)."""
+    manifest = offline.package(get_db(), g.user, inspection_or_404(inspection_id))
+    # Nothing of this request's own database work may stay open while the
+    # pages are rendered, each in its own context on this thread's connection.
+    close_db()
+    entries = [entry for entry in offline.render(request, manifest["pages"] + manifest["photos"])
+               if entry[1] == 200]  # anything else is left out: the worker reports it missing
+    raw = offline.frame(manifest, entries)
+    encoding, body = offline.compress(raw, request.accept_encodings)
+    response = current_app.response_class(body, mimetype=offline.MIMETYPE)
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    response.headers["Vary"] = "Accept-Encoding"
+    # The worker shows progress against this (the browser hands it the bytes decoded).
+    response.headers["X-Inspector-Bundle-Size"] = str(len(raw))
+    response.headers["X-Inspector-User"] = str(g.user["id"])
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/inspections/<int:inspection_id>/search-index")

@@ -42,9 +42,9 @@ async function makeOffline(panel) {
     return;
   }
   try {
-    const { pages, bytes, failed, missing } = await worker.ask(
-      { type: "take-offline", userId: userId(), manifest: panel.dataset.manifest },
-      ({ done, total }) => { state.textContent = `Storing pages: ${done} of ${total}…`; });
+    const { pages, bytes, failed, missing, wire } = await worker.ask(
+      { type: "take-offline", userId: userId(), bundle: panel.dataset.bundle },
+      (progress) => { state.textContent = progressText(progress); });
     await outbox.trackInspection(panel.dataset.inspection);
     const persisted = navigator.storage?.persist ? await navigator.storage.persist() : false;
     // Ready only when a worker controls this page and every page is in its cache.
@@ -55,7 +55,8 @@ async function makeOffline(panel) {
       state.textContent = `${failed || missing} pages could not be stored; try again while online.`;
     } else {
       localStorage.setItem(savedKey(panel.dataset.inspection), JSON.stringify({ when: Date.now(), pages, bytes }));
-      state.textContent = `Ready to use offline: ${pages} pages, ${kb(bytes)} stored on this device.`;
+      const download = wire ? ` (a ${kb(wire)} download)` : "";
+      state.textContent = `Ready to use offline: ${pages} pages, ${kb(bytes)} stored on this device${download}.`;
     }
     showStorage(panel, persisted);
   } catch (err) {
@@ -63,6 +64,16 @@ async function makeOffline(panel) {
   } finally {
     button.disabled = false;
   }
+}
+
+/** What the worker reports on the way: the one download (the bytes arrive
+ * decompressed, counted against the bundle's whole size), then the pages
+ * going into its cache. */
+function progressText({ received, total, wire, stored }) {
+  if (stored !== undefined) return `Storing pages: ${stored} of ${total}…`;
+  if (!total) return `Downloading: ${kb(received)}…`;
+  const share = Math.min(received / total, 1);
+  return wire ? `Downloading: ${kb(share * wire)} of ${kb(wire)}…` : `Downloading: ${Math.round(share * 100)}%…`;
 }
 
 async function showStorage(panel, persisted) {

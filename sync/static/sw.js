@@ -16,7 +16,6 @@ const META_CACHE = "meta";
 const pagesCache = (userId) => `pages-u${userId}`;
 const JUMP_MAPS = "/__jump";  // in a user's page cache: {jump URL: {key: page URL}} per inspection taken offline
 const NETWORK_TIMEOUT_MS = 4000;
-const PARALLEL_DOWNLOADS = 4;
 let currentUser = null;   // whose cached pages may be served: told by the page, learned from X-Inspector-User
 
 self.addEventListener("install", (event) => {
@@ -46,50 +45,100 @@ self.addEventListener("message", (event) => {
   const uid = userId ? String(userId) : null;
   let work;
   if (type === "user") work = setUser(uid);
-  else if (type === "take-offline") work = takeOffline(uid, event.data.manifest, port);
+  // A page rendered before a deploy still names the page list, not the bundle.
+  else if (type === "take-offline") {
+    work = takeOffline(uid, event.data.bundle || event.data.manifest?.replace(/offline-manifest$/, "offline-bundle"), port);
+  }
   else if (type === "logout") work = logOut(uid, event.data.forgetPages);
   else return;
   event.waitUntil(work.then((result) => port?.postMessage({ result }),
                             (err) => port?.postMessage({ error: err.message || String(err) })));
 });
 
-/** Store every page and photo of the manifest in this user's cache, and the
- * jump box's map (keys made by the server's rule) for finding them offline. */
-async function takeOffline(userId, manifestUrl, port) {
+/** Take an inspection offline: one request for the server's bundle of every
+ * page and photo this user may open in it (inspector/offline.py), rendered
+ * by the server as it renders each page, unpacked into this user's cache
+ * under the pages' own URLs; and the jump box's map (keys made by the
+ * server's rule) for finding them offline. Progress goes to the page. */
+async function takeOffline(userId, bundleUrl, port) {
   if (!userId) throw new Error("nobody is logged in");
-  const response = await fetch(manifestUrl, { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok || response.redirected) throw new Error(`the list of pages: ${response.status}`);
-  const manifest = await response.json();
+  const response = await fetch(bundleUrl, { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok || response.redirected) throw new Error(`the offline bundle: ${response.status}`);
+  // Only pages rendered for this inspector go in this inspector's cache.
+  if (response.headers.get("X-Inspector-User") !== userId) throw new Error("another user is logged in");
+  const data = await download(response, port);
+  const { manifest, entries } = unpack(data);
   if (String(manifest.user_id) !== userId) throw new Error("another user is logged in");
   const cache = await caches.open(pagesCache(userId));
   const wanted = [...manifest.pages, ...manifest.photos];
-  const urls = [...wanted];
-  const total = urls.length;
   let done = 0, bytes = 0, failed = 0;
-  const worker = async () => {
-    while (urls.length) {
-      const url = urls.shift();
-      try {
-        const page = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-        if (!page.ok || page.redirected) throw new Error(String(page.status));
-        // Only pages rendered for this inspector go in this inspector's cache.
-        const owner = page.headers.get("X-Inspector-User");
-        if (owner !== null && owner !== userId) throw new Error("another user is logged in");
-        bytes += (await page.clone().arrayBuffer()).byteLength;
-        await cache.put(url, page);
-        done += 1;
-      } catch { failed += 1; }
-      port?.postMessage({ progress: { done, total } });
-    }
-  };
-  await Promise.all(Array.from({ length: PARALLEL_DOWNLOADS }, worker));
+  for (const entry of entries) {
+    try {
+      await cache.put(entry.url, new Response(entry.body, { status: entry.status, headers: entry.headers }));
+      bytes += entry.body.byteLength;
+      done += 1;
+    } catch { failed += 1; }  // e.g. the storage quota
+    port?.postMessage({ progress: { stored: done + failed, total: entries.length } });
+  }
   const maps = await jumpMaps(cache);
   maps[manifest.jump_url] = manifest.jump;
   await cache.put(JUMP_MAPS, new Response(JSON.stringify(maps), { headers: { "Content-Type": "application/json" } }));
-  // What the page may claim is what the cache holds now, not what was sent.
+  // What the page may claim is what the cache holds now, not what was sent
+  // (the server leaves out a page it could not render).
   const held = new Set((await cache.keys()).map((r) => { const u = new URL(r.url); return u.pathname + u.search; }));
   const missing = wanted.filter((url) => !held.has(url)).length;
-  return { pages: done, bytes, failed, missing };
+  return { pages: done, bytes, failed, missing, wire: Number(response.headers.get("Content-Length")) || null };
+}
+
+/** The bundle's bytes, read as they arrive, telling the page how far it got.
+ * The browser hands over the bytes decompressed: they are counted against
+ * the uncompressed size the server states (Content-Length is the
+ * compressed size, what the download costs). */
+async function download(response, port) {
+  const total = Number(response.headers.get("X-Inspector-Bundle-Size")) || 0;
+  const wire = Number(response.headers.get("Content-Length")) || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.byteLength;
+    port?.postMessage({ progress: { received, total, wire } });
+  }
+  const data = new Uint8Array(received);
+  let at = 0;
+  for (const chunk of chunks) { data.set(chunk, at); at += chunk.byteLength; }
+  return data;
+}
+
+const BUNDLE_MAGIC = "INSPECTOR-OFFLINE-BUNDLE 1";
+
+/** The package and its entries ({url, status, headers, body}) from a
+ * bundle: a line of JSON before each body says its length (the framing is
+ * described in inspector/offline.py). */
+function unpack(data) {
+  const text = new TextDecoder();
+  let at = 0;
+  const line = () => {
+    const end = data.indexOf(10, at);  // "\n": JSON on one line never holds one
+    if (end < 0) throw new Error("the offline bundle is cut short");
+    const value = text.decode(data.subarray(at, end));
+    at = end + 1;
+    return value;
+  };
+  if (line() !== BUNDLE_MAGIC) throw new Error("not an offline bundle");
+  const manifest = JSON.parse(line());
+  const entries = [];
+  while (at < data.length) {
+    const head = JSON.parse(line());
+    const body = data.slice(at, at + head.length);
+    if (body.byteLength !== head.length) throw new Error("the offline bundle is cut short");
+    at += head.length;
+    entries.push({ ...head, body });
+  }
+  return { manifest, entries };
 }
 
 async function jumpMaps(cache) {
@@ -175,7 +224,7 @@ async function networkFirst(request) {
   return response;
 }
 
-// Data the pages read offline (shell.offline_data: the search index), stored
+// Data the pages read offline (the search index: offline.package), stored
 // with the pages and served like them.
 const isOfflineData = (url) => url.pathname.endsWith("/search-index");
 

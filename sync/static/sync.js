@@ -8,6 +8,10 @@ import * as store from "/sync/static/store.js";
 const SYNC_HEADERS = { "X-Inspector-Sync": "1", "Content-Type": "application/json" };
 const BATCH = 200;
 const MAX_BACKOFF = 60_000;
+// Push bodies of at least this many characters go gzip-compressed (about a
+// fifth of their size: ids, stamps and field names repeat); below it gzip's
+// own header and trailer and the Content-Encoding header eat the gain.
+const MIN_GZIP = 1024;
 // The server will never take these bytes; anything else (a proxy's error
 // page, a 5xx) is tried again later.
 const PERMANENT_PHOTO_ERRORS = new Set(["not_an_image", "too_large", "too_many_pixels", "damaged_image", "bad_hash"]);
@@ -20,6 +24,7 @@ let problem = null;      // {kind, message} needing the inspector
 let syncing = false;
 let transientPhotoFailure = false;
 let reachedServer = false;  // this round had an answer from the server
+let plainPushes = false;    // the server (or a proxy) refused gzip with 415: send JSON as it is
 const pulledListeners = new Set();
 
 /** Called after a pull brought changes, so pages can show them. */
@@ -135,6 +140,7 @@ async function uploadPhotos() {
 
 async function pushOps() {
   const db = await store.db();
+  let size = BATCH;
   for (;;) {
     const pending = await db.getAllFromIndex("outbox", "by_state", store.inState("pending"));  // oldest first
     if (!pending.length) return;
@@ -144,14 +150,22 @@ async function pushOps() {
       // Ops attaching a photo the server refused can never apply: mark them.
       if (photo?.state === "refused") await markRejected(op, `The photo was refused: ${photo.error}`);
       else if (photo && photo.state !== "uploaded") continue;  // waits for its blob
-      else if (batch.length < BATCH) batch.push(op);
+      else if (batch.length < size) batch.push(op);
     }
     if (!batch.length) return;
     const send = batch.map(({ key, section, state, reason, restamped, ...op }) => op);
     let result;
     try {
-      result = await call("/sync/push", { method: "POST", body: JSON.stringify({ ops: send }) });
+      result = await call("/sync/push", { method: "POST", ...(await pushBody(JSON.stringify({ ops: send }))) });
     } catch (err) {
+      if (err instanceof HttpError && err.status === 415 && !plainPushes) {
+        plainPushes = true;  // the same batch again, uncompressed
+        continue;
+      }
+      if (err instanceof HttpError && err.status === 413 && batch.length > 1) {
+        size = Math.ceil(batch.length / 2);  // long notes: fewer ops a request (one alone over the limit stays, shown)
+        continue;
+      }
       if (err instanceof HttpError && err.status === 403 && err.body?.op_ids) {
         for (const op of batch) if (err.body.op_ids.includes(op.op_id)) await markRejected(op, err.body.message);
         continue;
@@ -164,6 +178,14 @@ async function pushOps() {
     await settle(batch, result.results);
     if (result.results.some((r) => r.code === "missing_photo")) { await uploadPhotos(); return; }
   }
+}
+
+/** A push's body and its extra headers: gzip-compressed where the browser has
+ * CompressionStream (Safari since 16.4), else the JSON as it is. */
+async function pushBody(json) {
+  if (plainPushes || json.length < MIN_GZIP || typeof CompressionStream !== "function") return { body: json };
+  const gzipped = new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"));
+  return { body: await new Response(gzipped).arrayBuffer(), headers: { "Content-Encoding": "gzip" } };
 }
 
 /** Apply the server's answer per op: delete the accepted, keep the refused. */
@@ -206,10 +228,15 @@ async function pullChanges() {
   const userId = store.user();
   const pulled = new Set();
   for (const inspectionId of (await db.get("meta", "inspections")) || []) {
-    const cursor = (await db.get("meta", `cursor:${inspectionId}`)) || 0;
+    const stored = await db.get("meta", `cursor:${inspectionId}`);
+    // Once this store has pulled the inspection whole, it holds every value
+    // this user wrote from this device since (outbox.record keeps each one):
+    // the server then leaves those out. Not on the first pull: a store made
+    // again on this tablet (after a logout) lacks what the old one sent.
+    const device = stored === undefined ? "" : `&device=${encodeURIComponent(outbox.deviceId())}`;
     let body;
     try {
-      body = await call(`/sync/pull?inspection=${inspectionId}&cursor=${cursor}`);
+      body = await call(`/sync/pull?inspection=${inspectionId}&cursor=${stored || 0}${device}`);
     } catch (err) {
       if (err instanceof HttpError && err.status === 404) continue; // no longer on that team
       throw err;

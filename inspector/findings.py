@@ -95,6 +95,13 @@ FINDING_PHOTOS = Register("finding_photos", ("inspection_id", "standard_code", "
 
 # --- reads for the pages ----------------------------------------------------------
 
+# The filters of the section and inspection pages (?only=): plain links;
+# which rows match is decided in one place, static/js/progress.js (matches),
+# on data the rows carry, so a filter works on a cached page offline and
+# counts this device's unsynced edits.
+FILTERS = {"not_assessed": "Not assessed", "not_compliant": "Not compliant",
+           "evidence": "With notes or photos", "flagged": "Flagged"}
+
 def section_progress(db, user, inspection):
     """Sections of the inspection with assessed/total counts for the user and the team.
 
@@ -168,19 +175,37 @@ def standards_with_my_verdicts(db, user, inspection, section_codes=None):
         f"WHERE s.catalog_id = :c {scope}AND s.depth > 0 ORDER BY s.position", params).fetchall()
 
 
+def my_standards(db, user, inspection):
+    """{standard code: [section code, verdict, verdict stamp, has a note,
+    note stamp, flagged, flag stamp, photos attached]} of the user's
+    standards that carry anything (a finding, a flag or a photo, ever set),
+    for the inspection page to count, per section, what I assessed and what
+    carries a mark, and to recount both with this device's newer edits.
+    Three small reads merged here (0.21 ms at 6 x 150, where a UNION of the
+    three for the marks alone took 0.32 ms and the verdicts 0.18 more)."""
+    params = {"i": inspection["id"], "u": user["id"], "c": inspection["catalog_id"]}
+    standards = {}
+    for code, section, verdict, verdict_hlc, has_note, note_hlc in db.conn.execute(
+            "SELECT f.standard_code, s.section_code, f.verdict, f.verdict_hlc, f.note != '', f.note_hlc "
+            "FROM findings f JOIN standards s ON s.catalog_id = :c AND s.code = f.standard_code "
+            "WHERE f.inspection_id = :i AND f.inspector_id = :u", params):
+        standards[code] = [section, verdict, verdict_hlc, has_note, note_hlc, 0, "", 0]
+    for code, section, flagged, flag_hlc in db.conn.execute(
+            "SELECT g.standard_code, s.section_code, g.flagged, g.flagged_hlc "
+            "FROM finding_flags g JOIN standards s ON s.catalog_id = :c AND s.code = g.standard_code "
+            "WHERE g.inspection_id = :i AND g.inspector_id = :u", params):
+        standards.setdefault(code, [section, None, "", 0, "", 0, "", 0])[5:7] = [flagged, flag_hlc]
+    for code, section, photos in db.conn.execute(
+            "SELECT p.standard_code, s.section_code, count(*) "
+            "FROM finding_photos p JOIN standards s ON s.catalog_id = :c AND s.code = p.standard_code "
+            "WHERE p.inspection_id = :i AND p.inspector_id = :u AND p.attached = 1 GROUP BY p.standard_code", params):
+        standards.setdefault(code, [section, None, "", 0, "", 0, "", 0])[7] = photos
+    return standards
+
+
 def my_flag(db, user, inspection_id, code):
     """The user's follow-up flag on a standard: (flagged, stamp)."""
     return FLAGS.current(db, (inspection_id, code, user["id"]), "flagged")
-
-
-def my_verdict_stamps(db, user, inspection):
-    """{standard code: [section code, verdict, verdict stamp]} of the user's
-    findings, for the page to recount progress with this device's newer edits."""
-    return {r[0]: [r[1], r[2], r[3]] for r in db.conn.execute(
-        "SELECT f.standard_code, s.section_code, f.verdict, f.verdict_hlc FROM findings f "
-        "JOIN standards s ON s.catalog_id = ? AND s.code = f.standard_code "
-        "WHERE f.inspection_id = ? AND f.inspector_id = ?",
-        [inspection["catalog_id"], inspection["id"], user["id"]])}
 
 
 def my_finding(db, user, inspection_id, code):

@@ -55,7 +55,9 @@ def package(db, user, inspection):
     sections = {s: url_for("inspections.section", inspection_id=inspection_id, code=s)
                 for s in dict.fromkeys(section for _, section in codes)}
     standards = {c: url_for("inspections.standard", inspection_id=inspection_id, code=c) for c, _ in codes}
-    pages = [url_for("inspections.home"), url_for("inspections.inspection", inspection_id=inspection_id),
+    here = url_for("inspections.inspection", inspection_id=inspection_id)
+    # The inspection page's filters list standards: each filtered address is a page of its own.
+    pages = [url_for("inspections.home"), here, *(f"{here}?only={key}" for key in findings.FILTERS),
              *sections.values(), *standards.values()]
     if access.can_see_team_findings(user, inspection):
         # The lead consolidates offline too: the merge screen, its filters and the draft report.

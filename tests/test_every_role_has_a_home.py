@@ -11,7 +11,7 @@ def test_an_admin_reads_an_inspection_and_its_standards_read_only(as_user, demo_
     admin = as_user("admin")
     html = admin.get(f"/inspections/{demo_inspection}").get_data(as_text=True)
     assert "Read only" in html and "assessed by the team" in html and "assessed by me" not in html
-    assert "data-offline-panel" not in html and 'id="my-verdicts"' not in html
+    assert "data-offline-panel" not in html and 'id="my-standards"' not in html
     std = admin.get(f"/inspections/{demo_inspection}/standards/B1.5").get_data(as_text=True)
     assert re.search(r'<fieldset class="read-only" disabled', std) and "data-finding" not in std
     assert "data-add-photo" not in std and "Nothing recorded yet" not in std

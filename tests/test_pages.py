@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from inspector import create_app
+from inspector import create_app, findings
 from inspector.testing import PASSWORD, SYNC, push
 
 
@@ -425,7 +425,7 @@ def test_offline_manifest_lists_exactly_my_sections_and_their_standards(as_user,
         f"SELECT code FROM standards WHERE section_code IN ({','.join('?' * len(sections))}) AND depth > 0",
         sections)]
     base = f"/inspections/{demo_inspection}"
-    expected = (["/", base] + [f"{base}/sections/{s}" for s in sections]
+    expected = (["/", base] + [f"{base}?only={key}" for key in findings.FILTERS] + [f"{base}/sections/{s}" for s in sections]
                 + [f"{base}/standards/{c}" for c in standards] + [f"{base}/search-index"])
     assert sorted(manifest["pages"]) == sorted(expected)
     for url in manifest["pages"]:

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from .. import access, catalog, findings, inspections, search, team
 from ..db import get_db
 from ..extensions import htmx
+from ..findings import FILTERS
 from . import found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
@@ -30,26 +31,35 @@ def inspection(inspection_id):
     sections = findings.section_progress(db, g.user, ins)
     mine = [s for s in sections if s["assigned"]]
     others = [s for s in sections if not s["assigned"]]
+    only = request.args.get("only")
+    only = only if only in FILTERS else None
+    # My sections when I have some (the work, and what I take offline), else all.
+    scope = [s["code"] for s in mine] if mine else None
+    # Each of my section rows counts my flagged standards, notes and photos;
+    # the data goes with the page (progress.js recounts progress and marks
+    # with this device's edits).
+    my_standards = findings.my_standards(db, g.user, ins)
+    marks = {code: {"flagged": 0, "note": 0, "photos": 0} for code in scope or [s["code"] for s in sections]}
+    for section_code, _, _, has_note, _, flagged, _, photos in my_standards.values():
+        if section_code in marks:
+            marks[section_code]["flagged"] += bool(flagged)
+            marks[section_code]["note"] += bool(has_note)
+            marks[section_code]["photos"] += bool(photos)
     # Under a filter the page lists standards, not sections: the inspector
     # wants the standards still to assess (or flagged...) and to open one at
-    # once, grouped by section to know where they are. Those of my sections
-    # when I have some (the work, and what I take offline), else of all.
-    scope = mine or sections
-    rows = findings.standards_with_my_verdicts(db, g.user, ins, [s["code"] for s in mine] if mine else None)
-    by_section, marks = {}, {}
-    for r in rows:
-        by_section.setdefault(r["section_code"], []).append(r)
-        counts = marks.setdefault(r["section_code"], {"flagged": 0, "note": 0, "photos": 0})
-        counts["flagged"] += bool(r["flagged"])
-        counts["note"] += bool(r["has_note"])
-        counts["photos"] += bool(r["photos"])
-    only = request.args.get("only")
+    # once, grouped by section to know where they are. Only then: every
+    # standard's row is most of the page's time and bytes (5.4 vs 1.8 ms, 70
+    # vs 19 KB at 6 x 150), and offline the filtered addresses are stored too.
+    groups = []
+    if only:
+        by_section = {}
+        for r in findings.standards_with_my_verdicts(db, g.user, ins, scope):
+            by_section.setdefault(r["section_code"], []).append(r)
+        groups = [(s, by_section[s["code"]]) for s in (mine or sections) if s["code"] in by_section]
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
                            team=team.members(db, inspection_id),
-                           my_verdicts=findings.my_verdict_stamps(db, g.user, ins),
-                           groups=[(s, by_section[s["code"]]) for s in scope if s["code"] in by_section],
-                           filters=FILTERS, marks=marks,
-                           only=only if only in FILTERS else None)
+                           my_standards=my_standards,
+                           groups=groups, filters=FILTERS, marks=marks, only=only)
 
 
 @bp.route("/inspections/<int:inspection_id>/sections/<code>")
@@ -62,13 +72,6 @@ def section(inspection_id, code):
     only = request.args.get("only")
     return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows,
                            filters=FILTERS, only=only if only in FILTERS else None)
-
-
-# The filters of the section and inspection pages: plain links; which rows match is decided in one
-# place, static/js/progress.js (matches), on data the rows carry, so a
-# filter works on a cached page offline and counts this device's unsynced edits.
-FILTERS = {"not_assessed": "Not assessed", "not_compliant": "Not compliant",
-           "evidence": "With notes or photos", "flagged": "Flagged"}
 
 
 @bp.route("/inspections/<int:inspection_id>/standards/<code>")

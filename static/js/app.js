@@ -31,7 +31,7 @@ function bind(root) {
   all("[data-finding]").forEach(finding.bind);
   all(".merge-row").forEach(merge.bind);
   all("[data-standards]").forEach(progress.overlaySection);
-  all("#my-verdicts").forEach(progress.overlayProgress);
+  all("#my-standards").forEach(progress.overlayInspection);
   all("[data-offline-panel]").forEach(offline.bind);
   all("form.jump[data-search]").forEach(search.bind);
   all("form.logout").forEach(logout.bind);

@@ -8,38 +8,47 @@ function verdictLabel(verdict) {
   return JSON.parse(data.textContent)[verdict] || data.dataset.none;
 }
 
+/** One of this device's values (`v`) onto a standard's data: a row's
+ * dataset, or an object of the same keys; photos are gathered per standard
+ * in `photos` (see overlayPhotos). Returns whether the verdict changed. */
+function overlayValue(data, v, photos) {
+  if (v.field === "verdict" && v.stamp > (data.verdictHlc || "")) {
+    data.verdict = v.value || "";
+    return true;
+  }
+  if (v.field === "note" && v.stamp > (data.noteHlc || "")) data.note = v.value ? "1" : "";
+  else if (v.field === "flag" && v.stamp > (data.flagHlc || "")) data.flagged = v.value ? "1" : "";
+  else if (v.field === "photo") photos.set(v.standard, { ...photos.get(v.standard), [v.value.sha256]: v.value.attached });
+  return false;
+}
+
+/** The server's photo count, corrected by what this device attached or removed. */
+function overlayPhotos(data, known) {
+  const attached = Object.values(known).filter(Boolean).length;
+  if (attached) data.photos = String(Math.max(Number(data.photos) || 0, attached));
+  else if (Object.keys(known).length && !attached && !Number(data.photos)) data.photos = "";
+}
+
 /** A list of standards (`[data-standards]`: a section's, or the inspection
- * page's grouped by section): each row shows this device's newer verdict,
- * note, photos and flag, then the filter in the address (`?only=`) is applied. */
+ * page's grouped by section under a filter): each row shows this device's
+ * newer verdict, note, photos and flag, then the filter in the address
+ * (`?only=`) is applied. */
 export async function overlaySection(list) {
   const photos = new Map();  // standard -> {sha256: attached} from this device
   for (const v of await outbox.values(list.dataset.inspection)) {
     const row = list.querySelector(`[data-standard="${CSS.escape(v.standard)}"]`);
-    if (!row) continue;
-    if (v.field === "verdict" && v.stamp > (row.dataset.verdictHlc || "")) {
-      row.dataset.verdict = v.value || "";
-      const badge = row.querySelector(".verdict-badge");
-      badge.dataset.verdict = v.value || "";
-      badge.textContent = verdictLabel(v.value);
-    } else if (v.field === "note" && v.stamp > (row.dataset.noteHlc || "")) {
-      row.dataset.note = v.value ? "1" : "";
-    } else if (v.field === "flag" && v.stamp > (row.dataset.flagHlc || "")) {
-      row.dataset.flagged = v.value ? "1" : "";
-    } else if (v.field === "photo") {
-      photos.set(v.standard, { ...photos.get(v.standard), [v.value.sha256]: v.value.attached });
-    }
+    if (!row || !overlayValue(row.dataset, v, photos)) continue;
+    const badge = row.querySelector(".verdict-badge");
+    badge.dataset.verdict = row.dataset.verdict;
+    badge.textContent = verdictLabel(row.dataset.verdict || null);
   }
   for (const [standard, known] of photos) {
-    // The server's count, corrected by what this device attached or removed.
-    const row = list.querySelector(`[data-standard="${CSS.escape(standard)}"]`);
-    const attached = Object.values(known).filter(Boolean).length;
-    if (attached) row.dataset.photos = String(Math.max(Number(row.dataset.photos) || 0, attached));
-    else if (Object.keys(known).length && !attached && !Number(row.dataset.photos)) row.dataset.photos = "";
+    overlayPhotos(list.querySelector(`[data-standard="${CSS.escape(standard)}"]`).dataset, known);
   }
   for (const row of list.querySelectorAll("[data-standard]")) {
     for (const mark of row.querySelectorAll("[data-mark]")) mark.hidden = !row.dataset[mark.dataset.mark];
   }
-  // A cached page (offline) was rendered without the filter: the address says it.
+  // A cached page (offline) may have been stored without the filter: the address says it.
   applyFilter(list, list.dataset.only || new URLSearchParams(location.search).get("only"));
 }
 
@@ -70,13 +79,12 @@ function applyFilter(list, only) {
   // grouped by section under a filter (a group with none shown is hidden).
   for (const group of list.querySelectorAll("[data-group]")) {
     group.hidden = !group.querySelector("[data-standard]:not([hidden])");
-    countMarks(group);
   }
   if ("filteredOnly" in list.dataset) {
     list.hidden = !only;
     document.querySelector("[data-sections-list]").hidden = Boolean(only);
   }
-  // A cached page was rendered unfiltered: say which filter is on.
+  // Say which filter is on (a page stored without it shows every row).
   for (const link of links) {
     if ((link.dataset.filter || null) === only) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -86,32 +94,41 @@ function applyFilter(list, only) {
 }
 
 
-/** A section's row on the inspection page: how many of its standards carry each mark. */
-function countMarks(group) {
-  const rows = [...group.querySelectorAll("[data-standard]")];
-  const section = document.querySelector(`.section-row[data-section="${CSS.escape(group.dataset.group)}"]`);
-  for (const mark of section?.querySelectorAll("[data-mark-count]") || []) {
-    const n = rows.filter((row) => row.dataset[mark.dataset.markCount]).length;
+/** A section row's mark counts, from its standards' data (rows' datasets or the same keys). */
+function showMarkCounts(section, standards) {
+  for (const mark of section.querySelectorAll("[data-mark-count]")) {
+    const n = standards.filter((data) => data[mark.dataset.markCount]).length;
     mark.querySelector("[data-n]").textContent = n;
     mark.hidden = !n;
   }
 }
 
-/** The inspection page's progress, from its `#my-verdicts` data. */
-export async function overlayProgress(data) {
+/** The inspection page's section rows: how many of my standards I assessed
+ * and how many carry each mark, from its `#my-standards` data (the
+ * server's), with this device's newer verdicts, notes, flags and photos. */
+export async function overlayInspection(data) {
   const panel = document.querySelector("[data-offline-panel]");
-  const mine = JSON.parse(data.textContent);  // code -> [section, verdict, stamp]
-  for (const v of await outbox.values(panel.dataset.inspection)) {
-    if (v.field !== "verdict") continue;
-    const known = mine[v.standard];
-    const section = known ? known[0] : v.section;
-    if (section && v.stamp > (known ? known[2] : "")) mine[v.standard] = [section, v.value, v.stamp];
+  if (!panel) return;
+  const standards = new Map();  // code -> {section, verdict, verdictHlc, note, noteHlc, flagged, flagHlc, photos}
+  for (const [code, [section, verdict, verdictHlc, note, noteHlc, flagged, flagHlc, photos]]
+       of Object.entries(JSON.parse(data.textContent))) {
+    standards.set(code, { section, verdict: verdict || "", verdictHlc, note: note ? "1" : "", noteHlc,
+                          flagged: flagged ? "1" : "", flagHlc, photos: photos ? String(photos) : "" });
   }
-  const counts = {};
-  for (const [section, verdict] of Object.values(mine)) if (verdict) counts[section] = (counts[section] || 0) + 1;
-  document.querySelectorAll(".section-row[data-section]").forEach((row) => {
-    const n = counts[row.dataset.section] || 0;
+  const photos = new Map();
+  for (const v of await outbox.values(panel.dataset.inspection)) {
+    if (!standards.has(v.standard)) {
+      if (!v.section) continue;
+      standards.set(v.standard, { section: v.section });
+    }
+    overlayValue(standards.get(v.standard), v, photos);
+  }
+  for (const [standard, known] of photos) overlayPhotos(standards.get(standard), known);
+  for (const row of document.querySelectorAll(".section-row[data-section]")) {
+    const mine = [...standards.values()].filter((d) => d.section === row.dataset.section);
+    const n = mine.filter((d) => d.verdict).length;
     row.querySelector("[data-mine]").textContent = n;
     row.querySelector("progress").value = n;
-  });
+    showMarkCounts(row, mine);
+  }
 }

@@ -12,13 +12,18 @@ def shown(page):
     return page.locator("ul.standards [data-standard]:visible")
 
 
-def test_flag_marks_and_filters_online_and_offline(live_server, tablet):
+def inspector1_with_the_inspection_offline(live_server, tablet):
+    """A page logged in as inspector1 on the demo inspection, made available offline; and its address."""
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector1")
-    inspection = demo_inspection_id(live_server.data_dir)
-    base = f"{live_server.url}/inspections/{inspection}"
+    base = f"{live_server.url}/inspections/{demo_inspection_id(live_server.data_dir)}"
     page.goto(base)
     make_available_offline(page)
+    return page, base
+
+
+def test_flag_marks_and_filters_online_and_offline(live_server, tablet):
+    page, base = inspector1_with_the_inspection_offline(live_server, tablet)
 
     page.goto(f"{base}/standards/B6.2")
     flag = page.get_by_role("button", name="Flag for follow-up")
@@ -60,12 +65,7 @@ def test_inspection_page_filters_online_and_offline(live_server, tablet):
     """The inspection page under a filter lists my sections' matching
     standards grouped by section; offline, on its cached copy, with the
     edits this tablet has not synced yet."""
-    page = tablet.new_page()
-    log_in_by_cookie(page, live_server, "inspector1")
-    inspection = demo_inspection_id(live_server.data_dir)
-    base = f"{live_server.url}/inspections/{inspection}"
-    page.goto(base)
-    make_available_offline(page)
+    page, base = inspector1_with_the_inspection_offline(live_server, tablet)
     sections = page.locator("[data-sections-list]")
     standards = page.locator("[data-standards]")
     expect(sections).to_be_visible()

@@ -372,6 +372,14 @@ MIGRATIONS = [
     """
     CREATE INDEX review_links_inspection ON review_links(inspection_id, id);
     """,
+    # The bundled illustrative catalog's guidance ended in a stray " |" (a
+    # left-over column separator, shown on every standard page); the file is
+    # fixed, and installs that imported it before are cleaned here. Only the
+    # illustrative edition: a licensed checklist is the organisation's text.
+    """
+    UPDATE standards SET guidance = substr(guidance, 1, length(guidance) - 2)
+    WHERE guidance LIKE '% |' AND catalog_id IN (SELECT id FROM catalogs WHERE illustrative = 1);
+    """,
 ]
 
 

@@ -299,6 +299,37 @@ class LiveServer:
 
 # --- logging in a browser (a Playwright page) ----------------------------------------
 
+# The page clips what runs past its right edge (`overflow-x: clip`, which
+# keeps the header sticky), so `scrollWidth` no longer shows it: look at
+# each element's box instead. A box inside one that clips or scrolls
+# sideways on purpose (a wide table's wrapper) is that box's business.
+_OFF_THE_SIDE = """() => {
+  const width = document.documentElement.clientWidth, contained = new Map();
+  const insideScroller = (el) => {
+    const parent = el.parentElement;
+    if (!parent || parent === document.body) return false;
+    if (!contained.has(parent)) {
+      const overflow = getComputedStyle(parent).overflowX;
+      contained.set(parent, ["auto", "scroll", "hidden"].includes(overflow) || insideScroller(parent));
+    }
+    return contained.get(parent);
+  };
+  const off = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.width && box.height && box.right > width + 1 && !insideScroller(el)) {
+      off.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} ends at ${Math.round(box.right)} px`);
+    }
+  }
+  return off.slice(0, 5);
+}"""
+
+
+def off_the_side(page):
+    """What runs past the right edge of the viewport (nothing, on a page that fits): a few, described."""
+    return page.evaluate(_OFF_THE_SIDE)
+
+
 def wait_for_worker(page, timeout_ms=45_000):
     """Wait until the service worker controls the page, as it does a few
     seconds after a first visit (it stores the whole shell first); if it has

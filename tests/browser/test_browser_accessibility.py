@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import PHONE, TABLET, log_in_by_cookie
+from inspector.testing import PHONE, TABLET, log_in_by_cookie, off_the_side
 
 AXE = Path(__file__).parent.parent / "vendor" / "axe-core-4.14.1.min.js"
 
@@ -45,6 +45,7 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport,
         page.goto(live_server.url + path)
         expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
         assert violations(page) == [], path
+        assert off_the_side(page) == [], path
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert (background == "rgb(255, 255, 255)") == (scheme == "light"), background
     # The site's pages: its draft citations by its link, and the page every bad link gets.
@@ -60,6 +61,7 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport,
     for url in (link, link[:-4] + "xxxx"):
         site.goto(url)
         assert violations(site) == [], url
+        assert off_the_side(site) == [], url
     site.context.close()
     context.close()
 
@@ -163,14 +165,14 @@ def test_finding_the_work_has_no_violations_and_big_enough_targets(live_server, 
     assert violations(page) == []
     assert too_small(page.locator("nav.filters a")) == []
     assert too_small(page.locator("[data-standards] [data-standard]:visible a")) == []
-    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")  # nothing runs off the side
+    assert off_the_side(page) == []
 
     box = page.get_by_label("Go to standard")
     box.fill("intensive care")
     expect(page.locator("[data-search-results] .search-results a").first).to_be_visible()
     assert violations(page) == []
     assert too_small(page.locator("form.jump input, form.jump button, [data-search-results] a")) == []
-    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    assert off_the_side(page) == []
 
     page.goto(f"{base}/search?q=tocilizumab")
     assert violations(page) == []

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import PHONE, TABLET, demo_inspection_id, log_in_by_cookie
+from inspector.testing import PHONE, TABLET, demo_inspection_id, log_in_by_cookie, off_the_side
 
 # Cumulative layout shift of the page's whole life, as Lighthouse sums it
 # (shifts without recent input); read after the status has settled.
@@ -56,7 +56,7 @@ def test_header_stays_in_view_and_keeps_its_height(live_server, chromium, viewpo
                  "(12 changes kept on this device)"]:
         page.evaluate("t => { document.getElementById('sync-status').textContent = t; }", text)
         assert header.bounding_box()["height"] == height, text
-        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        assert off_the_side(page) == [], text
 
     assert page.evaluate("() => { window.scrollTo(0, document.body.scrollHeight); return window.scrollY; }") > 0
     box = header.bounding_box()

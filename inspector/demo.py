@@ -62,6 +62,8 @@ FINDINGS = [
     ("inspector2", "D11.1", "compliant", "", None),
     ("inspector2", "D11.4", "compliant", "Two-person check observed at receipt and at thaw.", None),
 ]
+# Standards an inspector means to come back to ("Flag for follow-up"): (inspector, standard).
+FLAGS = [("inspector1", "B9.3")]  # ask again for the children's neurotoxicity tool
 # The lead's decisions so far: (standard, verdict, citation, suggestion, release the photos?)
 DECISIONS = [
     ("B1.1", "compliant", "", "", False),
@@ -176,6 +178,8 @@ def _record(db, inspection_id, ids):
             hashes[code] = sha
             tablet.op(code, "photo", {"sha256": sha, "attached": True})
             tablet.op(code, "caption", {"sha256": sha, "text": caption}, key=sha)
+    for username, code in FLAGS:
+        tablets[username].op(code, "flag", True)
     sent = [op_id for username in ("inspector1", "inspector2", "inspector3") for op_id in tablets[username].push()]
     lead = tablets["lead"]
     # The lead decided having seen every finding above (the same basis on a re-run).

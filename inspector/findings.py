@@ -101,6 +101,12 @@ FINDING_PHOTOS = Register("finding_photos", ("inspection_id", "standard_code", "
 # counts this device's unsynced edits.
 FILTERS = {"not_assessed": "Not assessed", "not_compliant": "Not compliant",
            "evidence": "With notes or photos", "flagged": "Flagged"}
+# What a filter that shows nothing says instead (a bare "0 of 95" read as broken).
+FILTER_EMPTY = {"not_assessed": "Every standard here has a verdict.",
+                "not_compliant": "No standard here is marked not compliant.",
+                "evidence": "No notes or photos here yet.",
+                "flagged": "Nothing flagged here yet: “Flag for follow-up” on a standard's page marks it "
+                           "to come back to."}
 
 def section_progress(db, user, inspection):
     """Sections of the inspection with assessed/total counts for the user and the team.

@@ -58,7 +58,8 @@ def test_a_filter_shows_the_standards_and_says_which_filter_is_on(as_user, demo_
     html = inspection_page(as_user("inspector1"), demo_inspection, only)
     assert "<div data-sections-list hidden>" in html
     assert f'data-only="{only}">' in html
-    assert re.search(rf'href="/inspections/{demo_inspection}\?only={only}" data-filter="{only}" aria-current="page"', html)
+    assert re.search(rf'href="/inspections/{demo_inspection}\?only={only}" data-filter="{only}" data-empty="[^"]+" '
+                     rf'aria-current="page"', html)
 
 
 def test_an_unknown_filter_is_no_filter(as_user, demo_inspection):

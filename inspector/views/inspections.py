@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from .. import access, catalog, findings, inspections, search, team
 from ..db import get_db
 from ..extensions import htmx
-from ..findings import FILTERS
+from ..findings import FILTER_EMPTY, FILTERS
 from . import found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
@@ -59,7 +59,7 @@ def inspection(inspection_id):
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
                            team=team.members(db, inspection_id),
                            my_standards=my_standards,
-                           groups=groups, filters=FILTERS, marks=marks, only=only)
+                           groups=groups, filters=FILTERS, filter_empty=FILTER_EMPTY, marks=marks, only=only)
 
 
 @bp.route("/inspections/<int:inspection_id>/sections/<code>")
@@ -71,7 +71,7 @@ def section(inspection_id, code):
     rows = findings.section_with_my_verdicts(db, g.user, ins, code)
     only = request.args.get("only")
     return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows,
-                           filters=FILTERS, only=only if only in FILTERS else None)
+                           filters=FILTERS, filter_empty=FILTER_EMPTY, only=only if only in FILTERS else None)
 
 
 @bp.route("/inspections/<int:inspection_id>/standards/<code>")

@@ -90,7 +90,8 @@ function applyFilter(list, only) {
     else link.removeAttribute("aria-current");
   }
   const count = document.querySelector("[data-filter-count]");
-  if (count) count.textContent = only ? `${shown} of ${rows.length} standards shown` : "";
+  const link = links.find((l) => l.dataset.filter === only);
+  if (count) count.textContent = !only ? "" : shown ? `${shown} of ${rows.length} standards shown` : link.dataset.empty;
 }
 
 

@@ -24,6 +24,10 @@ def inspector1_with_the_inspection_offline(live_server, tablet):
 
 def test_flag_marks_and_filters_online_and_offline(live_server, tablet):
     page, base = inspector1_with_the_inspection_offline(live_server, tablet)
+    # A filter that shows nothing says so, and how to get something there.
+    page.goto(f"{base}/sections/B6?only=flagged")
+    expect(page.locator("[data-filter-count]")).to_have_text(re.compile(r"^Nothing flagged here yet"))
+    expect(shown(page)).to_have_count(0)
 
     page.goto(f"{base}/standards/B6.2")
     flag = page.get_by_role("button", name="Flag for follow-up")
@@ -32,7 +36,8 @@ def test_flag_marks_and_filters_online_and_offline(live_server, tablet):
     expect(flag).to_have_attribute("aria-pressed", "true")
     expect(page.locator("[data-save-state]")).to_have_text("Saved and synced", timeout=15_000)
     with live_server.db() as db:
-        assert [tuple(r) for r in db.execute("SELECT standard_code, flagged FROM finding_flags")] == [("B6.2", 1)]
+        flags = [tuple(r) for r in db.execute("SELECT standard_code, flagged FROM finding_flags ORDER BY 1")]
+        assert flags == [("B6.2", 1), ("B9.3", 1)]  # and the demo's own
     page.reload()
     expect(flag).to_have_attribute("aria-pressed", "true")
 
@@ -97,8 +102,9 @@ def test_inspection_page_filters_online_and_offline(live_server, tablet):
     expect(page.get_by_role("link", name="Not compliant", exact=True)).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("link", name="All", exact=True)).not_to_have_attribute("aria-current", "page")
     page.goto(f"{base}?only=flagged")
-    expect(shown(page)).to_have_count(1)
+    expect(shown(page)).to_have_count(2)  # this one, and the demo's B9.3
     expect(page.locator("[data-standard='B6.3'] [data-mark=flagged]")).to_be_visible()
+    expect(page.locator("[data-standard='B9.3'] [data-mark=flagged]")).to_be_visible()
     page.goto(f"{base}?only=not_assessed")
     expect(page.locator("[data-standard='B6.3']")).to_be_hidden()
     expect(page.locator("[data-standard='B1.2']")).to_be_visible()
@@ -107,6 +113,7 @@ def test_inspection_page_filters_online_and_offline(live_server, tablet):
     expect(standards).to_be_hidden()
     # The section's row counts the flag given offline.
     expect(page.locator(".section-row[data-section='B6'] [data-mark-count=flagged]")).to_have_text("1 flagged")
+    expect(page.locator(".section-row[data-section='B9'] [data-mark-count=flagged]")).to_have_text("1 flagged")
     expect(page.locator(".section-row[data-section='B3'] [data-mark-count=flagged]")).to_be_hidden()
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)

@@ -215,11 +215,15 @@ async function networkFirst(request) {
   // A fragment (an htmx answer holding part of a page) never replaces the
   // stored whole page at its address.
   const whole = response.headers.get("X-Inspector-Fragment") === null;
-  if (response.ok && !response.redirected && whole && owner && owner === currentUser) {
-    const cache = await userCache();
+  if (response.ok && !response.redirected && whole && owner && await caches.has(pagesCache(owner))) {
+    // The cache of the user this page was rendered for, named from this very
+    // response: not `currentUser`, which another answer arriving meanwhile
+    // (the previous user's, on a shared tablet) may change while this one
+    // waits on the cache, and put one user's page in another's cache.
+    const cache = await caches.open(pagesCache(owner));
     const url = new URL(request.url);
     // Refresh a copy only of what the inspector chose to take offline.
-    if (cache && await cache.match(url.pathname + url.search)) await cache.put(url.pathname + url.search, response.clone());
+    if (await cache.match(url.pathname + url.search)) await cache.put(url.pathname + url.search, response.clone());
   }
   return response;
 }

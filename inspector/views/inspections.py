@@ -31,8 +31,8 @@ def inspection(inspection_id):
     sections = findings.section_progress(db, g.user, ins)
     mine = [s for s in sections if s["assigned"]]
     others = [s for s in sections if not s["assigned"]]
-    only = request.args.get("only")
-    only = only if only in FILTERS else None
+    filtering = _filtering()
+    only = filtering["only"]
     # My sections when I have some (the work, and what I take offline), else all.
     scope = [s["code"] for s in mine] if mine else None
     # Each of my section rows counts my flagged standards, notes and photos;
@@ -59,7 +59,7 @@ def inspection(inspection_id):
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
                            team=team.members(db, inspection_id),
                            my_standards=my_standards,
-                           groups=groups, filters=FILTERS, filter_empty=FILTER_EMPTY, marks=marks, only=only)
+                           groups=groups, marks=marks, **filtering)
 
 
 @bp.route("/inspections/<int:inspection_id>/sections/<code>")
@@ -69,9 +69,14 @@ def section(inspection_id, code):
     ins = inspection_or_404(inspection_id, access.can_read_inspection)
     sec = found_or_404(catalog.section(db, ins["catalog_id"], code))
     rows = findings.section_with_my_verdicts(db, g.user, ins, code)
+    return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows, **_filtering())
+
+
+def _filtering():
+    """The filters of a list of standards (findings.FILTERS) for its template,
+    and the one in the address (None for none, or one we do not know)."""
     only = request.args.get("only")
-    return render_template("inspections/section.html", inspection=ins, section=sec, standards=rows,
-                           filters=FILTERS, filter_empty=FILTER_EMPTY, only=only if only in FILTERS else None)
+    return {"filters": FILTERS, "filter_empty": FILTER_EMPTY, "only": only if only in FILTERS else None}
 
 
 @bp.route("/inspections/<int:inspection_id>/standards/<code>")

@@ -73,13 +73,18 @@ def build(data_dir):
     return inspection_id, codes
 
 
+def bench_app(data_dir):
+    """The app on a data folder made by ``build`` (CSRF off: the test client posts nothing)."""
+    return create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
         inspection_id, codes = build(Path(tmp))
-        app = create_app({"DATA_DIR": tmp, "TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+        app = bench_app(tmp)
         client = testing.log_in_test_client(app.test_client(), 2)  # the lead
         merge_url = f"/inspections/{inspection_id}/merge"
         standard_url = f"/inspections/{inspection_id}/standards/{codes[len(codes) // 2]}"

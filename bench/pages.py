@@ -9,29 +9,26 @@ ratio is what the page's own queries and markup cost on top of Flask.
     .venv/bin/python -m bench pages [--repeat N]
 """
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.merge_render import build  # noqa: E402
-from inspector import create_app, testing  # noqa: E402
+from bench._common import median_time  # noqa: E402
+from bench.merge_render import bench_app, build  # noqa: E402
+from inspector import testing  # noqa: E402
 
 
 def median_ms(client, url, repeat):
-    client.get(url)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+    """Median ms of GETs of ``url`` (after one to warm up), each answered 200."""
+    def get():
         response = client.get(url)
-        times.append(time.perf_counter() - start)
         assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(times) * 1000
+    get()
+    return median_time(get, repeat)[0] * 1000
 
 
 def main(argv=None):
@@ -40,7 +37,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
         inspection_id, codes = build(Path(tmp))
-        app = create_app({"DATA_DIR": tmp, "TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+        app = bench_app(tmp)
         anonymous = app.test_client()
         inspector = testing.log_in_test_client(app.test_client(), 3)  # the first inspector
         base = median_ms(anonymous, "/login", args.repeat)

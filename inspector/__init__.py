@@ -31,8 +31,6 @@ def create_app(test_config=None):
         DATA_DIR=default_data_dir(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # The cookie's life; the server ends a session idle for a shift or a
-        # week old (inspector/sessions.py), and at logout.
         # The server ends sessions (idle for a shift, or after a week: see
         # sessions.py); the cookie lives as long as the longest session and
         # is sent again only when the session changes, so a response that

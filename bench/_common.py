@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from inspector import testing
-from inspector.testing import LiveServer
+from tests import helpers as testing
+from tests.helpers import LiveServer
 
 PASSWORD = "bench-passphrase"  # 12 characters or more: the password policy
 SYNC_HEADER = testing.SYNC
@@ -31,7 +31,7 @@ def seeded_data_dir(parent):
 
 @contextlib.contextmanager
 def live_server():
-    """Yield (server, seed summary): `inspector serve` (inspector.testing
+    """Yield (server, seed summary): `inspector serve` (tests.helpers
     LiveServer, the real server with CSRF on) on a fresh demo data folder."""
     with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
         data, summary = seeded_data_dir(tmp)

@@ -48,7 +48,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import PASSWORD, cookie_header, login, seeded_data_dir  # noqa: E402
-from inspector.testing import SYNC, copy_data_dir, free_port, read_only_db, seeded_device  # noqa: E402
+from tests.helpers import SYNC, copy_data_dir, free_port, read_only_db, seeded_device  # noqa: E402
 
 ACCOUNTS = ("inspector1", "inspector2", "inspector3")
 ACKED = ("applied", "duplicate", "superseded")
@@ -71,7 +71,7 @@ class Server:
 
     def start(self, timeout=30):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "inspector.cli", "serve", "--data", str(self.data_dir),
+            [sys.executable, "-m", "inspector.app.cli", "serve", "--data", str(self.data_dir),
              "--host", "127.0.0.1", "--port", str(self.port)],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -258,7 +258,7 @@ def dump(conn, tables):
 def rebuild_differs(data_dir):
     """Copy the database, dump the registers, rebuild them from the log on the
     copy, dump again; return the tables that differ (and how many rows)."""
-    from inspector.db import connect, database_path
+    from inspector.domain.db import connect, database_path
     from sync import protocol
     with tempfile.TemporaryDirectory(prefix="inspector-rebuild-") as tmp:
         copy = Path(tmp) / "copy.sqlite3"

@@ -19,8 +19,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import PASSWORD, median_time, ratio  # noqa: E402
-from inspector import catalog, create_app, inspections, team, testing, users  # noqa: E402
-from inspector.db import connect, database_path  # noqa: E402
+from inspector.domain import catalog, inspections, team, users
+from inspector.app import create_app
+from tests import helpers as testing
+from inspector.domain.db import connect, database_path  # noqa: E402
 from sync import protocol  # noqa: E402
 
 INSPECTORS = 6

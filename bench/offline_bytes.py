@@ -40,7 +40,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import live_server, login, ratio  # noqa: E402
-from inspector import offline  # noqa: E402
+from inspector.app import offline
 
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # Chromium's, on https:// and localhost
 GOALS = {"inspector1": 40 * 1024, "lead": 80 * 1024}

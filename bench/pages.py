@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 
 from bench._common import median_time  # noqa: E402
 from bench.merge_render import bench_app, build  # noqa: E402
-from inspector import testing  # noqa: E402
+from tests import helpers as testing
 
 
 def median_ms(client, url, repeat):

@@ -1,4 +1,4 @@
-"""Photo pipeline: the server's per-photo work (inspector.photos.clean: open
+"""Photo pipeline: the server's per-photo work (inspector.domain.photos.clean: open
 with format and pixel checks, decode, turn upright by EXIF orientation, strip
 metadata, re-encode at quality 88, make a 320 px thumbnail) vs pillow's bare
 decode and re-encode of the same JPEG (Image.open + load + save JPEG
@@ -40,7 +40,7 @@ if __package__ in (None, ""):
 
 from PIL import ExifTags, Image, ImageChops, ImageOps, ImageStat  # noqa: E402
 
-from inspector import photos  # noqa: E402
+from inspector.domain import photos
 
 MAKE = "BenchPhone"
 COMMENT = b"patient bench-test bed 4"

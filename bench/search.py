@@ -1,4 +1,4 @@
-"""Search: the jump box's word search (inspector.search.rank, the rule the
+"""Search: the jump box's word search (inspector.domain.search.rank, the rule the
 server answers with online) over every section and standard of the bundled
 catalog, per query, median of --repeat, the queries interleaved with the
 baseline's.
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from inspector import search  # noqa: E402
-from inspector.catalog import bundled_catalog_path  # noqa: E402
+from inspector.domain import search
+from inspector.domain.catalog import bundled_catalog_path  # noqa: E402
 
 QUERIES = ("ICU", "tocilizumab", "B4.2", "intensive care", "donor consent", "the")
 MUST_FIND = {"ICU": {"B2.3", "B9.7"}, "tocilizumab": {"B9.4", "B8.11"}}

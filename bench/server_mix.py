@@ -44,13 +44,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import PASSWORD, cookie_header, login, seeded_data_dir  # noqa: E402
-from inspector.testing import SYNC, copy_data_dir, free_port, read_only_db, seeded_device  # noqa: E402
+from tests.helpers import SYNC, copy_data_dir, free_port, read_only_db, seeded_device  # noqa: E402
 
 WRITERS = READERS = 4
 OPS_PER_PUSH = 3
 WERKZEUG = """
 import sys
-from inspector import create_app
+from inspector.app import create_app
 create_app({"DATA_DIR": sys.argv[1]}).run(host="127.0.0.1", port=int(sys.argv[2]), threaded=True)
 """
 
@@ -64,7 +64,7 @@ def candidates(port, data):
         "granian": ("granian", [py, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", "1",
                                 "--blocking-threads", "8", "--host", "127.0.0.1", "--port", str(port),
                                 "--log-level", "warning", "inspector:create_app"]),
-        "gunicorn-gthread": (None, [py, "-m", "inspector.cli", "serve", "--data", str(data), "--host", "127.0.0.1",
+        "gunicorn-gthread": (None, [py, "-m", "inspector.app.cli", "serve", "--data", str(data), "--host", "127.0.0.1",
                                     "--port", str(port), "--workers", "2", "--threads", "4"]),
         "gunicorn-sync": (None, [py, "-m", "gunicorn", "--workers", "4", "--worker-class", "sync",
                                  "--bind", f"127.0.0.1:{port}", "--log-level", "warning",

@@ -10,7 +10,7 @@ validate, look up the op id, insert into `ops`, update `findings`.
 Baselines, each on a copy of the demo database the server started from,
 written round after round as the pushes were, so each round writes into a
 database of the same size as the server's (WAL, synchronous=FULL, the app's
-own schema and pragmas via inspector.db.connect), one transaction per batch:
+own schema and pragmas via inspector.domain.db.connect), one transaction per batch:
 (a) raw: the rows as the server logs them, executemany into `ops`;
 (b) storage only: the same rows into `ops` and `findings` with executemany
 (one upsert per column), no validation, no duplicate lookup, no audit, no HTTP.
@@ -40,7 +40,7 @@ if __package__ in (None, ""):
 
 from bench._common import (BATCH, SYNC_HEADER, batches, compact, cookie_header, demo_standards, edits,  # noqa: E402
                            live_server, login, ratio, seeded_data_dir)
-from inspector.testing import seeded_device  # noqa: E402
+from tests.helpers import seeded_device  # noqa: E402
 
 
 
@@ -121,8 +121,8 @@ class InProcessPusher:
     """protocol.push called in-process on a second seeded database (no HTTP, no Flask)."""
 
     def __init__(self, tmp, first_batch):
-        from inspector import users
-        from inspector.db import connect, database_path
+        from inspector.domain import users
+        from inspector.domain.db import connect, database_path
         from sync import protocol
         self.protocol = protocol
         data, _ = seeded_data_dir(tmp)
@@ -173,7 +173,7 @@ class Baseline:
     (WAL, synchronous=FULL), one transaction per batch."""
 
     def __init__(self, tmp, storage):
-        from inspector.db import connect, database_path
+        from inspector.domain.db import connect, database_path
         data, _ = seeded_data_dir(tmp)
         self.conn = connect(database_path(data)).conn
         self.conn.execute("PRAGMA foreign_keys=OFF")
@@ -209,7 +209,7 @@ class Baseline:
 
 
 def user_id_of(data_dir, username):
-    from inspector.db import database_path
+    from inspector.domain.db import database_path
     conn = sqlite3.connect(f"file:{database_path(data_dir)}?mode=ro", uri=True)
     try:
         return conn.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]

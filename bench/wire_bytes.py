@@ -43,8 +43,8 @@ if __package__ in (None, ""):
 
 from bench._common import (BATCH, batches, compact, cookie_header, demo_standards, edits,  # noqa: E402
                            live_server, login, ratio)
-from inspector import testing  # noqa: E402
-from inspector.testing import HOUR, seeded_device  # noqa: E402
+from tests import helpers as testing
+from tests.helpers import HOUR, seeded_device  # noqa: E402
 
 MIN_GZIP = 1024  # as sync.js: smaller bodies go as they are
 PUSH_GOAL, ROUND_GOAL = 0.6, 1.6  # issue 15, item 4

@@ -40,8 +40,9 @@ if str(ROOT) not in sys.path:
 
 from bench import year_data  # noqa: E402
 from bench._common import batches, edits  # noqa: E402
-from inspector import create_app, testing  # noqa: E402
-from inspector.db import database_path  # noqa: E402
+from inspector.app import create_app
+from tests import helpers as testing
+from inspector.domain.db import database_path  # noqa: E402
 
 POINTS = (10, 50, 100)
 GOAL = 1.2

@@ -3,10 +3,10 @@
 Per inspection: a lead and 6 inspectors drawn from a worldwide pool, the
 sections shared out between the inspectors, every inspector's verdict and
 note on each of the 150 standards, 20 small photos per inspector uploaded
-(``inspector.photos.store``: checked, re-encoded, stored by hash) and
+(``inspector.domain.photos.store``: checked, re-encoded, stored by hash) and
 attached with a caption, then the inspection moved to merging and the lead's
 decisions on half the standards (verdict, basis, a citation where deficient,
-a photo released) and a review link issued to the site. Ops are built by ``inspector.testing.Device`` (UUIDv7 ids,
+a photo released) and a review link issued to the site. Ops are built by ``tests.helpers.Device`` (UUIDv7 ids,
 HLC stamps spread over the past year) and applied by
 ``sync.protocol.apply_batch``, one batch per inspector, so the database holds
 exactly what the app would hold after those pushes: the log, the registers,
@@ -31,8 +31,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from bench._common import PASSWORD
-from inspector import audit, catalog, inspections, photos, review, team, testing, users
-from inspector.db import connect, database_path, transaction
+from inspector.domain import audit, catalog, inspections, photos, review, team, users
+from tests import helpers as testing
+from inspector.domain.db import connect, database_path, transaction
 from sync import protocol
 
 INSPECTIONS = 500          # a year's worldwide inspections (the "at least 500")

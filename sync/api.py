@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import orjson
 from flask import Blueprint, current_app, g, jsonify, request
 
-from inspector import access, inspections, photos
-from inspector.db import get_db
+from inspector.domain import access, inspections, photos
+from inspector.domain.db import get_db
 
 from . import protocol
 

@@ -8,12 +8,12 @@ write (the lead's decisions, the site's responses) is one entry here.
 """
 from typing import Callable, NamedTuple
 
-from inspector import access, review
-from inspector.catalog import ALL_VERDICTS, SCALES
-from inspector.findings import FINDING_PHOTOS, FINDINGS, FLAGS, Register
-from inspector.merge import DECISIONS, PHOTO_RELEASES
-from inspector.photos import SHA256
-from inspector.review import RESPONSE_DOCUMENTS, RESPONSES, REVIEWS
+from inspector.domain import access, review
+from inspector.domain.catalog import ALL_VERDICTS, SCALES
+from inspector.domain.findings import FINDING_PHOTOS, FINDINGS, FLAGS, Register
+from inspector.domain.merge import DECISIONS, PHOTO_RELEASES
+from inspector.domain.photos import SHA256
+from inspector.domain.review import RESPONSE_DOCUMENTS, RESPONSES, REVIEWS
 
 MAX_NOTE = 20_000
 MAX_CAPTION = 500

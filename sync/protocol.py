@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import orjson
 
-from inspector import access, audit, catalog, inspections, photos
-from inspector.db import transaction
+from inspector.domain import access, audit, catalog, inspections, photos
+from inspector.domain.db import transaction
 
 from . import oplog
 from .fields import FIELDS, PULLED, Field

@@ -3,9 +3,9 @@ logged in as each demo user, and a device that builds sync ops. The helpers
 themselves live in inspector/testing.py, shared with the benchmarks."""
 import pytest
 
-from inspector import create_app
-from inspector.db import connect, database_path
-from inspector.testing import (Device, copy_data_dir, log_in_test_client, seed_data_dir,
+from inspector.app import create_app
+from inspector.domain.db import connect, database_path
+from tests.helpers import (Device, copy_data_dir, log_in_test_client, seed_data_dir,
                                use_cheap_password_hashes, user_id)
 
 # Every password this process hashes (the seeded demo, users made by tests,

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from inspector import inspections, team, users
+from inspector.domain import inspections, team, users
 
 SITE = "Eastgate Medical Centre, cell therapy unit"
 

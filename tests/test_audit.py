@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from inspector import audit, team, users
-from inspector.cli import main
-from inspector.db import database_path
-from inspector.testing import copy_data_dir, push, seed_data_dir
+from inspector.domain import audit, team, users
+from inspector.app.cli import main
+from inspector.domain.db import database_path
+from tests.helpers import copy_data_dir, push, seed_data_dir
 from sync import protocol
 
 
@@ -117,8 +117,8 @@ def test_the_demo_writes_a_valid_chain_through_the_same_functions(db):
 
 
 def test_seeding_the_demo_again_keeps_the_chain_valid(tmp_path):
-    from inspector.db import connect
-    from inspector.demo import seed
+    from inspector.domain.db import connect
+    from inspector.app.demo import seed
     seed_data_dir(tmp_path / "data")
     db = connect(database_path(tmp_path / "data"))
     try:

@@ -9,9 +9,9 @@ import io
 
 import pytest
 
-from inspector import inspections, review, team, users
-from inspector.testing import Device, log_in_test_client
-from inspector.views.review import link_path
+from inspector.domain import inspections, review, team, users
+from tests.helpers import Device, log_in_test_client
+from inspector.app.views.review import link_path
 
 ACTORS = ("anonymous", "site", "other_site", "inspector", "outsider", "lead", "other_lead", "admin")
 EVERYONE = set(ACTORS)

@@ -14,9 +14,9 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from inspector.cli import main
-from inspector.db import database_path
-from inspector.testing import Device, LiveServer, copy_data_dir, demo_inspection_id, http_login, http_push
+from inspector.app.cli import main
+from inspector.domain.db import database_path
+from tests.helpers import Device, LiveServer, copy_data_dir, demo_inspection_id, http_login, http_push
 
 STANDARDS = ["B3.3", "B3.4"]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector import catalog
-from inspector.catalog import CatalogError
-from inspector.db import connect, database_path
+from inspector.domain import catalog
+from inspector.domain.catalog import CatalogError
+from inspector.domain.db import connect, database_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catalogs"
 HEADER = "code,parent,title,text,guidance,roles"
@@ -173,7 +173,7 @@ def test_no_field_of_the_bundled_catalog_ends_in_a_stray_separator():
 
 
 def test_installs_that_imported_the_stray_separator_are_cleaned_and_licensed_text_is_not(tmp_path):
-    from inspector.db import MIGRATIONS
+    from inspector.domain.db import MIGRATIONS
     db = connect(database_path(tmp_path))
     row = {"code": "B1", "parent": "", "title": "General", "text": "t", "guidance": "Look at the file. |", "roles": ""}
     child = {**row, "code": "B1.1", "parent": "B1"}

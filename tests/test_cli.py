@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.security import check_password_hash
 
-from inspector.cli import main
-from inspector.db import connect, database_path
+from inspector.app.cli import main
+from inspector.domain.db import connect, database_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catalogs"
 
@@ -84,7 +84,7 @@ def test_a_good_catalog_imports_and_says_how_many_standards(data, fixture, stand
     ("jacie", ["compliant", "partially_compliant", "not_compliant", "not_applicable"]),
 ])
 def test_the_importer_takes_the_editions_verdict_scale(data, scale, verdicts):
-    from inspector import catalog
+    from inspector.domain import catalog
     args = ["--scale", scale] if scale else []
     result = run("catalog", "import", "--data", data, FIXTURES / "good.csv", "--edition", "E", *args)
     assert result.exit_code == 0, result.output
@@ -162,8 +162,8 @@ def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
 
 
 def test_the_demo_prints_a_site_link_that_opens_once_the_citations_are_sent(data):
-    from inspector import create_app
-    from inspector.testing import log_in_test_client, user_id
+    from inspector.app import create_app
+    from tests.helpers import log_in_test_client, user_id
     result = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase", "--port", "8080")
     assert result.exit_code == 0, result.output
     path = re.search(r"http://localhost:8080(/review/\d+/\S+)", result.output).group(1)

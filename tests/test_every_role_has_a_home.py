@@ -3,8 +3,8 @@ home card and the lead's inspection page show the team's progress, and the
 team page is one sections x people grid."""
 import re
 
-from inspector import users
-from inspector.testing import push
+from inspector.domain import users
+from tests.helpers import push
 
 
 def test_an_admin_reads_an_inspection_and_its_standards_read_only(as_user, demo_inspection, device):

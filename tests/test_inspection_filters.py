@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from inspector import findings
-from inspector.testing import push
+from inspector.domain import findings
+from tests.helpers import push
 
 
 def inspection_page(client, inspection, only=None):

@@ -1,7 +1,10 @@
-"""The layout shows the architecture: no import cycles between or inside
-inspector/ and sync/, the sync API holds only sync, and SQL lives in the
-data layer (routes, the CLI and the sync API never write SQL)."""
+"""The layout shows the architecture: three layers in three folders, each
+importing only those below it (inspector/domain at the bottom, sync/ in the
+middle, inspector/app on top), no import cycles, and SQL only in the bottom
+layer (routes, the CLI and the sync protocol never write SQL)."""
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,13 +78,67 @@ def test_the_cycle_check_finds_a_cycle(tmp_path, monkeypatch):
         test_no_import_cycles()
 
 
+# Each layer, and what it may import of ours: never a layer above it.
+LAYERS = {"inspector.domain": {"inspector.domain"},
+          "sync": {"sync", "inspector.domain"},
+          "inspector.app": {"inspector.app", "sync", "inspector.domain"}}
+
+
+def layer_of(module):
+    for layer in LAYERS:
+        if module == layer or module.startswith(layer + "."):
+            return layer
+    return module  # the bare `inspector` package: it must import nothing
+
+
+def upward_imports():
+    known = modules()
+    found = []
+    for name, path in sorted(known.items()):
+        allowed = LAYERS.get(layer_of(name), set())
+        for target in sorted(imports(name, path, known)):
+            if layer_of(target) not in allowed:
+                found.append(f"{name} imports {target}")
+    return found
+
+
+def test_every_module_sits_in_a_layer():
+    assert {layer_of(m) for m in modules()} == {*LAYERS, "inspector"}
+
+
+def test_no_layer_imports_one_above_it():
+    """The domain never imports the protocol, the views, the CLI or the demo;
+    the protocol never imports the app; `inspector/__init__.py` imports nothing."""
+    assert upward_imports() == []
+
+
+def test_the_layer_check_finds_an_upward_import(tmp_path, monkeypatch):
+    """The check above can fail: a domain module importing a view is named."""
+    for folder in ("inspector", "inspector/domain", "inspector/app", "inspector/app/views", "sync"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "inspector/app/views/pages.py").write_text("")
+    (tmp_path / "inspector/domain/findings.py").write_text("def f():\n    from ..app.views import pages\n")
+    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    assert upward_imports() == ["inspector.domain.findings imports inspector.app.views.pages"]
+
+
+def test_the_protocol_loads_without_the_app():
+    """Importing the protocol (as a worker script or another client's server
+    would) loads the domain below it and nothing of the app above it."""
+    code = ("import sys, sync.protocol, sync.fields, sync.oplog; "
+            "print(sorted(m for m in sys.modules if m.startswith('inspector.app')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
 SQL_WORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")
 
 
-@pytest.mark.parametrize("module", ["inspector/views", "inspector/cli.py", "inspector/demo.py", "sync/api.py",
+@pytest.mark.parametrize("module", ["inspector/app", "sync/api.py",
                                     "sync/protocol.py", "sync/fields.py"])
 def test_routes_cli_and_protocol_hold_no_sql(module):
-    paths = [ROOT / module] if module.endswith(".py") else sorted((ROOT / module).glob("*.py"))
+    paths = [ROOT / module] if module.endswith(".py") else sorted((ROOT / module).rglob("*.py"))
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):

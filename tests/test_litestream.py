@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector import backups
-from inspector.db import database_path
-from inspector.testing import Device, LiveServer, copy_data_dir, demo_inspection_id, http_login, http_push
+from inspector.domain import backups
+from inspector.domain.db import database_path
+from tests.helpers import Device, LiveServer, copy_data_dir, demo_inspection_id, http_login, http_push
 
 pytestmark = pytest.mark.litestream
 LITESTREAM = shutil.which("litestream", path=str(Path(sys.executable).parent)) or shutil.which("litestream")

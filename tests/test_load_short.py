@@ -14,7 +14,7 @@ _spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "l
 load = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(load)
 
-from inspector.testing import PASSWORD  # noqa: E402
+from tests.helpers import PASSWORD  # noqa: E402
 
 
 def test_tablets_lose_nothing_and_double_nothing_across_a_sigkill(tmp_path, seeded_db):

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from inspector import users
-from inspector.testing import PASSWORD, push
-from inspector.views import auth
+from inspector.domain import users
+from tests.helpers import PASSWORD, push
+from inspector.app.views import auth
 
 
 def post_login(client, username, password, address="127.0.0.1"):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from inspector import catalog, inspections, merge, users
-from inspector.testing import T0, Device, push
+from inspector.domain import catalog, inspections, merge, users
+from tests.helpers import T0, Device, push
 
 DEMO_NOTES = [  # inspectors' private notes in the demo: never in anything the site or a report sees
     "the renewal is still with the legal team",
@@ -180,7 +180,7 @@ def jacie_inspection(db):
     catalog_id = catalog.import_file(db, catalog.bundled_catalog_path(), "JACIE checklist (ours)", scale="jacie")
     admin = users.by_username(db, "admin")["id"]
     inspection_id = inspections.create(db, "JACIE site", catalog_id, "2026-06-01", "2026-06-02", admin)
-    from inspector import team
+    from inspector.domain import team
     team.save(db, inspection_id, {users.by_username(db, "lead")["id"]: ("lead", set()),
                                   users.by_username(db, "inspector1")["id"]: ("inspector", {"B1"})}, admin)
     return inspection_id

@@ -11,9 +11,11 @@ import pytest
 from flask_wtf.csrf import validate_csrf
 from itsdangerous.timed import TimestampSigner
 
-from inspector import create_app, inspections, offline, review, team, users
-from inspector.testing import log_in_test_client, user_id
-from inspector.views.review import link_path
+from inspector.app import create_app, offline
+
+from inspector.domain import inspections, review, team, users
+from tests.helpers import log_in_test_client, user_id
+from inspector.app.views.review import link_path
 
 
 def bundle_of(client, inspection_id, encoding="br"):

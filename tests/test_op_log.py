@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from inspector.testing import T0, Device, push
-from inspector import inspections, team, users
-from inspector.db import connect, database_path, statements
+from tests.helpers import T0, Device, push
+from inspector.domain import inspections, team, users
+from inspector.domain.db import connect, database_path, statements
 from sync import protocol
 
 
@@ -94,7 +94,7 @@ def test_an_unterminated_migration_is_an_error():
 def test_a_data_folder_from_before_the_reshaping_keeps_its_log(tmp_path):
     """Schema version 5 (ops.user_id NOT NULL, no state) is brought up to date
     with every op and finding kept, and stays rebuildable."""
-    from inspector import db as db_module
+    from inspector.domain import db as db_module
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path, isolation_level=None)
     for script in db_module.MIGRATIONS[:5]:
@@ -211,7 +211,7 @@ def test_old_random_op_ids_and_new_time_ordered_ones_are_both_taken(as_user, db,
     """Tablets still in the field send UUIDv4 op ids; new ones send time-ordered UUIDv7."""
     import uuid
 
-    from inspector.testing import uuid7
+    from tests.helpers import uuid7
     old_tablet, new_tablet = Device("oldtablet"), Device("newtablet")
     old = old_tablet.op(demo_inspection, "B3.1", "note", "from an old tablet")
     old["op_id"] = str(uuid.uuid4())

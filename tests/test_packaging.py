@@ -40,10 +40,19 @@ def wheel_names(wheel):
     "inspector/static/vendor/htmx-2.0.11.min.js",
     "sync/static/sw.js",
     "sync/static/outbox.js",
-    "inspector/catalogs/iec3_illustrative.csv",
+    "inspector/domain/catalogs/iec3_illustrative.csv",
 ])
 def test_the_wheel_ships_the_assets_the_app_needs(wheel_names, name):
     assert name in wheel_names
+
+
+def test_the_wheel_ships_the_app_and_no_test_code(wheel_names):
+    """Every module of the three layers ships; nothing of tests/ or bench/ does."""
+    code = {name for name in wheel_names if name.endswith(".py")}
+    expected = {path.relative_to(REPO).as_posix() for top in ("inspector", "sync") for path in (REPO / top).rglob("*.py")}
+    assert sorted(expected - code) == []
+    assert sorted(code - expected) == []
+    assert not [n for n in wheel_names if n.startswith(("tests/", "bench/")) or "testing" in n or "helpers" in n]
 
 
 def test_every_template_and_static_file_in_the_repo_is_in_the_wheel(wheel_names):
@@ -56,7 +65,7 @@ def test_every_template_and_static_file_in_the_repo_is_in_the_wheel(wheel_names)
 SCRIPT = textwrap.dedent("""
     import sys, tempfile
     import inspector, sync
-    from inspector import create_app
+    from inspector.app import create_app
     for module in (inspector, sync):
         assert module.__file__.startswith(sys.argv[1]), module.__file__
     app = create_app({"DATA_DIR": tempfile.mkdtemp()})

@@ -11,8 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from inspector import create_app, findings
-from inspector.testing import PASSWORD, SYNC, push
+from inspector.app import create_app
+
+from inspector.domain import findings
+from tests.helpers import PASSWORD, SYNC, push
 
 
 # --- reading pages -------------------------------------------------------------
@@ -461,7 +463,7 @@ def test_scripts_read_verdict_labels_and_markup_from_the_page(as_user, demo_insp
     item a photo added on the tablet is cloned from."""
     import json
 
-    from inspector.catalog import SCALES
+    from inspector.domain.catalog import SCALES
 
     client = as_user("inspector2")
     attach_photo(client, device, demo_inspection, "D7.3", color="blue")

@@ -3,7 +3,7 @@ a thumbnail), what it refuses and how, who may read a photo, and that photo
 bytes and notes never reach the log.
 
 Uploads go through the real endpoint PUT /sync/photos/<sha256>; a few checks
-call inspector.photos directly. The fixture JPEGs come from
+call inspector.domain.photos directly. The fixture JPEGs come from
 tests/fixtures/make_photos.py (run it to recreate them).
 """
 import hashlib
@@ -21,8 +21,8 @@ import pytest
 from PIL import Image, ImageChops, ImageFile, ImageOps, ImageStat
 from PIL.PngImagePlugin import PngInfo
 
-from inspector import photos
-from inspector.testing import SYNC, Device, demo_photo_hashes, push
+from inspector.domain import photos
+from tests.helpers import SYNC, Device, demo_photo_hashes, push
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -263,7 +263,7 @@ def test_cleaning_reuses_pillows_pixel_blocks_instead_of_faulting_fresh_memory()
         import io, resource, sys
         sys.path[:0] = [sys.argv[1], sys.argv[2]]
         from PIL import Image
-        from inspector import photos
+        from inspector.domain import photos
         from test_photos import make_photos
 
         def bare(raw):
@@ -431,7 +431,7 @@ def test_refusing_a_decompression_bomb_uses_little_memory():
         import resource, sys
         sys.path[:0] = [sys.argv[1], sys.argv[2]]
         from test_photos import bomb_png
-        from inspector import photos
+        from inspector.domain import photos
         raw = bomb_png(20000, 20000)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for size in (20000, 10000, 8000):
@@ -603,7 +603,7 @@ def test_a_photo_is_decoded_outside_the_write_lock(as_user, data_dir, monkeypatc
     connection can still write (pushes do not queue behind uploads)."""
     import sqlite3
 
-    from inspector.db import database_path
+    from inspector.domain.db import database_path
     seen = []
     real_clean = photos.clean
 

@@ -9,8 +9,8 @@ import zipfile
 import pytest
 from pypdf import PdfReader
 
-from inspector import users
-from inspector.testing import Device, push
+from inspector.domain import users
+from tests.helpers import Device, push
 
 from test_merge import DEMO_NOTES
 
@@ -53,7 +53,7 @@ def test_only_released_photos_are_in_the_report(as_user, db, demo_inspection):
 
 @pytest.mark.parametrize("suffix", ["", ".csv", ".xlsx", ".pdf"])
 def test_private_notes_and_captions_are_in_no_report_format(as_user, demo_inspection, suffix):
-    from inspector import demo
+    from inspector.app import demo
     data = report(as_user("lead"), demo_inspection, suffix).data
     text = {"": lambda d: d.decode(), ".csv": lambda d: d.decode("utf-8-sig"), ".xlsx": xlsx_text,
             ".pdf": pdf_text}[suffix](data)

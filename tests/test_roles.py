@@ -6,8 +6,8 @@ import io
 import pytest
 from PIL import Image
 
-from inspector import inspections, team, users
-from inspector.testing import SYNC, push
+from inspector.domain import inspections, team, users
+from tests.helpers import SYNC, push
 
 OTHER_SITE = "Southfield Children's Hospital (other)"
 

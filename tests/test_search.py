@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector import search
+from inspector.domain import search
 
 CASES = json.loads((Path(__file__).parent / "search_cases.json").read_text())
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from flask import abort
 
-from inspector import create_app
-from inspector.cli import main
-from inspector.db import get_db
-from inspector.testing import SYNC
+from inspector.app import create_app
+from inspector.app.cli import main
+from inspector.domain.db import get_db
+from tests.helpers import SYNC
 
 
 def mode(path):
@@ -170,7 +170,7 @@ def test_the_sync_api_answers_unknown_addresses_and_methods_in_json(as_user):
 def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(tmp_path):
     from flask import request
 
-    from inspector import create_app
+    from inspector.app import create_app
     seen = []
     for hops in (0, 1):
         app = create_app({"DATA_DIR": str(tmp_path / f"d{hops}"), "TESTING": True, "SECRET_KEY": "x",

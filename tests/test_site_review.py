@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from inspector import demo, review
-from inspector.testing import Device, demo_photo_hashes, push
+from inspector.app import demo
+
+from inspector.domain import review
+from tests.helpers import Device, demo_photo_hashes, push
 
 from test_merge import DEMO_NOTES
 
@@ -70,7 +72,7 @@ def save(site, link, changes, action="save", html=None):
 @pytest.fixture
 def make_other_inspection(db):
     """Another inspection, led by the same lead, with its citations with its site."""
-    from inspector import inspections, team, users
+    from inspector.domain import inspections, team, users
 
     def make():
         admin, lead = users.by_username(db, "admin")["id"], users.by_username(db, "lead")["id"]
@@ -289,7 +291,7 @@ def test_a_link_cannot_write_through_the_sync_api(as_user, demo_inspection, link
 
 
 def test_the_history_tells_the_sites_review_in_plain_words(as_user, demo_inspection, link, site, db):
-    from inspector import audit
+    from inspector.domain import audit
     upload(site, link, "plan.pdf", PDF)
     save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, action="submit")
     as_user("lead").post(f"/inspections/{demo_inspection}/links/1/revoke")

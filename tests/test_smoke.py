@@ -1,4 +1,4 @@
-from inspector.testing import push
+from tests.helpers import push
 
 
 def test_inspector_records_a_verdict_through_sync_and_sees_it_on_the_page(as_user, demo_inspection, device):

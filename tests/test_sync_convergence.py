@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from inspector.db import connect, database_path
-from inspector.testing import HOUR, T0, Device, push
+from inspector.domain.db import connect, database_path
+from tests.helpers import HOUR, T0, Device, push
 from sync import protocol
 
 

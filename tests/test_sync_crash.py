@@ -14,8 +14,8 @@ from http.client import HTTPException
 
 import pytest
 
-from inspector.db import connect, database_path
-from inspector.testing import CRASH_EXIT, Device, LiveServer, copy_data_dir, demo_inspection_id, http_login, http_push
+from inspector.domain.db import connect, database_path
+from tests.helpers import CRASH_EXIT, Device, LiveServer, copy_data_dir, demo_inspection_id, http_login, http_push
 
 
 @pytest.fixture

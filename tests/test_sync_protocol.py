@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from inspector import inspections, photos, team, users
-from inspector.db import connect, database_path, transaction
-from inspector.testing import HOUR, PASSWORD, SYNC, T0, Device, demo_photo_hashes, push
+from inspector.domain import inspections, photos, team, users
+from inspector.domain.db import connect, database_path, transaction
+from tests.helpers import HOUR, PASSWORD, SYNC, T0, Device, demo_photo_hashes, push
 from sync import fields, protocol
 
 

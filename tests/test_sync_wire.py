@@ -8,8 +8,8 @@ import zlib
 
 import pytest
 
-from inspector import users
-from inspector.testing import HOUR, SYNC, T0, Device, push
+from inspector.domain import users
+from tests.helpers import HOUR, SYNC, T0, Device, push
 from sync import protocol
 
 # --- helpers -----------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_the_push_size_limit_is_configurable_and_counts_the_body_decompressed(ap
 
 
 def test_the_limit_comes_from_the_environment(monkeypatch, tmp_path):
-    from inspector import create_app
+    from inspector.app import create_app
     monkeypatch.setenv("INSPECTOR_SYNC_MAX_PUSH_BYTES", "12345")
     app = create_app({"DATA_DIR": str(tmp_path / "d"), "TESTING": True, "SECRET_KEY": "t"})
     assert app.config["SYNC_MAX_PUSH_BYTES"] == 12345

@@ -1,6 +1,6 @@
 """Team edits save only what changed, one recorded change at a time, so a
 later audit trail can say who joined, left or took a section."""
-from inspector import team, users
+from inspector.domain import team, users
 
 
 def rowids(db):

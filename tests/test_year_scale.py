@@ -13,8 +13,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import year_data  # noqa: E402
-from inspector import audit, create_app, photos, testing  # noqa: E402
-from inspector.db import connect, database_path  # noqa: E402
+from inspector.domain import audit, photos
+from inspector.app import create_app
+from tests import helpers as testing
+from inspector.domain.db import connect, database_path  # noqa: E402
 from sync import protocol  # noqa: E402
 
 STANDARDS = year_data.SECTIONS * year_data.PER_SECTION

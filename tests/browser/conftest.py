@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.testing import CHROMIUM, CHROMIUM_ARGS, TABLET, LiveServer, copy_data_dir
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TABLET, LiveServer, copy_data_dir
 
 HERE = Path(__file__).resolve().parent
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import PHONE, TABLET, log_in_by_cookie, off_the_side
+from tests.helpers import PHONE, TABLET, log_in_by_cookie, off_the_side
 
 AXE = Path(__file__).parent.parent / "vendor" / "axe-core-4.14.1.min.js"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import LiveServer, log_in_by_cookie
+from tests.helpers import LiveServer, log_in_by_cookie
 
 
 def test_manifest_and_icons_make_it_installable(live_server, tablet):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import PASSWORD, TABLET, log_in_by_cookie, log_in_through_form, make_available_offline
+from tests.helpers import PASSWORD, TABLET, log_in_by_cookie, log_in_through_form, make_available_offline
 
 
 def demo_id(server):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import demo_photo_hashes, log_in_by_cookie
+from tests.helpers import demo_photo_hashes, log_in_by_cookie
 
 PHOTOS = Path(__file__).parent.parent / "fixtures" / "photos"
 

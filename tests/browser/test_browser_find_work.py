@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from inspector.testing import demo_inspection_id, log_in_by_cookie, make_available_offline
+from tests.helpers import demo_inspection_id, log_in_by_cookie, make_available_offline
 
 
 def shown(page):

@@ -3,7 +3,7 @@ headless Chromium, and every page fits a tablet and a phone."""
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import PHONE, TABLET, log_in_by_cookie, off_the_side
+from tests.helpers import PHONE, TABLET, log_in_by_cookie, off_the_side
 
 
 FINDINGS = [

@@ -3,7 +3,7 @@ screen (no sideways scrolling), and on a phone each record reads as a card
 with its labels."""
 import pytest
 
-from inspector.testing import PHONE, TABLET, log_in_by_cookie, off_the_side
+from tests.helpers import PHONE, TABLET, log_in_by_cookie, off_the_side
 
 
 @pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])

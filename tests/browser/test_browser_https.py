@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import (CHROMIUM, CHROMIUM_ARGS, TABLET, LiveServer, copy_data_dir, log_in_through_form,
+from tests.helpers import (CHROMIUM, CHROMIUM_ARGS, TABLET, LiveServer, copy_data_dir, log_in_through_form,
                                make_available_offline)
 
 

@@ -7,7 +7,7 @@ import io
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from inspector.testing import log_in_by_cookie, make_available_offline
+from tests.helpers import log_in_by_cookie, make_available_offline
 
 CHART = "The organisational chart in the quality manual is out of date and uncontrolled."
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from inspector.photos import blob_path
-from inspector.testing import (CHROMIUM, CHROMIUM_ARGS, TABLET, demo_photo_hashes, log_in_by_cookie,
+from inspector.domain.photos import blob_path
+from tests.helpers import (CHROMIUM, CHROMIUM_ARGS, TABLET, demo_photo_hashes, log_in_by_cookie,
                                log_in_through_form, make_available_offline)
 
 PHOTOS = Path(__file__).parent.parent / "fixtures" / "photos"

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from inspector.testing import demo_inspection_id, log_in_by_cookie, make_available_offline, wait_for_worker
+from tests.helpers import demo_inspection_id, log_in_by_cookie, make_available_offline, wait_for_worker
 
 # Every text the offline panel shows, in order, kept by the page for the test
 # (a MutationObserver: the download on localhost is over in a blink).

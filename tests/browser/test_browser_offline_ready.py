@@ -3,7 +3,7 @@ page and the pages are in its cache. Otherwise the panel says why offline
 use is unavailable and what to do; `/login` offline is the app's own page."""
 from playwright.sync_api import expect
 
-from inspector.testing import demo_inspection_id, log_in_by_cookie, make_available_offline
+from tests.helpers import demo_inspection_id, log_in_by_cookie, make_available_offline
 
 # What Chromium does over https with a certificate the tablet does not trust
 # (the user clicked through the warning): the page loads, the worker does not.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from inspector.testing import PHONE, demo_inspection_id, log_in_by_cookie, make_available_offline
+from tests.helpers import PHONE, demo_inspection_id, log_in_by_cookie, make_available_offline
 from test_browser_accessibility import violations
 
 CASES = json.loads((Path(__file__).parent.parent / "search_cases.json").read_text())

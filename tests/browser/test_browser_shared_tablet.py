@@ -3,7 +3,7 @@ unsynced changes, and logging out never throws work away."""
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import log_in_through_form, make_available_offline
+from tests.helpers import log_in_through_form, make_available_offline
 
 
 def test_second_inspector_never_sees_the_first_ones_pages_or_outbox(live_server, tablet):

@@ -10,7 +10,7 @@ import sys
 
 from playwright.sync_api import expect
 
-from inspector.testing import TABLET, log_in_by_cookie, make_available_offline
+from tests.helpers import TABLET, log_in_by_cookie, make_available_offline
 
 NOTE = "The ward pharmacist has no training record for handling cell therapy products."
 PLAN = "All ward pharmacists complete the manufacturer's handling course by the end of March."
@@ -112,7 +112,7 @@ def test_inspector_lead_and_site_from_finding_to_final_report(live_server, chrom
     expect(lead.locator(".stage.current")).to_have_text("Final")
     lead.goto(f"{base}/report")
     head = re.search(r"Audit trail head: ([0-9a-f]{64})", lead.locator("body").inner_text()).group(1)
-    verify = subprocess.run([sys.executable, "-m", "inspector.cli", "audit", "verify", "--head", head,
+    verify = subprocess.run([sys.executable, "-m", "inspector.app.cli", "audit", "verify", "--head", head,
                              "--data", str(live_server.data_dir)], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     site.reload()

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import PHONE, TABLET, demo_inspection_id, log_in_by_cookie, off_the_side
+from tests.helpers import PHONE, TABLET, demo_inspection_id, log_in_by_cookie, off_the_side
 
 # Cumulative layout shift of the page's whole life, as Lighthouse sums it
 # (shifts without recent input); read after the status has settled.

@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from inspector.testing import log_in_through_form
+from tests.helpers import log_in_through_form
 
 pytestmark = pytest.mark.browser
 

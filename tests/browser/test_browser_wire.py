@@ -7,7 +7,7 @@ import json
 
 from playwright.sync_api import expect
 
-from inspector.testing import TABLET, log_in_by_cookie
+from tests.helpers import TABLET, log_in_by_cookie
 
 LONG_NOTE = "Temperature log of the cryo store checked page by page; two shifts unsigned. " * 20
 

@@ -2,9 +2,9 @@
 leader and admins."""
 from flask import Blueprint, render_template
 
-from .. import access, audit
-from ..db import get_db
-from . import inspection_or_404
+from inspector.domain import access, audit
+from inspector.domain.db import get_db
+from inspector.app.views import inspection_or_404
 
 bp = Blueprint("history", __name__)
 

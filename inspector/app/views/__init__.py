@@ -3,9 +3,9 @@ pages), team (setting up an inspection), photos (reading evidence photos)
 and shell (the service worker, web manifest and offline page lists)."""
 from flask import abort, g
 
-from .. import access
-from ..inspections import for_user
-from ..db import get_db
+from inspector.domain import access
+from inspector.domain.inspections import for_user
+from inspector.domain.db import get_db
 
 
 def inspection_or_404(inspection_id, capability=access.can_view_inspection):

@@ -29,9 +29,11 @@ from datetime import datetime, timezone
 from http.client import HTTPException
 from pathlib import Path
 
-from . import create_app, demo, sessions, users
-from .db import connect, database_path
-from .demo import seed
+from inspector.app import create_app, demo
+
+from inspector.domain import sessions, users
+from inspector.domain.db import connect, database_path
+from inspector.app.demo import seed
 
 PASSWORD = "demo-field-visit"  # the password policy asks 12 characters or more
 # A hash names its own method, so the server checks a cheap hash as well as
@@ -229,7 +231,7 @@ if crash_after >= 0:
 
     oplog.append, oplog.append_many = append, append_many
     gunicorn.config.ChildExit.default = staticmethod(child_exit)
-from inspector.cli import main
+from inspector.app.cli import main
 main()
 """
 
@@ -455,5 +457,5 @@ def app_connection(app):
     """The database connection the calling thread's requests use (a test
     client runs requests in the calling thread), opened if need be."""
     with app.app_context():
-        from .db import get_db
+        from inspector.domain.db import get_db
         return get_db().conn

@@ -5,11 +5,11 @@ outbox and the sync API (sync/api.py), online or not: one write path.
 """
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from .. import access, catalog, findings, inspections, search, team
-from ..db import get_db
-from ..extensions import htmx
-from ..findings import FILTER_EMPTY, FILTERS
-from . import found_or_404, inspection_or_404
+from inspector.domain import access, catalog, findings, inspections, search, team
+from inspector.domain.db import get_db
+from inspector.app.extensions import htmx
+from inspector.domain.findings import FILTER_EMPTY, FILTERS
+from inspector.app.views import found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
 

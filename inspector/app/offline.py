@@ -26,8 +26,8 @@ from flask import current_app, session, url_for
 from flask_wtf.csrf import generate_csrf
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from . import access, catalog, findings, team
-from .merge import FILTERS as merge_filters
+from inspector.domain import access, catalog, findings, team
+from inspector.domain.merge import FILTERS as merge_filters
 
 MAGIC = b"INSPECTOR-OFFLINE-BUNDLE 1\n"
 MIMETYPE = "application/vnd.inspector.offline-bundle"

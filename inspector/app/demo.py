@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 from PIL import Image, ImageDraw
 
-from . import audit, catalog, inspections, photos, review, team, users
-from .db import folder_of, transaction
+from inspector.domain import audit, catalog, inspections, photos, review, team, users
+from inspector.domain.db import folder_of, transaction
 
 SITE = "Northbridge University Hospital, CAR-T program (demo)"
 USERS = [

@@ -29,7 +29,7 @@ class InspectorServer(BaseApplication):
             self.cfg.set(name, value)
 
     def load(self):
-        from . import create_app
+        from inspector.app import create_app
         return create_app(self.app_config)
 
 

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from .. import access, audit, photos, reports
-from ..db import get_db
-from . import inspection_or_404
+from inspector.domain import access, audit, photos, reports
+from inspector.domain.db import get_db
+from inspector.app.views import inspection_or_404
 
 bp = Blueprint("reports", __name__)
 

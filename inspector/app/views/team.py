@@ -5,9 +5,9 @@ from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from .. import access, catalog, inspections, team as team_data, users
-from ..db import get_db, transaction
-from . import inspection_or_404
+from inspector.domain import access, catalog, inspections, team as team_data, users
+from inspector.domain.db import get_db, transaction
+from inspector.app.views import inspection_or_404
 
 bp = Blueprint("team", __name__)
 

@@ -1,8 +1,8 @@
 """Reading evidence photos (uploads go through the sync API)."""
 from flask import Blueprint, abort, current_app, g, request, send_file
 
-from .. import access, findings, photos
-from ..db import get_db
+from inspector.domain import access, findings, photos
+from inspector.domain.db import get_db
 
 bp = Blueprint("photos", __name__)
 

@@ -7,10 +7,10 @@ works offline on the last evening on site.
 """
 from flask import Blueprint, abort, g, render_template, request, url_for
 
-from .. import access, arrivals, catalog, merge
-from ..db import get_db
-from ..extensions import htmx
-from . import inspection_or_404
+from inspector.domain import access, arrivals, catalog, merge
+from inspector.domain.db import get_db
+from inspector.app.extensions import htmx
+from inspector.app.views import inspection_or_404
 
 bp = Blueprint("merge", __name__)
 

@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 
 from flask import current_app, request, url_for
-from .extensions import compress
+from inspector.app.extensions import compress
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 STATIC_ENDPOINTS = ("static", "sync.static")

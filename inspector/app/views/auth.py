@@ -10,9 +10,9 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import access, inspections, sessions, users
-from ..db import get_db
-from ..extensions import csrf
+from inspector.domain import access, inspections, sessions, users
+from inspector.domain.db import get_db
+from inspector.app.extensions import csrf
 
 bp = Blueprint("auth", __name__)
 MAX_LOGIN_FAILURES = users.MAX_USER_FAILURES

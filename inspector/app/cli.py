@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from . import audit, backups, server
-from . import catalog as catalog_mod
-from . import create_app, default_data_dir, private_files, users
-from .db import connect, database_path
+from inspector.app import create_app, default_data_dir, private_files, server
+from inspector.domain import audit, backups, users
+from inspector.domain import catalog as catalog_mod
+from inspector.domain.db import connect, database_path, release
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="INSPECTOR_DATA",
                            default=default_data_dir, show_default="$INSPECTOR_DATA or ~/.local/share/inspector",
@@ -35,7 +35,7 @@ def _serve(data_dir, host, port, cert=None, key=None, workers=server.DEFAULT_WOR
     # Once here, before the workers start: the schema is brought up to date
     # and the secret key made. The workers build their own app after the
     # fork, so no connection crosses from one process to another.
-    create_app(config)
+    release(create_app(config))
     scheme = "https" if cert else "http"
     click.echo(f"inspector is running at {scheme}://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"
                f" ({workers} processes x {threads} threads)")
@@ -92,7 +92,7 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     """Seed demo data (users, an inspection, findings) and serve. A re-run keeps
     the demo users' passwords (only their hashes are stored, so it cannot print
     them) unless given --password or --reset-password."""
-    from .demo import USERS, missing_users, seed
+    from inspector.app.demo import USERS, missing_users, seed
     _check_tls(cert, key)
     db = _open(data_dir)
     keep = not password and not reset_password and not missing_users(db)
@@ -110,7 +110,7 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
         click.echo("Log in as any of these (password for all: %s):" % password)
     for username, role in summary["users"]:
         click.echo(f"  {username:<11} {role}")
-    from .views.review import link_path
+    from inspector.app.views.review import link_path
     secret = create_app({"DATA_DIR": str(data_dir)}).secret_key
     scheme = "https" if cert else "http"
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host

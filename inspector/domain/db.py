@@ -496,3 +496,11 @@ def init_app(app):
     # WAL database closes, SQLite checkpoints and deletes the WAL, which cost
     # 10-20 ms on every request that opened and closed the only connection.
     app.extensions["inspector_db_keeper"] = connect(database_path(app.config["DATA_DIR"]))
+
+
+def release(app):
+    """Close the connection ``app`` keeps for its life, before the process
+    forks (`inspector serve` builds an app once to migrate, then gunicorn
+    forks workers): a connection inherited by a child and closed there by the
+    garbage collector can delete the WAL that live connections still use."""
+    app.extensions.pop("inspector_db_keeper").conn.close()

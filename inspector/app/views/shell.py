@@ -7,14 +7,16 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
-from .. import access, catalog, offline, team
-from ..assets import static_url
-from ..db import close_db, get_db
-from . import inspection_or_404
+from inspector.domain import access, catalog, team
+
+from inspector.app import offline
+from inspector.app.assets import static_url
+from inspector.domain.db import close_db, get_db
+from inspector.app.views import inspection_or_404
 
 bp = Blueprint("shell", __name__)
 # sync/ sits beside inspector/, in a checkout and in site-packages alike.
-SYNC_STATIC = Path(__file__).resolve().parents[2] / "sync" / "static"
+SYNC_STATIC = Path(__file__).resolve().parents[3] / "sync" / "static"
 # The folders of the app shell the service worker stores at install:
 # everything a cached page needs to run offline, found on disk so a new
 # module or vendored file joins the shell without being listed here.

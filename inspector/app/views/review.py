@@ -20,9 +20,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from sync.protocol import Actor, apply_batch, now_ms
 
-from .. import access, audit, documents, inspections, photos, review, team
-from ..db import get_db, transaction
-from . import inspection_or_404
+from inspector.domain import access, audit, documents, inspections, photos, review, team
+from inspector.domain.db import get_db, transaction
+from inspector.app.views import inspection_or_404
 
 bp = Blueprint("review", __name__)
 SALT = "inspector site review link"

@@ -40,7 +40,7 @@ class CatalogError(ValueError):
 
 
 def bundled_catalog_path():
-    return Path(str(resources.files("inspector.catalogs") / "iec3_illustrative.csv"))
+    return Path(str(resources.files("inspector.domain.catalogs") / "iec3_illustrative.csv"))
 
 
 def read_file(path):

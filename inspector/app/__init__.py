@@ -1,0 +1,127 @@
+"""The top layer: the Flask app factory. The blueprints (views/), the CLI,
+the demo and the production server live beside it; they build on sync/ and
+on inspector.domain, and nothing below imports them (tests/test_layout.py)."""
+import os
+import secrets
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g
+
+from sync import api as sync_api
+
+from inspector.app import assets, errors, security
+from inspector.app.extensions import csrf, htmx
+from inspector.app.views import auth, history, inspections, merge, photos, reports, review, shell, team
+from inspector.domain import access, catalog, db, search
+
+# The package's folder (inspector/): the wheel ships templates/ and static/ in it.
+_HERE = Path(__file__).resolve().parent.parent
+
+
+def _asset_dir(name):
+    # In a source checkout templates/ and static/ sit at the top of the repo;
+    # in an installed wheel they are packaged as inspector/templates|static.
+    # Only a checkout has pyproject.toml beside the package: in site-packages
+    # a top-level templates/ would belong to some other package.
+    top = _HERE.parent / name
+    in_checkout = (_HERE.parent / "pyproject.toml").is_file()
+    return top if in_checkout and top.is_dir() else _HERE / name
+
+
+def default_data_dir():
+    return os.environ.get("INSPECTOR_DATA") or str(Path.home() / ".local" / "share" / "inspector")
+
+
+def create_app(test_config=None):
+    """Build the Flask app. ``test_config`` overrides settings (tests, CLI)."""
+    app = Flask(__name__, template_folder=str(_asset_dir("templates")), static_folder=str(_asset_dir("static")))
+    app.config.from_mapping(
+        DATA_DIR=default_data_dir(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # The server ends sessions (idle for a shift, or after a week: see
+        # sessions.py); the cookie lives as long as the longest session and
+        # is sent again only when the session changes, so a response that
+        # does not change it never carries Set-Cookie (and an answer racing
+        # another cannot put an older cookie back).
+        PERMANENT_SESSION_LIFETIME=timedelta(days=7),
+        SESSION_REFRESH_EACH_REQUEST=False,
+        # Password checks running at once in one server process (each holds
+        # 32 MiB): more logins at the same moment are asked to retry.
+        LOGIN_CONCURRENT_CHECKS=4,
+        # A page cached in the morning is used all afternoon: a form's token
+        # stays valid for the session's life instead of one hour.
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # A push body's size once decompressed (sync/api.py): a gzip "bomb" of
+        # a few KB stops here instead of filling the memory.
+        SYNC_MAX_PUSH_BYTES=int(os.environ.get("INSPECTOR_SYNC_MAX_PUSH_BYTES") or 16 * 1024 * 1024),
+        SEND_FILE_MAX_AGE_DEFAULT=0,
+    )
+    if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy
+        app.config["SESSION_COOKIE_SECURE"] = True
+    # Behind a reverse proxy every request comes from the proxy's address:
+    # trust its X-Forwarded-For (only as many hops as configured), or the
+    # login limits per client address would count every tablet as one.
+    app.config["TRUSTED_PROXIES"] = int(os.environ.get("INSPECTOR_TRUSTED_PROXIES", "0") or 0)
+    if test_config:
+        app.config.update(test_config)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # the scheme is gunicorn's (FORWARDED_ALLOW_IPS)
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.config["DATA_DIR"]))
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    security.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
+                      shell.bp, sync_api.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
+    # Templates ask the same capabilities as routes, and read labels from one source.
+    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search)
+
+    @app.context_processor
+    def verdict_labels():
+        # The verdicts of the inspection the page is about, in its edition's scale.
+        inspection = g.get("inspection")
+        return {"verdict_labels": catalog.SCALES[inspection["scale"] if inspection else "fact"]}
+    return app
+
+
+def _secret_key(data_dir):
+    # Kept in the data folder so sessions survive a restart of the server.
+    # Created with its final permissions (never readable by others, not even
+    # for a moment) and exclusively: of two processes starting together, one
+    # writes it and the other reads it.
+    path = data_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+    for _ in range(50):  # the other process may be between creating and writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it and start again")
+
+
+def private_files():
+    """Files and folders the server and the CLI create (the data folder, the
+    database, photos) are readable by their user only: they hold patients'
+    evidence and the session key."""
+    os.umask(0o077)

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, g
 
 from sync import api as sync_api
+from sync import fields as sync_fields
 
 from inspector.app import assets, errors, security
 from inspector.app.extensions import csrf, htmx
@@ -87,7 +88,8 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.
-    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search)
+    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search,
+                                 field_table=sync_fields.client_table(), jump_key=catalog.JUMP_KEY)
 
     @app.context_processor
     def verdict_labels():

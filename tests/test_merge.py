@@ -179,7 +179,7 @@ def test_the_arrival_board_counts_per_inspector_and_section(as_user, demo_inspec
 def jacie_inspection(db):
     catalog_id = catalog.import_file(db, catalog.bundled_catalog_path(), "JACIE checklist (ours)", scale="jacie")
     admin = users.by_username(db, "admin")["id"]
-    inspection_id = inspections.create(db, "JACIE site", catalog_id, "2026-06-01", "2026-06-02", admin)
+    inspection_id = inspections.create(db, "JACIE site", catalog_id, "2026-06-01", "2026-06-02", admin, body="jacie")
     from inspector.domain import team
     team.save(db, inspection_id, {users.by_username(db, "lead")["id"]: ("lead", set()),
                                   users.by_username(db, "inspector1")["id"]: ("inspector", {"B1"})}, admin)

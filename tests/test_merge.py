@@ -186,6 +186,23 @@ def jacie_inspection(db):
     return inspection_id
 
 
+def test_a_jacie_inspection_speaks_jacies_words_on_the_merge_screen_and_the_report(as_user, jacie_inspection,
+                                                                                  demo_inspection, device):
+    lead = as_user("lead")
+    push(lead, [device.op(jacie_inspection, "B1.2", "decision_verdict", "partially_compliant"),
+                device.op(jacie_inspection, "B1.2", "citation", "Governance minutes are incomplete."),
+                device.op(jacie_inspection, "B1.2", "suggestion", "Minute every meeting.")])
+    merge = lead.get(f"/inspections/{jacie_inspection}/merge").get_data(as_text=True)
+    assert ">Deficiency</label>" in merge and ">Recommendation</label>" in merge and ">Citation</label>" not in merge
+    report = lead.get(f"/inspections/{jacie_inspection}/report").get_data(as_text=True)
+    assert "Deficiency 1:" in report and "Recommendations" in report and "Citation 1:" not in report
+    csv_text = lead.get(f"/inspections/{jacie_inspection}/report.csv").get_data(as_text=True)
+    assert csv_text.lstrip("\ufeff").splitlines()[0].startswith("Code,Standard,Consolidated verdict,Deficiency,Recommendation")
+    # The FACT inspection beside it keeps FACT's words.
+    fact = lead.get(f"/inspections/{demo_inspection}/report").get_data(as_text=True)
+    assert "Citation 1:" in fact and "Deficiency" not in fact
+
+
 def test_a_jacie_edition_offers_four_verdicts_on_the_form(as_user, jacie_inspection):
     html = as_user("inspector1").get(f"/inspections/{jacie_inspection}/standards/B1.1").get_data(as_text=True)
     assert re.findall(r'name="verdict" value="([a-z_]+)"', html) == [
@@ -206,5 +223,5 @@ def test_partially_compliant_is_a_deficiency_that_yields_a_citation(as_user, jac
     push(lead, [device.op(jacie_inspection, "B1.2", "decision_verdict", "partially_compliant"),
                 device.op(jacie_inspection, "B1.2", "citation", "Governance minutes are incomplete.")])
     html = lead.get(f"/inspections/{jacie_inspection}/report").get_data(as_text=True)
-    assert "Citation 1:" in html and "Governance minutes are incomplete." in html and "Partially compliant" in html
+    assert "Deficiency 1:" in html and "Governance minutes are incomplete." in html and "Partially compliant" in html
     assert lead.get(f"/inspections/{jacie_inspection}/merge?only=not_compliant").status_code == 200

@@ -9,10 +9,9 @@ import csv
 import io
 from collections import Counter
 
-from . import review, team
+from . import bodies, review, team
 from .catalog import SCALES
 
-HEADER = ["Code", "Standard", "Consolidated verdict", "Citation", "Suggestion"]
 
 
 def draft(db, inspection):
@@ -55,7 +54,9 @@ def table(db, inspection):
             "WHERE s.catalog_id = ? AND s.depth > 0 ORDER BY s.position", [i, c]):
         rows.append([s["code"], s["title"], labels.get(s["verdict"], ""), s["citation"] or "", s["suggestion"] or "",
                      *(labels.get(verdicts.get((s["code"], p["id"])), "") for p in inspectors)])
-    return HEADER + [f"Verdict: {p['display_name']}" for p in inspectors], rows
+    words = bodies.words(inspection)
+    header = ["Code", "Standard", "Consolidated verdict", words["Citation"], words["Suggestion"]]
+    return header + [f"Verdict: {p['display_name']}" for p in inspectors], rows
 
 
 def as_csv(header, rows):

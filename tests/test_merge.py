@@ -144,12 +144,16 @@ def test_the_demo_shows_a_finding_changed_after_the_leads_decision(as_user, demo
     assert "Changed since you decided" in row_of(merge_page(as_user("lead"), demo_inspection), "B2.3")
 
 
-def test_the_citation_is_prefilled_from_the_notes_of_a_deficiency(as_user, demo_inspection):
+def test_the_citation_starts_empty_and_the_notes_are_offered_not_written(as_user, demo_inspection):
+    """Choosing a verdict once saved the notes (private to the team) as the
+    site-visible citation: now the lead starts from them only by asking."""
     row = row_of(merge_page(as_user("lead"), demo_inspection), "D8.2")  # undecided, one inspector found it
-    citation = re.search(r'<textarea id="citation-D8.2"[^>]*>([^<]*)</textarea>', row).group(1)
-    assert citation == "Alarm test of dewar 3 not recorded since August."
+    assert re.search(r'<textarea id="citation-D8.2"[^>]*></textarea>', row)
+    offered = re.search(r"<template data-notes>([^<]*)</template>", row).group(1)
+    assert offered == "Alarm test of dewar 3 not recorded since August."
+    assert "Start from the inspectors&#39; notes" in row or "Start from the inspectors' notes" in row
     compliant = row_of(merge_page(as_user("lead"), demo_inspection), "D7.2")
-    assert re.search(r'<textarea id="citation-D7.2"[^>]*></textarea>', compliant)
+    assert re.search(r'<textarea id="citation-D7.2"[^>]*></textarea>', compliant) and "data-notes" not in compliant
 
 
 def test_the_note_field_says_notes_are_private_to_the_team(as_user, demo_inspection):

@@ -10,7 +10,7 @@ import click
 from inspector.app import create_app, default_data_dir, private_files, server
 from inspector.domain import audit, backups, users
 from inspector.domain import catalog as catalog_mod
-from inspector.domain.db import connect, database_path, release
+from inspector.domain.db import connect, database_path, migrations_schema, release
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="INSPECTOR_DATA",
                            default=default_data_dir, show_default="$INSPECTOR_DATA or ~/.local/share/inspector",
@@ -364,6 +364,24 @@ def audit_verify(data_dir, head_hash):
 def audit_head(data_dir):
     """Print the audit trail's head hash (what a report prints)."""
     click.echo(audit.head(_existing(data_dir)))
+
+
+SCHEMA_HEADER = """\
+-- The database schema as the {count} migrations in inspector/domain/db.py make it.
+-- Generated, do not edit: after adding a migration, run
+--     .venv/bin/inspector schema > docs/schema.sql
+-- (tests/test_schema.py fails until this file and the migrations agree).
+-- Each table in name order, followed by its indexes and triggers.
+
+"""
+
+
+@main.command("schema")
+def schema_command():
+    """Print the database schema the migrations make: every CREATE statement,
+    table by table (docs/schema.sql is this output)."""
+    count, statements = migrations_schema()
+    click.echo(SCHEMA_HEADER.format(count=count) + statements, nl=False)
 
 
 def _existing(data_dir):

@@ -1,7 +1,7 @@
 """Logging in and sessions under attack: simultaneous guesses, a flood of
 password checks, lock-outs by strangers, huge usernames, captured cookies,
 sessions that never end. Each test was written against the code before the
-fix and failed there (see docs/notes.md)."""
+fix and failed there (the decisions: docs/decisions.md, "Accounts and security")."""
 import threading
 import time
 

@@ -79,7 +79,7 @@ def row_hash(row):
 
 # max(id) is one step down the rowid tree, and the plan says so (SEARCH);
 # ORDER BY id DESC LIMIT 1 reads one row too but its plan says SCAN, which
-# tests/test_query_plans.py refuses for tables that grow with the year.
+# tests/test_year_scale.py refuses for tables that grow with the year.
 _NEWEST = "SELECT id, hash FROM audit WHERE id = (SELECT max(id) FROM audit)"
 
 

@@ -1,6 +1,6 @@
 // The jump box: go to a standard by its code, or find standards by words in
 // their code, title and text. Online the server answers (an htmx fragment,
-// inspector/search.py); offline this module runs the same rule over the
+// inspector/domain/search.py); offline this module runs the same rule over the
 // inspection's search index, which is stored with the pages taken offline.
 // The rule is written twice, here and in search.py, and held together by
 // one table of cases (tests/search_cases.json) that both must pass.

@@ -57,7 +57,7 @@ self.addEventListener("message", (event) => {
 });
 
 /** Take an inspection offline: one request for the server's bundle of every
- * page and photo this user may open in it (inspector/offline.py), rendered
+ * page and photo this user may open in it (inspector/app/offline.py), rendered
  * by the server as it renders each page, unpacked into this user's cache
  * under the pages' own URLs; and the jump box's map (keys made by the
  * server's rule) for finding them offline. Progress goes to the page. */
@@ -118,7 +118,7 @@ const BUNDLE_MAGIC = "INSPECTOR-OFFLINE-BUNDLE 1";
 
 /** The package and its entries ({url, status, headers, body}) from a
  * bundle: a line of JSON before each body says its length (the framing is
- * described in inspector/offline.py). */
+ * described in inspector/app/offline.py). */
 function unpack(data) {
   const text = new TextDecoder();
   let at = 0;

@@ -1,7 +1,8 @@
 """The layout shows the architecture: three layers in three folders, each
 importing only those below it (inspector/domain at the bottom, sync/ in the
-middle, inspector/app on top), no import cycles, and SQL only in the bottom
-layer (routes, the CLI and the sync protocol never write SQL)."""
+middle, inspector/app on top), no import cycles, and SQL only in the data
+modules (the domain, and the protocol's op log and registers): routes, the
+CLI and the protocol's logic never write SQL."""
 import ast
 import subprocess
 import sys

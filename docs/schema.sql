@@ -1,4 +1,4 @@
--- The database schema as the 12 migrations in inspector/domain/db.py make it.
+-- The database schema as the 13 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -123,7 +123,8 @@ CREATE TABLE inspections (
     created_by INTEGER NOT NULL REFERENCES users(id),
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 , request_id TEXT, state TEXT NOT NULL DEFAULT 'on_site'
-    CHECK (state IN ('on_site', 'merging', 'with_site', 'site_responded', 'final')));
+    CHECK (state IN ('on_site', 'merging', 'with_site', 'site_responded', 'final')), body TEXT NOT NULL DEFAULT 'fact'
+    CHECK (body IN ('fact', 'jacie', 'internal')), scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie')));
 
 CREATE UNIQUE INDEX inspections_request ON inspections(request_id);
 

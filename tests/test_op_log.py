@@ -5,9 +5,10 @@ three defects found in review stay fixed."""
 import json
 import sqlite3
 
+import orjson
 import pytest
 
-from tests.helpers import T0, Device, push
+from tests.helpers import SYNC, T0, Device, push
 from inspector.domain import inspections, team, users
 from inspector.domain.db import connect, database_path, statements
 from sync import protocol
@@ -200,11 +201,21 @@ def test_a_deeply_nested_body_is_a_400_not_a_500(as_user, db, depth):
     assert db.conn.execute("SELECT count(*) FROM ops").fetchone()[0] == before
 
 
-def test_a_deeply_nested_value_is_rejected_as_malformed(as_user, db, demo_inspection, device):
-    op = device.op(demo_inspection, "B2.1", "photo", None)
-    op["value"] = json.loads("[" * 900 + "]" * 900)
-    result = push(as_user("inspector1"), [op]).json["results"][0]
-    assert (result["status"], result["code"]) == ("rejected", "wrong_type")
+def test_a_value_nested_deeper_than_json_reads_refuses_the_batch_never_a_500(as_user, db, demo_inspection, device):
+    """orjson reads 1024 levels; json, which writes the log's values, stops at
+    the recursion limit (1000). A body nested past protocol._SHALLOW is read
+    again by json, so a value a thousand deep inside an otherwise good op
+    refuses the batch (400) instead of being read by orjson, then applied and
+    crashing json's encoder as it is logged (a 500)."""
+    depth = 1015  # with the body, the op and the value's own object: 1019, within orjson's 1024
+    op = device.op(demo_inspection, "B2.1", "photo", {"sha256": "a" * 64, "attached": False, "deep": "DEEP"})
+    body = json.dumps({"ops": [op]}).replace('"DEEP"', "[" * depth + "]" * depth)
+    assert orjson.loads(body) and body.count("[") == depth + 1
+    before = db.conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+    response = as_user("inspector1").post("/sync/push", data=body, content_type="application/json", headers=SYNC)
+    assert response.status_code == 400
+    assert response.json["error"] == "malformed_batch"
+    assert db.conn.execute("SELECT count(*) FROM ops").fetchone()[0] == before
 
 
 def test_old_random_op_ids_and_new_time_ordered_ones_are_both_taken(as_user, db, demo_inspection):

@@ -204,9 +204,11 @@ def test_a_deeply_nested_body_is_a_400_not_a_500(as_user, db, depth):
 def test_a_value_nested_deeper_than_json_reads_refuses_the_batch_never_a_500(as_user, db, demo_inspection, device):
     """orjson reads 1024 levels; json, which writes the log's values, stops at
     the recursion limit (1000). A body nested past protocol._SHALLOW is read
-    again by json, so a value a thousand deep inside an otherwise good op
-    refuses the batch (400) instead of being read by orjson, then applied and
-    crashing json's encoder as it is logged (a 500)."""
+    again by json, so a value a thousand deep refuses the batch as
+    docs/sync-protocol.md says, whichever parser could read it. Without that
+    bound orjson's reading stood: the op was answered on its own (200), and a
+    value its schema took (before op values were exactly their schema, this
+    one) was logged by json's encoder, which crashed (a 500)."""
     depth = 1015  # with the body, the op and the value's own object: 1019, within orjson's 1024
     op = device.op(demo_inspection, "B2.1", "photo", {"sha256": "a" * 64, "attached": False, "deep": "DEEP"})
     body = json.dumps({"ops": [op]}).replace('"DEEP"', "[" * depth + "]" * depth)

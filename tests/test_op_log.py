@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import SYNC, T0, Device, push
 from inspector.domain import inspections, team, users
-from inspector.domain.db import connect, database_path, statements
+from inspector.domain.db import statements
 from sync import protocol
 
 
@@ -90,37 +90,6 @@ def test_migrations_split_like_sqlite_and_keep_trigger_bodies_whole():
 def test_an_unterminated_migration_is_an_error():
     with pytest.raises(ValueError, match="unterminated"):
         list(statements("CREATE TABLE t (a TEXT);\nCREATE TABLE u (b TEXT)"))
-
-
-def test_a_data_folder_from_before_the_reshaping_keeps_its_log(tmp_path):
-    """Schema version 5 (ops.user_id NOT NULL, no state) is brought up to date
-    with every op and finding kept, and stays rebuildable."""
-    from inspector.domain import db as db_module
-    path = tmp_path / "old.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for script in db_module.MIGRATIONS[:5]:
-        for statement in statements(script):
-            conn.execute(statement)
-    conn.execute("PRAGMA user_version=5")
-    conn.execute("INSERT INTO users (id, username, display_name, role, password_hash) "
-                 "VALUES (1, 'iris', 'Iris', 'inspector', 'x')")
-    conn.execute("INSERT INTO catalogs (id, edition, source) VALUES (1, 'e', 's')")
-    conn.execute("INSERT INTO inspections (id, site_name, catalog_id, starts_on, ends_on, created_by) "
-                 "VALUES (1, 'Site', 1, '2026-01-01', '2026-01-02', 1)")
-    conn.execute("INSERT INTO ops (op_id, user_id, device_id, device_seq, hlc, inspection_id, standard_code, "
-                 "field, value, status) VALUES ('op-old-0001', 1, 'd1', 1, '001700000000000:00000:d1', 1, "
-                 "'B1.1', 'note', ?, 'applied')", [json.dumps("kept")])
-    conn.execute("INSERT INTO findings (inspection_id, standard_code, inspector_id, note, note_hlc, last_seq) "
-                 "VALUES (1, 'B1.1', 1, 'kept', '001700000000000:00000:d1 op-old-0001', 1)")
-    conn.close()
-
-    db = connect(path)
-    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS)
-    row = logged(db, "op-old-0001")
-    assert (row["seq"], row["user_id"], row["link_id"], row["status"]) == (1, 1, None, "applied")
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "on_site"
-    protocol.rebuild(db)
-    assert db.conn.execute("SELECT note FROM findings").fetchone()[0] == "kept"
 
 
 # --- the inspection's state ---------------------------------------------------------------

@@ -47,20 +47,12 @@ class Register(NamedTuple):
                                              for i, c in enumerate(self.columns)}
         return found
 
-    def write(self, db, key, column, value, stamp, seq):
-        """Set one column of the row at ``key`` (made if missing) with its stamp
-        and the log position that set it. The caller has checked the stamp is newer."""
-        names = [*self.key, *self.new_row, "last_seq"]
-        marks = ",".join("?" * len(names))
-        db.conn.execute(f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-                        [*key, *self.new_row.values(), seq])
-        where = " AND ".join(f"{k} = ?" for k in self.key)
-        db.conn.execute(f"UPDATE {self.table} SET {column} = ?, {column}_hlc = ?, last_seq = ? WHERE {where}",
-                        [value, stamp, seq, *key])
-
     def write_many(self, db, column, writes):
-        """``write`` for many rows in one statement: ``writes`` holds (key,
+        """Set ``column`` of many rows (each made if missing) with its stamp and
+        the log position that set it, in one statement: ``writes`` holds (key,
         value, stamp, seq), one per key, each stamp checked newer by the caller."""
+        # Raw SQL: sqlite-utils' upsert_all cannot keep the later of two log
+        # positions (max below), and this runs on every push.
         new_row = {name: default for name, default in self.new_row.items() if name != column}
         names = [*self.key, *new_row, column, f"{column}_hlc", "last_seq"]
         # max(): two columns of one row written in one batch leave the row at

@@ -195,7 +195,7 @@ def free_port():
 
 
 # `inspector serve` as the CLI runs it (gunicorn). Asked to crash after N ops,
-# it first wraps the op log's appends so that the worker process exits
+# it first wraps the op log's append_many so that the worker process exits
 # (os._exit, as a power cut or an OOM kill would) once N ops of a batch are
 # written inside the batch's transaction; a gunicorn server hook (child_exit,
 # set as the hook's default before the CLI builds its settings) then stops the
@@ -208,13 +208,7 @@ crash_after = int(sys.argv.pop(1))
 if crash_after >= 0:
     import gunicorn.config
     from sync import oplog
-    real_append, real_append_many, written = oplog.append, oplog.append_many, []
-
-    def append(db, row, status):
-        if len(written) == crash_after:
-            os._exit({CRASH_EXIT})
-        written.append(row["op_id"])
-        return real_append(db, row, status)
+    real_append_many, written = oplog.append_many, []
 
     def append_many(db, logged):
         logged = list(logged)
@@ -229,7 +223,7 @@ if crash_after >= 0:
             os.kill(pid, signal.SIGKILL)
         os._exit({CRASH_EXIT})
 
-    oplog.append, oplog.append_many = append, append_many
+    oplog.append_many = append_many
     gunicorn.config.ChildExit.default = staticmethod(child_exit)
 from inspector.app.cli import main
 main()

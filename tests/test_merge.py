@@ -73,11 +73,6 @@ def test_filters_work_as_plain_links_and_as_htmx_partials(as_user, demo_inspecti
     assert lead.get(f"/inspections/{demo_inspection}/merge?only=nonsense").status_code == 404
 
 
-@pytest.mark.parametrize("username, status", [("lead", 200), ("inspector1", 404), ("admin", 404)])
-def test_only_the_team_leader_opens_the_merge_screen(as_user, demo_inspection, username, status):
-    assert as_user(username).get(f"/inspections/{demo_inspection}/merge").status_code == status
-
-
 def test_the_inspection_page_links_the_lead_to_merge_findings(as_user, demo_inspection):
     html = as_user("lead").get(f"/inspections/{demo_inspection}").get_data(as_text=True)
     assert f'href="/inspections/{demo_inspection}/merge">Merge findings</a>' in html
@@ -162,11 +157,6 @@ def test_the_note_field_says_notes_are_private_to_the_team(as_user, demo_inspect
 
 
 # --- the arrival board ----------------------------------------------------------------
-
-@pytest.mark.parametrize("username, status", [("lead", 200), ("admin", 200), ("inspector1", 404)])
-def test_the_arrival_board_is_for_the_lead_and_admins(as_user, demo_inspection, username, status):
-    assert as_user(username).get(f"/inspections/{demo_inspection}/arrivals").status_code == status
-
 
 def test_the_arrival_board_counts_per_inspector_and_section(as_user, demo_inspection):
     html = as_user("lead").get(f"/inspections/{demo_inspection}/arrivals").get_data(as_text=True)

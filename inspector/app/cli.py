@@ -1,5 +1,7 @@
-"""The `inspector` command: serve, demo, users, catalogs, the audit trail."""
+"""The `inspector` command: serve, demo, users, catalogs, the audit trail, the database's tables."""
 import contextlib
+import csv
+import json
 import os
 import secrets
 import sys
@@ -8,7 +10,7 @@ from pathlib import Path
 import click
 
 from inspector.app import create_app, default_data_dir, private_files, server
-from inspector.domain import audit, backups, users
+from inspector.domain import audit, backups, dumps, users
 from inspector.domain import catalog as catalog_mod
 from inspector.domain.db import connect, database_path, migrations_schema, release
 
@@ -279,6 +281,42 @@ def rebuild(data_dir):
     db = _open(data_dir)
     protocol.rebuild(db)
     click.echo("Findings rebuilt from %d ops." % oplog.count(db))
+
+
+@main.group("db")
+def db_group():
+    """Look into the database: its tables and their rows (secrets left out)."""
+
+
+@db_group.command("tables")
+@data_option
+def db_tables(data_dir):
+    """List the tables with how many rows each holds."""
+    for name, rows, refused in dumps.tables(_existing(data_dir)):
+        click.echo(f"{name:<20} {rows:>9}" + ("  (not dumped)" if refused else ""))
+
+
+@db_group.command("dump")
+@data_option
+@click.argument("table")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help="csv: a header, then a line per row; json: an array of objects.")
+def db_dump(data_dir, table, fmt):
+    """Write every row of TABLE to stdout. Never the secrets: the sessions
+    and failed-logins tables are refused, users' password hashes left out."""
+    with _clear_errors():
+        columns, rows = dumps.dump(_existing(data_dir), table)
+    out = sys.stdout
+    if fmt == "csv":
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    # One object a line, written as read: an audit trail of a year need not fit in memory.
+    out.write("[")
+    for n, row in enumerate(rows):
+        out.write((",\n " if n else "") + json.dumps(row, ensure_ascii=False))
+    out.write("]\n")
 
 
 def _size(n):

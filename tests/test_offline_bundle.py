@@ -110,7 +110,7 @@ def test_nobody_else_gets_a_bundle(app, as_user, db, demo_inspection):
     link = review.issue_link(db, demo_inspection, "Sam Site", "sam@example.org", 7,
                              user_id(app.config["DATA_DIR"], "lead"))
     site = app.test_client()
-    assert site.get(link_path(demo_inspection, link, app.secret_key)).status_code == 200
+    assert site.get(link_path(review.link(db, link), app.secret_key)).status_code == 200
     refused = site.get(path)
     assert refused.status_code == 302 and refused.location.startswith("/login")
 

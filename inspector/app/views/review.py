@@ -191,6 +191,7 @@ def site_upload(inspection_id, token):
     def refused(error, message, status):
         if errors.wants_json():
             return jsonify(error=error, message=message), status
+        message = message[:1].upper() + message[1:].rstrip(".") + "."  # a sentence, on the page
         return _site_page(link, ins, token, {"code": code, "error": error, "message": message}, status)
 
     refusal = review.upload_refusal(db, link, ins, code, round_, 0, quota)

@@ -22,7 +22,7 @@ from itsdangerous import URLSafeSerializer
 
 from inspector.app import demo
 from inspector.app.throttle import TokenBuckets
-from inspector.app.views.review import SALT
+from inspector.app.views.review import SALT, UPLOAD_COST
 from inspector.domain import backups, documents, inspections, review
 from inspector.domain.db import MIGRATIONS, connect, database_path
 from tests.helpers import Device, copy_data_dir, demo_photo_hashes, push, read_only_db, small_pdf
@@ -286,6 +286,25 @@ def test_a_pdf_that_does_not_parse_is_refused_beside_its_upload_control(link, si
     assert nothing_stored(app, db)
 
 
+def locked_pdf():
+    pdf = pikepdf.open(io.BytesIO(small_pdf()))
+    out = io.BytesIO()
+    pdf.save(out, encryption=pikepdf.Encryption(user="secret", owner="secret"))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("case, status, words", [
+    ("locked", 415, "protected by a password"),
+    ("too many parts", 413, "made of too many parts"),
+])
+def test_a_pdf_that_cannot_be_checked_is_refused(link, site, db, app, monkeypatch, case, status, words):
+    if case == "too many parts":
+        monkeypatch.setattr(documents, "MAX_PDF_OBJECTS", 3)   # small_pdf() has 6: a 50,000-part file is slow to make
+    response = upload(site, link, "plan.pdf", locked_pdf() if case == "locked" else PDF)
+    assert response.status_code == status and words in response.get_data(as_text=True)
+    assert nothing_stored(app, db)
+
+
 def armed_pdf():
     """A real PDF that acts when opened: JavaScript on open, on a page and in
     the name tree, a launch action, a link chained to a script, an embedded
@@ -439,11 +458,12 @@ def test_a_link_sending_too_fast_is_answered_429_with_retry_after(new_app, tmp_p
     link, other = issue(lead, demo_inspection), issue(lead, demo_inspection, name="Omar", email="omar@x.example")
     site = fast.test_client()
     assert [site.get(link).status_code for _ in range(3)] == [200] * 3
-    for response in (site.get(link), upload(site, link, "plan.pdf", PDF)):
+    # One token more in 100 s; an upload costs the whole burst (3 tokens): 300 s.
+    for response, wait in ((site.get(link), "100"), (upload(site, link, "plan.pdf", PDF), "300")):
         html = response.get_data(as_text=True)
-        assert response.status_code == 429 and response.headers["Retry-After"] == "100"
-        assert "<h1>Too many attempts</h1>" in html and "wait 100 seconds" in html   # the app's error page
-        assert "Log in" not in html                                                    # the site has no account
+        assert response.status_code == 429 and response.headers["Retry-After"] == wait
+        assert "<h1>Too many attempts</h1>" in html and f"wait {wait} seconds" in html  # the app's error page
+        assert "Log in" not in html                                                     # the site has no account
     answer = site.get(f"{link}/photos/{'0' * 64}", headers={"Accept": "application/json"})
     assert answer.status_code == 429 and answer.json["error"] == "too_many_requests"
     assert site.get(other).status_code == 200                                          # each link its own bucket
@@ -463,6 +483,18 @@ def test_a_token_bucket_refills_at_its_rate():
     assert buckets.take("a") == 1                     # not quite a token yet: try again within a second
     now[0] += 0.2
     assert buckets.take("a") == 0 and buckets.take("a") == 2
+    now[0] += 10
+    assert buckets.take("a", cost=2) == 0 and buckets.take("a", cost=2) == 4   # a costly request waits longer
+
+
+def test_an_upload_counts_as_several_requests(new_app, tmp_path, as_user, demo_inspection):
+    fast = new_app(tmp_path / "fast", REVIEW_LINK_BURST=UPLOAD_COST + 1, REVIEW_LINK_RATE=0.01)
+    lead = as_user("lead", app=fast)
+    send_to_site(lead, demo_inspection)
+    link, site = issue(lead, demo_inspection), fast.test_client()
+    assert upload(site, link, "plan.pdf", PDF).status_code == 302
+    assert site.get(link).status_code == 200          # what is left of the burst: one page
+    assert upload(site, link, "plan.pdf", PDF).status_code == 429
 
 
 # --- a link opens its own row and no other ------------------------------------------------

@@ -1,10 +1,11 @@
 """Evidence documents the site attaches to its responses: PDF, JPEG or PNG,
 recognised by their bytes (never by their name), limited in size, stored by
 the hash of what is kept. Images are re-encoded without metadata like
-evidence photos. A PDF must parse (pikepdf, on qpdf) and is rebuilt from its
-pages alone, without what could act when it is opened (JavaScript, actions
-on open or on events, launch actions, embedded files, forms' XFA) and without
-its document metadata; it is only ever served as a download.
+evidence photos. A PDF must parse (pikepdf, on qpdf) and is kept as its pages
+under a new catalog, without what could act when it is opened (JavaScript,
+actions on open or on events, launch actions, embedded files, forms and
+their XFA) and without its document metadata; it is only ever served as a
+download.
 
 The site never names a document by the hash of what it sent: the server
 answers the upload with the stored row, and the evidence op names that row's
@@ -19,6 +20,11 @@ from . import photos
 
 MAX_BYTES = 10 * 1024 * 1024
 KINDS = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
+# Every object of a PDF is checked: a scanned or written 1,000-page document
+# has a few thousand to a few tens of thousands. 50,000 small objects take
+# about 1.6 s of a core to check, and a file of 150,000 as long to refuse
+# (measured on the development machine); a file made to stall it goes no further.
+MAX_PDF_OBJECTS = 50_000
 # Actions that only move within the document or follow a link the reader shows
 # first; every other kind (JavaScript, Launch, SubmitForm, ImportData, GoToR,
 # GoToE, Rendition, RichMediaExecute...) is removed wherever it is found.
@@ -26,8 +32,8 @@ SAFE_ACTIONS = ("/GoTo", "/URI", "/Named")
 # Keys removed from every dictionary: scripts and actions run on events
 # (/AA, /OpenAction), embedded files (/EF, the /EmbeddedFiles tree), XFA forms,
 # rich media, and XMP metadata (author, software, dates: like a photo's EXIF).
-REMOVED_KEYS = ("/AA", "/OpenAction", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/XFA",
-                "/RichMediaContent", "/Metadata")
+REMOVED_KEYS = {"/AA", "/OpenAction", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/XFA",
+                "/RichMediaContent", "/Metadata"}
 # Annotations whose purpose is to carry a file, a script or media.
 REMOVED_ANNOTATIONS = ("/FileAttachment", "/RichMedia", "/Screen", "/Movie", "/Sound", "/3D")
 
@@ -101,58 +107,78 @@ def attached_to(db, inspection_id, sha256):
 
 
 def clean_pdf(raw):
-    """The bytes to keep of a PDF: its pages copied into a new document (no
-    catalog, outline, form, name tree or metadata of the original), with every
-    active or embedded part removed. DocumentError if it does not parse."""
+    """The bytes to keep of a PDF: its pages under a new catalog (none of the
+    original's outline, forms, name trees, open action or metadata), with
+    every active or embedded part removed. DocumentError if it does not
+    parse, has no page, or is too complex to check."""
     try:
-        with pikepdf.open(io.BytesIO(raw)) as original:
-            if len(original.pages) == 0:
+        with pikepdf.open(io.BytesIO(raw)) as pdf:
+            objects = list(pdf.objects)
+            if len(objects) > MAX_PDF_OBJECTS:
+                raise DocumentError(f"the PDF is made of too many parts (more than {MAX_PDF_OBJECTS:,}): print it "
+                                    f"to a new PDF, or split it in two", 413, "too_complex")
+            if len(pdf.pages) == 0:
                 raise ValueError("no pages")
-            kept = pikepdf.new()
-            kept.pages.extend(original.pages)
-            for page in kept.pages:
+            pdf.trailer.Root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Catalog,
+                                                                    Pages=pdf.Root.Pages))
+            if "/Info" in pdf.trailer:
+                del pdf.trailer["/Info"]
+            for page in pdf.pages:
                 annotations = page.obj.get("/Annots")
                 if isinstance(annotations, pikepdf.Array):
                     page.obj.Annots = pikepdf.Array(
                         [a for a in annotations if not isinstance(a, pikepdf.Dictionary)
                          or a.get("/Subtype") not in REMOVED_ANNOTATIONS])
-            for obj in list(kept.objects):
+            for obj in objects:
                 _disarm(obj)
             out = io.BytesIO()
-            # Streams are copied as they are, never decoded: a compressed bomb
-            # stays a few bytes. A deterministic /ID: the same upload is kept
-            # under the same hash.
-            kept.save(out, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+            # Only what the new catalog reaches is written. Streams are copied
+            # as they are, never decoded: a compressed bomb stays a few bytes.
+            # A deterministic /ID: the same upload is kept under the same hash.
+            pdf.save(out, encryption=False, deterministic_id=True,
+                     stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    except DocumentError:
+        raise
     except pikepdf.PasswordError as exc:
         raise DocumentError("the PDF is protected by a password: send it without one", 415,
                             "not_a_document") from exc
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
         # qpdf repairs what it can; what it cannot read at all, or a "PDF"
-        # with no page in it, is not a document.
+        # with no page in it, is not a document. (RuntimeError: RecursionError
+        # too, from a structure nested deeper than Python's stack.)
         raise DocumentError("the file starts like a PDF but could not be read as one", 415,
                             "not_a_document") from exc
     return out.getvalue()
 
 
+_CONTAINERS = (pikepdf.ObjectType.array, pikepdf.ObjectType.dictionary)
+
+
+def _direct_container(value):
+    return isinstance(value, pikepdf.Object) and value._type_code in _CONTAINERS and not value.is_indirect
+
+
 def _disarm(obj):
     """Remove active content from ``obj`` and the direct objects inside it
     (indirect ones are visited on their own, from the document's object list)."""
-    if isinstance(obj, pikepdf.Array):
+    kind = obj._type_code if isinstance(obj, pikepdf.Object) else None
+    if kind == pikepdf.ObjectType.array:
         for item in obj:
-            if isinstance(item, (pikepdf.Array, pikepdf.Dictionary)) and not item.is_indirect:
+            if _direct_container(item):
                 _disarm(item)
         return
-    if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+    if kind not in (pikepdf.ObjectType.dictionary, pikepdf.ObjectType.stream):
         return
-    for key in REMOVED_KEYS:
-        if key in obj:
-            del obj[key]
-    action = obj.get("/A")
-    if action is not None:
+    keys = obj.keys()
+    for key in keys & REMOVED_KEYS:
+        del obj[key]
+    if "/A" in keys:
+        action = obj.get("/A")
         if not isinstance(action, pikepdf.Dictionary) or action.get("/S") not in SAFE_ACTIONS:
             del obj["/A"]
         elif "/Next" in action:
             del action["/Next"]  # a safe action may chain to any other: the chain goes
-    for _key, value in obj.items():
-        if isinstance(value, (pikepdf.Array, pikepdf.Dictionary)) and not value.is_indirect:
+    for key in keys - REMOVED_KEYS:
+        value = obj.get(key)
+        if _direct_container(value):
             _disarm(value)

@@ -57,8 +57,9 @@ def _bad_link():
     abort(Response(render_template("review/bad_link.html"), 403))
 
 
-def _site(inspection_id, token):
-    """(link, inspection) for a genuine, live link of this inspection; else the bad-link page."""
+def _site(inspection_id, token, cost=1):
+    """(link, inspection) for a genuine, live link of this inspection; else the
+    bad-link page. The request counts ``cost`` against the link's rate limit."""
     g.user = None  # the site's pages never act as whoever may be logged in on this browser
     try:
         data = _serializer().loads(token)
@@ -67,7 +68,7 @@ def _site(inspection_id, token):
     if not isinstance(data, dict) or data.get("i") != inspection_id or not isinstance(data.get("l"), int):
         _bad_link()
     # Counted per token we issued (the signature held), before any other work.
-    wait = current_app.extensions["review_link_throttle"].take((data["l"], data.get("n")))
+    wait = current_app.extensions["review_link_throttle"].take((data["l"], data.get("n")), cost)
     if wait:
         raise TooManyRequests(f"This review link sent too many requests in a short time: wait {wait} seconds, "
                               f"then reload the page.", retry_after=wait)
@@ -175,6 +176,10 @@ def site_save(inspection_id, token):
 # stored its quota (403); a file that is not a document says its own.
 UPLOAD_REFUSALS = {"not_this_inspection": 403, "inspection_state": 409, "not_a_citation": 400,
                    "round_closed": 409, "submitted": 409, "quota_documents": 403, "quota_bytes": 403}
+# An upload counts as this many requests against the link's rate limit: a
+# 10 MB PDF takes up to about 1.6 s of a core to check (documents.py), so a
+# link sends a few at once, then one every few seconds, never a core's worth.
+UPLOAD_COST = 10
 
 
 @bp.route("/review/<int:inspection_id>/<token>/documents", methods=("POST",))
@@ -182,7 +187,7 @@ def site_upload(inspection_id, token):
     """Attach an evidence document to the open round of a citation. Whatever
     can refuse it is asked before anything is written: the link's state rule,
     the citation and its round, the link's quota, then the file itself."""
-    link, ins = _site(inspection_id, token)
+    link, ins = _site(inspection_id, token, UPLOAD_COST)
     db = get_db()
     config = current_app.config
     quota = (config["REVIEW_LINK_MAX_DOCUMENTS"], config["REVIEW_LINK_MAX_DOCUMENT_BYTES"])

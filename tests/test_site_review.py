@@ -299,7 +299,7 @@ def locked_pdf():
 ])
 def test_a_pdf_that_cannot_be_checked_is_refused(link, site, db, app, monkeypatch, case, status, words):
     if case == "too many parts":
-        monkeypatch.setattr(documents, "MAX_PDF_OBJECTS", 3)   # small_pdf() has 6: a 50,000-part file is slow to make
+        monkeypatch.setattr(documents, "MAX_PDF_OBJECTS", 3)   # small_pdf() has 5: a 50,000-part file is slow to make
     response = upload(site, link, "plan.pdf", locked_pdf() if case == "locked" else PDF)
     assert response.status_code == status and words in response.get_data(as_text=True)
     assert nothing_stored(app, db)

@@ -16,7 +16,7 @@ import orjson
 from inspector.domain import access, audit, catalog, inspections, photos
 from inspector.domain.db import transaction
 
-from . import oplog
+from . import oplog, shapes
 from .fields import FIELDS, PULLED, Field
 
 MAX_BATCH = 500
@@ -153,7 +153,15 @@ def _is_int(value, low, high):
 
 
 def check_op(op):
-    """Return None if the op is well formed, else the reason it is not."""
+    """None if the op is well formed, else the Problem with it (sync/shapes.py):
+    ``malformed`` for the op itself, its field's reason code for its value."""
+    problem = _check_envelope(op)
+    if problem:
+        return shapes.Problem("malformed", problem)
+    return FIELDS[op["field"]].shape.check(op["value"])
+
+
+def _check_envelope(op):
     if not isinstance(op, dict):
         return "an op must be an object"
     for key in ("op_id", "device_id", "hlc", "standard", "field"):
@@ -176,10 +184,9 @@ def check_op(op):
         return "standard must be a code"
     if "value" not in op:
         return "value is missing"
-    field = FIELDS.get(op["field"])
-    if field is None:
-        return f"unknown field {op['field']!r} (use {', '.join(FIELDS)})"
-    return field.check(op["value"])
+    if op["field"] not in FIELDS:
+        return f"unknown field (use {', '.join(FIELDS)})"
+    return None
 
 
 def stamp_of(op):
@@ -239,7 +246,7 @@ def apply_batch(db, actor, ops):
         for op, problem in zip(ops, problems):
             if problem:
                 op_id = op.get("op_id") if isinstance(op, dict) and isinstance(op.get("op_id"), str) else None
-                results.append(_rejected(op_id, "malformed", problem))
+                results.append(_rejected(op_id, problem.code, problem.reason))
             else:
                 results.append(_push_one(db, actor, op, context))
         context["writes"].flush()
@@ -290,7 +297,7 @@ def _push_one(db, actor, op, context):
     if needed and needed not in context["uploaded"]:
         return _rejected(op_id, "missing_photo",
                          "the photo was not uploaded yet: upload it by its sha256, then send the op again")
-    status = context["writes"].apply(field, field.key(op, actor), op, row, context["trail"])
+    status = context["writes"].apply(field, field.key(op, actor), op, row=row, trail=context["trail"])
     context["logged"][op_id] = row
     return {"op_id": op_id, "status": status}
 
@@ -327,7 +334,12 @@ class _Writes:
             return row[column] if row else (None, "")
         return register.current(self.db, key, column)
 
-    def apply(self, field, key, op, row, trail):
+    def apply(self, field, key, op, row=None, trail=None, seq=None):
+        """Decide the op: the newest stamp per field wins (the one place that
+        decides it, for a push and for a rebuild). A new op (``row``) is
+        logged with its status and its audit record added to ``trail``; an op
+        replayed from the log (rebuild) comes with its ``seq`` and is neither.
+        Returns 'applied' or 'superseded'."""
         register, column = field.register, field.column
         cell = (register.table, key, column)
         if cell not in self.cells and (register.table, key) in self.rows:
@@ -336,11 +348,12 @@ class _Writes:
         stamp = stamp_of(op)
         status = "applied" if stamp > current else "superseded"
         value = field.stored(op["value"])
-        if self.seq is None:
-            self.seq = oplog.next_seq(self.db)
-        seq, self.seq = self.seq, self.seq + 1
-        self.logged.append((seq, row, status))
-        trail.append(_audit_event(field, key, row, status, before, value))
+        if seq is None:
+            if self.seq is None:
+                self.seq = oplog.next_seq(self.db)
+            seq, self.seq = self.seq, self.seq + 1
+            self.logged.append((seq, row, status))
+            trail.append(_audit_event(field, key, row, status, before, value))
         if status == "applied":
             self.cells[cell] = (value, stamp)
             self.rows.add((register.table, key))
@@ -355,29 +368,6 @@ class _Writes:
         for written in self.rows:
             self.read.pop(written, None)  # read before the write: ask the database again
         self.logged, self.cells, self.writes, self.rows = [], {}, {}, set()
-
-
-def apply(db, field, key, op, row=None, seq=None, trail=None):
-    """Decide the op's status, log it once with that status (unless it is
-    already logged, at ``seq``, as in a rebuild), and write its value if it is
-    the newest for its field. A logged op is recorded in the audit trail, at
-    once or, given ``trail`` (a list), by the caller with the batch's other
-    records. Returns 'applied' or 'superseded'."""
-    stamp = stamp_of(op)
-    before, current = field.register.current(db, key, field.column)
-    status = "applied" if stamp > current else "superseded"
-    value = field.stored(op["value"])
-    if row is not None:
-        seq = oplog.append(db, row, status)
-        # Recorded as it is logged, never on a rebuild, which replays the log.
-        recorded = _audit_event(field, key, row, status, before, value)
-        if trail is None:
-            audit.record_many(db, [recorded])
-        else:
-            trail.append(recorded)
-    if status == "applied":
-        field.register.write(db, key, field.column, value, stamp, seq)
-    return status
 
 
 # Columns of a register's key that the audit record already names elsewhere
@@ -451,14 +441,19 @@ def _without_own_rows(db, answer, user_id, device):
 
 
 def rebuild(db):
-    """Rebuild every register from the op log alone."""
+    """Rebuild every register from the op log alone, replaying each op
+    through the batch writer that decided it when it came (``_Writes.apply``)."""
     with transaction(db):
         for register in {field.register.table: field.register for field in FIELDS.values()}.values():
             register.clear(db)
-        for row in oplog.replay(db).fetchall():
+        writes = _Writes(db)
+        for count, row in enumerate(oplog.replay(db), 1):
             op = {"op_id": row["op_id"], "hlc": row["hlc"], "inspection_id": row["inspection_id"],
                   "standard": row["standard_code"], "field": row["field"], "value": json.loads(row["value"])}
             actor = Actor(user={"id": row["user_id"]} if row["user_id"] is not None else None,
                           link={"id": row["link_id"]} if row["link_id"] is not None else None)
             field = FIELDS[row["field"]]
-            apply(db, field, field.key(op, actor), op, seq=row["seq"])
+            writes.apply(field, field.key(op, actor), op, seq=row["seq"])
+            if count % 10_000 == 0:
+                writes.flush()  # bounded memory over a year of ops
+        writes.flush()

@@ -135,8 +135,8 @@ def test_the_protocol_loads_without_the_app():
 SQL_WORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")
 
 
-@pytest.mark.parametrize("module", ["inspector/app", "sync/api.py",
-                                    "sync/protocol.py", "sync/fields.py"])
+@pytest.mark.parametrize("module", ["inspector/app", "sync/api.py", "sync/protocol.py", "sync/fields.py",
+                                    "sync/shapes.py", "sync/forms.py"])
 def test_routes_cli_and_protocol_hold_no_sql(module):
     paths = [ROOT / module] if module.endswith(".py") else sorted((ROOT / module).rglob("*.py"))
     for path in paths:

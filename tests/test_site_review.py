@@ -10,7 +10,6 @@ import io
 import json
 import random
 import re
-import sqlite3
 from pathlib import Path
 
 import pikepdf
@@ -24,8 +23,7 @@ from inspector.app import demo
 from inspector.app.throttle import TokenBuckets
 from inspector.app.views.review import SALT, UPLOAD_COST
 from inspector.domain import backups, documents, inspections, review
-from inspector.domain.db import MIGRATIONS, connect, database_path
-from tests.helpers import Device, copy_data_dir, demo_photo_hashes, push, read_only_db, small_pdf
+from tests.helpers import Device, demo_photo_hashes, push, read_only_db, small_pdf
 
 from conftest import make_app
 
@@ -525,21 +523,6 @@ def test_a_token_without_the_links_nonce_is_refused(app, link, site):
     old = URLSafeSerializer(app.secret_key, salt=SALT).dumps({"i": inspection, "l": link_id})
     assert site.get(link).status_code == 200
     assert site.get(f"/review/{inspection}/{old}").status_code == 403
-
-
-def test_links_issued_before_the_migration_get_a_nonce_each(tmp_path, seeded_db):
-    folder = copy_data_dir(seeded_db, tmp_path / "old")
-    with contextlib.closing(sqlite3.connect(database_path(folder))) as conn:   # as it was before the migration
-        conn.execute("INSERT INTO review_links (inspection_id, issued_to, email, issued_by, expires_at) "
-                     "SELECT inspection_id, 'Omar', 'omar@x.example', issued_by, expires_at FROM review_links")
-        for column in ("nonce", "documents_uploaded", "document_bytes"):
-            conn.execute(f"ALTER TABLE review_links DROP COLUMN {column}")
-        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
-        conn.commit()
-    db = connect(database_path(folder))
-    nonces = [r[0] for r in db.conn.execute("SELECT nonce FROM review_links")]
-    db.conn.close()
-    assert len(nonces) == len(set(nonces)) == 2 and all(re.fullmatch("[0-9a-f]{32}", n) for n in nonces)
 
 
 # --- the lifecycle ----------------------------------------------------------------------

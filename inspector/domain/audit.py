@@ -206,7 +206,7 @@ def history(db, inspection_id):
     by_username = {r["username"]: r["display_name"] for r in people.values()}
     links = {r["id"]: r for r in db.conn.execute(
         "SELECT id, issued_to, email FROM review_links WHERE inspection_id = ?", [inspection_id])}
-    scale_row = db.conn.execute("SELECT c.scale FROM inspections i JOIN catalogs c ON c.id = i.catalog_id "
+    scale_row = db.conn.execute("SELECT i.scale FROM inspections i "
                                 "WHERE i.id = ?", [inspection_id]).fetchone()
     words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"])
     return [words.event(row) for row in db.conn.execute(

@@ -380,6 +380,16 @@ MIGRATIONS = [
     UPDATE standards SET guidance = substr(guidance, 1, length(guidance) - 2)
     WHERE guidance LIKE '% |' AND catalog_id IN (SELECT id FROM catalogs WHERE illustrative = 1);
     """,
+    # The accrediting body is the inspection's, not the checklist edition's
+    # (inspector/domain/bodies.py): FACT or JACIE inspect the same edition,
+    # each with its scale and words. Inspections made before keep FACT's
+    # words and the scale their edition gave them.
+    """
+    ALTER TABLE inspections ADD COLUMN body TEXT NOT NULL DEFAULT 'fact'
+        CHECK (body IN ('fact', 'jacie', 'internal'));
+    ALTER TABLE inspections ADD COLUMN scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie'));
+    UPDATE inspections SET scale = (SELECT c.scale FROM catalogs c WHERE c.id = inspections.catalog_id);
+    """,
     # Review links, hardened (issue 20, items 4 and 6; branch harden-links).
     # A random nonce per link, signed into its token: a link id is reused
     # after a restore (the rows issued after the backup are gone), and a

@@ -79,7 +79,7 @@ def service_worker():
     if body is None:
         urls, digest = shell_files()
         body = (SYNC_STATIC / "sw.js").read_text().replace("__VERSION__", digest).replace(
-            "__SHELL__", json.dumps(urls))
+            "__SHELL__", json.dumps(urls)).replace("__JUMP_KEY__", json.dumps(catalog.JUMP_KEY))
         current_app.extensions["inspector_sw"] = body
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"

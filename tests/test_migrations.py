@@ -1,0 +1,71 @@
+"""Migrations carry a database made by an earlier release forward: each test
+builds the schema as it stood before a migration (the list's own earlier
+entries), puts in rows as that release wrote them, opens it with today's
+code and reads what became of them (sqlite-utils for the schema)."""
+import re
+import sqlite3
+
+import pytest
+
+from inspector.domain import db as db_module
+from inspector.domain.db import connect, statements
+
+
+def database_before(path, migration_text):
+    """A database at the schema just before the migration holding ``migration_text``."""
+    index = next(i for i, m in enumerate(db_module.MIGRATIONS) if migration_text in m)
+    conn = sqlite3.connect(path, isolation_level=None)
+    for script in db_module.MIGRATIONS[:index]:
+        for statement in statements(script):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version={index}")
+    return conn
+
+
+def test_inspections_made_before_the_body_was_chosen_keep_facts_words_and_their_editions_scale(tmp_path):
+    conn = database_before(tmp_path / "old.sqlite3", "ADD COLUMN body")
+    conn.execute("INSERT INTO users (id, username, display_name, role, password_hash) "
+                 "VALUES (1, 'iris', 'Iris', 'admin', 'x')")
+    conn.execute("INSERT INTO catalogs (id, edition, source, scale) VALUES (1, 'FACT ed.', 's', 'fact'), "
+                 "(2, 'JACIE ed.', 's', 'jacie')")
+    conn.execute("INSERT INTO inspections (id, site_name, catalog_id, starts_on, ends_on, created_by) "
+                 "VALUES (1, 'On FACT', 1, '2026-01-01', '2026-01-02', 1), "
+                 "(2, 'On JACIE', 2, '2026-01-01', '2026-01-02', 1)")
+    conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    assert {"body", "scale"} <= set(db["inspections"].columns_dict)
+    assert [(r["site_name"], r["body"], r["scale"]) for r in db["inspections"].rows_where(order_by="id")] == [
+        ("On FACT", "fact", "fact"), ("On JACIE", "fact", "jacie")]
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS)
+
+
+def test_the_schema_check_refuses_an_unknown_body(tmp_path):
+    db = connect(tmp_path / "new.sqlite3")
+    db.conn.execute("INSERT INTO users (id, username, display_name, role, password_hash) "
+                    "VALUES (1, 'iris', 'Iris', 'admin', 'x')")
+    db.conn.execute("INSERT INTO catalogs (id, edition, source) VALUES (1, 'e', 's')")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.conn.execute("INSERT INTO inspections (site_name, catalog_id, starts_on, ends_on, created_by, body) "
+                        "VALUES ('x', 1, '2026-01-01', '2026-01-02', 1, 'iso')")
+
+
+def test_links_issued_before_nonces_get_one_each_and_nothing_counted_against_their_quota(tmp_path):
+    """Their old tokens carry no nonce, so they stop opening: the lead's page
+    shows each live link's new address (test_site_review.py tries an old token)."""
+    conn = database_before(tmp_path / "old.sqlite3", "ADD COLUMN nonce")
+    conn.execute("INSERT INTO users (id, username, display_name, role, password_hash) "
+                 "VALUES (1, 'lena', 'Lena', 'lead', 'x')")
+    conn.execute("INSERT INTO catalogs (id, edition, source) VALUES (1, 'e', 's')")
+    conn.execute("INSERT INTO inspections (id, site_name, catalog_id, starts_on, ends_on, created_by) "
+                 "VALUES (1, 'Northbridge', 1, '2026-01-01', '2026-01-02', 1)")
+    conn.execute("INSERT INTO review_links (inspection_id, issued_to, email, issued_by, expires_at) "
+                 "VALUES (1, 'Sam', 'sam@x.example', 1, '2099-01-01T00:00:00Z'), "
+                 "(1, 'Omar', 'omar@x.example', 1, '2099-01-01T00:00:00Z')")
+    conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    rows = list(db["review_links"].rows_where(order_by="id"))
+    nonces = {r["nonce"] for r in rows}
+    assert len(nonces) == 2 and all(re.fullmatch("[0-9a-f]{32}", n) for n in nonces)
+    assert [(r["documents_uploaded"], r["document_bytes"]) for r in rows] == [(0, 0), (0, 0)]

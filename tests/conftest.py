@@ -46,6 +46,12 @@ def make_app(data_dir, **config):
 
 
 @pytest.fixture
+def app_on():
+    """app_on(data_dir, **config) -> the app, as the tests run it, on a data folder already there."""
+    return make_app
+
+
+@pytest.fixture
 def new_app(seeded_db):
     """new_app(data_dir, **config) -> an app on a fresh copy of the seeded demo there."""
     def make(data_dir, **config):

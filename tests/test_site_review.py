@@ -25,7 +25,6 @@ from inspector.app.views.review import SALT, UPLOAD_COST
 from inspector.domain import backups, documents, inspections, review
 from tests.helpers import Device, demo_photo_hashes, push, read_only_db, small_pdf
 
-from conftest import make_app
 
 from test_merge import DEMO_NOTES
 
@@ -497,13 +496,14 @@ def test_an_upload_counts_as_several_requests(new_app, tmp_path, as_user, demo_i
 
 # --- a link opens its own row and no other ------------------------------------------------
 
-def test_a_token_never_opens_the_link_that_took_its_id_after_a_restore(app, tmp_path, as_user, demo_inspection):
+def test_a_token_never_opens_the_link_that_took_its_id_after_a_restore(app, app_on, tmp_path, as_user,
+                                                                      demo_inspection):
     lead = as_user("lead")
     send_to_site(lead, demo_inspection)
     backups.backup(app.config["DATA_DIR"], tmp_path / "backup")
     jane = issue(lead, demo_inspection)                                   # issued after the backup
     backups.restore(tmp_path / "backup", tmp_path / "restored")
-    restored = make_app(tmp_path / "restored")                            # the same key signs the links
+    restored = app_on(tmp_path / "restored")                              # the same key signs the links
     omar = issue(as_user("lead", app=restored), demo_inspection, name="Omar Other", email="omar@x.example")
     assert link_id_of(jane) == link_id_of(omar)                           # the restored database reuses the id
     site = restored.test_client()

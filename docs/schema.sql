@@ -1,4 +1,4 @@
--- The database schema as the 13 migrations in inspector/domain/db.py make it.
+-- The database schema as the 14 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -247,7 +247,7 @@ CREATE TABLE review_links (
     issued_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     expires_at TEXT NOT NULL,
     revoked_at TEXT
-, last_opened_at TEXT);
+, last_opened_at TEXT, nonce TEXT, documents_uploaded INTEGER NOT NULL DEFAULT 0, document_bytes INTEGER NOT NULL DEFAULT 0);
 
 CREATE INDEX review_links_inspection ON review_links(inspection_id, id);
 

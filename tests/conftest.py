@@ -38,18 +38,24 @@ def seeded_db(tmp_path_factory):
     return database_path(folder)
 
 
-def make_app(data_dir):
+def make_app(data_dir, **config):
     """The app on ``data_dir``, as the tests run it (CSRF off: test_pages.py
-    switches it on where it is what is tested)."""
+    switches it on where it is what is tested); ``config`` overrides settings."""
     return create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SECRET_KEY": "test",
-                       "WTF_CSRF_ENABLED": False})
+                       "WTF_CSRF_ENABLED": False, **config})
+
+
+@pytest.fixture
+def app_on():
+    """app_on(data_dir, **config) -> the app, as the tests run it, on a data folder already there."""
+    return make_app
 
 
 @pytest.fixture
 def new_app(seeded_db):
-    """new_app(data_dir) -> an app on a fresh copy of the seeded demo there."""
-    def make(data_dir):
-        return make_app(copy_data_dir(seeded_db, data_dir))
+    """new_app(data_dir, **config) -> an app on a fresh copy of the seeded demo there."""
+    def make(data_dir, **config):
+        return make_app(copy_data_dir(seeded_db, data_dir), **config)
     return make
 
 

@@ -9,6 +9,7 @@ in by the launcher below, not read by production code.
 import contextlib
 import hashlib
 import http.cookiejar
+import io
 import json
 import os
 import random
@@ -89,6 +90,22 @@ def copy_data_dir(seeded_database, data_dir):
 def demo_photo_hashes():
     """The hashes of the evidence photos the demo stores: tests count what they add beside them."""
     return {hashlib.sha256(demo.demo_photo(f[4])).hexdigest() for f in demo.FINDINGS if f[4]}
+
+
+def small_pdf(text="Evidence", pages=1):
+    """A real PDF (pages with a line of text each), as an evidence document."""
+    import pikepdf
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    for n in range(pages):
+        pdf.add_blank_page()
+        page = pdf.pages[-1]
+        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.Contents = pdf.make_stream(f"BT /F1 12 Tf 72 712 Td ({text} {n + 1}) Tj ET".encode())
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
 
 
 def read_only_db(data_dir):

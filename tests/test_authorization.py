@@ -10,7 +10,7 @@ import io
 import pytest
 
 from inspector.domain import inspections, review, team, users
-from tests.helpers import Device, log_in_test_client
+from tests.helpers import Device, log_in_test_client, small_pdf
 from inspector.app.views.review import link_path
 
 ACTORS = ("anonymous", "site", "other_site", "inspector", "outsider", "lead", "other_lead", "admin")
@@ -51,7 +51,6 @@ RULES = {
     ("sync.pull", "GET"): TEAM_OR_ADMIN,
     ("sync.upload_photo", "PUT"): USERS,  # any account may upload; attaching needs the team
 }
-PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 def routes(app):
@@ -80,14 +79,15 @@ def world(app, db, demo_inspection):
     link = review.issue_link(db, demo_inspection, "Sam Site", "sam@example.org", 7, uid["lead"])
     other_link = review.issue_link(db, other, "Olu Site", "olu@example.org", 7, uid["lead2"])
     site = app.test_client()
-    path = link_path(demo_inspection, link, app.secret_key)
-    site.post(f"{path}/documents", data={"citation": "B1.5", "round": "1", "document": (io.BytesIO(PDF), "p.pdf")},
+    path = link_path(review.link(db, link), app.secret_key)
+    site.post(f"{path}/documents", data={"citation": "B1.5", "round": "1",
+                                         "document": (io.BytesIO(small_pdf()), "p.pdf")},
               content_type="multipart/form-data")
     document = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
     released = db.conn.execute("SELECT sha256 FROM photo_releases WHERE released = 1").fetchone()[0]
     own = db.conn.execute("SELECT sha256 FROM finding_photos WHERE standard_code = 'B2.3'").fetchone()[0]
     tokens = {"site": path.rsplit("/", 1)[1],
-              "other_site": link_path(other, other_link, app.secret_key).rsplit("/", 1)[1]}
+              "other_site": link_path(review.link(db, other_link), app.secret_key).rsplit("/", 1)[1]}
     return {"inspection": demo_inspection, "uid": uid, "tokens": tokens, "document": document,
             "released": released, "own_photo": own, "link": link}
 

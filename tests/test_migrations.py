@@ -3,6 +3,7 @@ builds the schema as it stood before a migration (the list's own earlier
 entries), puts in rows as that release wrote them, opens it with today's
 code and reads what became of them (sqlite-utils for the schema)."""
 import json
+import re
 import sqlite3
 
 import pytest
@@ -99,3 +100,24 @@ def test_installs_that_imported_the_stray_separator_are_cleaned_and_licensed_tex
     guidance = {(r["catalog_id"], r["code"]): r["guidance"] for r in db["standards"].rows}
     assert guidance == {(1, "B1"): "Look at the file.", (1, "B1.1"): "Look at the file.",
                         (2, "B1"): "Look at the file. |", (2, "B1.1"): "Look at the file. |"}
+
+
+def test_links_issued_before_nonces_get_one_each_and_nothing_counted_against_their_quota(tmp_path):
+    """Their old tokens carry no nonce, so they stop opening: the lead's page
+    shows each live link's new address (test_site_review.py tries an old token)."""
+    conn = database_before(tmp_path / "old.sqlite3", "ADD COLUMN nonce")
+    conn.execute("INSERT INTO users (id, username, display_name, role, password_hash) "
+                 "VALUES (1, 'lena', 'Lena', 'lead', 'x')")
+    conn.execute("INSERT INTO catalogs (id, edition, source) VALUES (1, 'e', 's')")
+    conn.execute("INSERT INTO inspections (id, site_name, catalog_id, starts_on, ends_on, created_by) "
+                 "VALUES (1, 'Northbridge', 1, '2026-01-01', '2026-01-02', 1)")
+    conn.execute("INSERT INTO review_links (inspection_id, issued_to, email, issued_by, expires_at) "
+                 "VALUES (1, 'Sam', 'sam@x.example', 1, '2099-01-01T00:00:00Z'), "
+                 "(1, 'Omar', 'omar@x.example', 1, '2099-01-01T00:00:00Z')")
+    conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    rows = list(db["review_links"].rows_where(order_by="id"))
+    nonces = {r["nonce"] for r in rows}
+    assert len(nonces) == 2 and all(re.fullmatch("[0-9a-f]{32}", n) for n in nonces)
+    assert [(r["documents_uploaded"], r["document_bytes"]) for r in rows] == [(0, 0), (0, 0)]

@@ -40,7 +40,7 @@ def world(seeded_db, tmp_path_factory):
     inspection_id = demo_inspection_id(data)
     inspections.set_state(db, inspection_id, "with_site")
     link = dict(review.live_links(db, inspection_id)[0])
-    documents.store(db, data, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "plan.pdf",
+    documents.store(db, data, "pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "plan.pdf",
                     inspection_id=inspection_id, link_id=link["id"])
     actors = {"inspector": Actor(user={"id": user_id(data, "inspector1"), "role": "inspector"}),
               "lead": Actor(user={"id": user_id(data, "lead"), "role": "inspector"}),

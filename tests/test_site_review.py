@@ -3,24 +3,34 @@ bad link shows one plain page and nothing else; the site sees only its own
 draft citations, suggestions and released photos; each field saves on its
 own; evidence documents are checked by their bytes; the lead reviews each
 round; and the lifecycle is enforced by the server."""
+import base64
+import contextlib
+import hashlib
 import io
 import json
+import random
 import re
 from pathlib import Path
 
+import pikepdf
+import pypdf
 import pytest
 from PIL import Image
 
-from inspector.app import demo
+from itsdangerous import URLSafeSerializer
 
-from inspector.domain import review
-from tests.helpers import Device, demo_photo_hashes, push
+from inspector.app import demo
+from inspector.app.throttle import TokenBuckets
+from inspector.app.views.review import SALT, UPLOAD_COST
+from inspector.domain import backups, documents, inspections, review
+from tests.helpers import Device, demo_photo_hashes, push, read_only_db, small_pdf
+
 
 from test_merge import DEMO_NOTES
 
 PHOTOS = Path(__file__).parent / "fixtures" / "photos"
 CITED = ["B1.5", "B2.3", "B8.10"]  # the demo's draft citations, in catalog order
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = small_pdf("Action plan")
 
 
 def send_to_site(lead, inspection):
@@ -208,7 +218,8 @@ def test_a_pdf_is_kept_and_served_only_as_a_download(link, site, db, as_user, de
     assert upload(site, link, "plan.pdf", PDF).status_code == 302
     sha = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
     response = site.get(f"{link}/documents/{sha}")
-    assert response.status_code == 200 and response.data == PDF and response.mimetype == "application/pdf"
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "Action plan 1" in pypdf.PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
     assert response.headers["Content-Disposition"] == 'attachment; filename="plan.pdf"'
     assert as_user("lead").get(f"/inspections/{demo_inspection}/documents/{sha}").status_code == 200
     assert as_user("inspector1").get(f"/inspections/{demo_inspection}/documents/{sha}").status_code == 404
@@ -238,6 +249,280 @@ def test_an_evidence_image_loses_its_gps_and_camera_data(link, site, db, app):
     kept = site.get(f"{link}/documents/{sha}").data
     assert kind == "jpeg" and kept != raw
     assert not Image.open(io.BytesIO(kept)).getexif()
+
+
+def stored_files(app):
+    """The document files in the data folder."""
+    folder = Path(app.config["DATA_DIR"]) / "documents"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def nothing_stored(app, db):
+    """No document row, file, evidence op or upload record, and nothing counted against a link."""
+    return (db.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 0 and stored_files(app) == []
+            and db.conn.execute("SELECT count(*) FROM ops WHERE field = 'evidence'").fetchone()[0] == 0
+            and db.conn.execute("SELECT count(*) FROM audit WHERE action = 'document.uploaded'").fetchone()[0] == 0
+            and db.conn.execute("SELECT sum(documents_uploaded) + sum(document_bytes) FROM review_links"
+                                ).fetchone()[0] == 0)
+
+
+# --- evidence documents are what they claim ---------------------------------------------
+
+@pytest.mark.parametrize("name, data", [
+    ("page.pdf", b"%PDF-1.7\n<!doctype html><html><script>alert(document.cookie)</script></html>\n%%EOF\n"),
+    ("noise.pdf", b"%PDF-1.7\n" + random.Random(20).randbytes(2 * 1024 * 1024) + b"\n%%EOF\n"),
+    ("no-pages.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"),
+])
+def test_a_pdf_that_does_not_parse_is_refused_beside_its_upload_control(link, site, db, app, name, data):
+    response = upload(site, link, name, data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 415
+    error = re.search(r'<p class="error" id="document-error-B1.5" role="alert">(.+?)</p>', html)
+    assert error and "could not be read as one. Nothing was saved" in error.group(1)
+    assert 'aria-describedby="document-error-B1.5"' in html                     # the control names its error
+    assert nothing_stored(app, db)
+
+
+def locked_pdf():
+    pdf = pikepdf.open(io.BytesIO(small_pdf()))
+    out = io.BytesIO()
+    pdf.save(out, encryption=pikepdf.Encryption(user="secret", owner="secret"))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("case, status, words", [
+    ("locked", 415, "protected by a password"),
+    ("too many parts", 413, "made of too many parts"),
+])
+def test_a_pdf_that_cannot_be_checked_is_refused(link, site, db, app, monkeypatch, case, status, words):
+    if case == "too many parts":
+        monkeypatch.setattr(documents, "MAX_PDF_OBJECTS", 3)   # small_pdf() has 5: a 50,000-part file is slow to make
+    response = upload(site, link, "plan.pdf", locked_pdf() if case == "locked" else PDF)
+    assert response.status_code == status and words in response.get_data(as_text=True)
+    assert nothing_stored(app, db)
+
+
+def armed_pdf():
+    """A real PDF that acts when opened: JavaScript on open, on a page and in
+    the name tree, a launch action, a link chained to a script, an embedded
+    program (in the name tree and as an attachment), an XFA form, an author."""
+    Dictionary, Name, String, Array = pikepdf.Dictionary, pikepdf.Name, pikepdf.String, pikepdf.Array
+    pdf = pikepdf.open(io.BytesIO(small_pdf("Signed agreement")))
+    script = pdf.make_indirect(Dictionary(Type=Name.Action, S=Name.JavaScript,
+                                          JS=String("app.launchURL('https://evil.example/')")))
+    program = pdf.make_indirect(Dictionary(Type=Name.Filespec, F=String("invoice.exe"),
+                                           EF=Dictionary(F=pdf.make_stream(b"MZ not really a program"))))
+    pdf.Root.OpenAction = script
+    pdf.Root.AA = Dictionary(WC=script)
+    pdf.Root.Names = Dictionary(JavaScript=Dictionary(Names=Array([String("run"), script])),
+                                EmbeddedFiles=Dictionary(Names=Array([String("invoice.exe"), program])))
+    pdf.Root.AcroForm = Dictionary(Fields=Array(), XFA=pdf.make_stream(b"<xdp:xdp/>"))
+    pdf.docinfo["/Author"] = "A. Person"
+    page = pdf.pages[0].obj
+    page.AA = Dictionary(O=script)
+    page.Annots = Array([
+        pdf.make_indirect(Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[72, 600, 300, 620],
+                                     A=Dictionary(S=Name.URI, URI=String("https://fact.example/"), Next=script))),
+        pdf.make_indirect(Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[72, 500, 300, 520],
+                                     A=Dictionary(S=Name.Launch, F=String("cmd.exe")))),
+        pdf.make_indirect(Dictionary(Type=Name.Annot, Subtype=Name.FileAttachment, Rect=[72, 400, 90, 420],
+                                     FS=program)),
+    ])
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def everything_in(pdf):
+    """(every dictionary key, every action type, every annotation type) in the file."""
+    keys, actions, annotations = set(), set(), set()
+
+    def walk(obj):
+        if isinstance(obj, pikepdf.Array):
+            for item in obj:
+                if isinstance(item, (pikepdf.Array, pikepdf.Dictionary)) and not item.is_indirect:
+                    walk(item)
+        elif isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+            keys.update(obj.keys())
+            if isinstance(obj.get("/A"), pikepdf.Dictionary):
+                actions.add(str(obj.A.get("/S")))
+            if obj.get("/Type") == "/Annot":
+                annotations.add(str(obj.get("/Subtype")))
+            for value in obj.values():
+                if isinstance(value, (pikepdf.Array, pikepdf.Dictionary)) and not value.is_indirect:
+                    walk(value)
+    for obj in pdf.objects:
+        walk(obj)
+    return keys, actions, annotations
+
+
+def test_a_pdf_is_stored_without_what_could_act_when_opened(link, site, db, app):
+    raw = armed_pdf()
+    with pikepdf.open(io.BytesIO(raw)) as pdf:                                   # the test's PDF is armed
+        assert {"/OpenAction", "/JS", "/EF", "/XFA"} <= everything_in(pdf)[0]
+    assert upload(site, link, "agreement.pdf", raw).status_code == 302
+    sha = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
+    [path] = stored_files(app)
+    kept = path.read_bytes()
+    assert path.name == sha == hashlib.sha256(kept).hexdigest()                  # named by what is stored
+    assert db.conn.execute("SELECT value FROM ops WHERE field = 'evidence'").fetchone()[0].count(sha) == 1
+    served = site.get(f"{link}/documents/{sha}")
+    assert served.data == kept and served.headers["Content-Disposition"] == 'attachment; filename="agreement.pdf"'
+    with pikepdf.open(io.BytesIO(kept)) as pdf:
+        keys, actions, annotations = everything_in(pdf)
+        assert not keys & {"/OpenAction", "/AA", "/JS", "/JavaScript", "/Names", "/EmbeddedFiles", "/EF",
+                           "/AcroForm", "/XFA", "/Next"}
+        assert actions == {"/URI"} and annotations == {"/Link"}                 # the plain link stays
+        assert "/Author" not in pdf.docinfo
+    assert b"invoice.exe" not in kept and b"evil.example" not in kept
+    assert "Signed agreement 1" in pypdf.PdfReader(io.BytesIO(kept)).pages[0].extract_text()
+    # The same file again is the same stored file, under the same hash.
+    assert upload(site, link, "agreement.pdf", raw).status_code == 302
+    assert stored_files(app) == [path] and db.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+
+
+# --- uploads are checked before they are stored -----------------------------------------
+
+def _submit_b15(site, link, lead, inspection, db):
+    save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, action="submit")
+
+
+def _send_b15_back(site, link, lead, inspection, db):
+    _submit_b15(site, link, lead, inspection, db)
+    lead.post(f"/inspections/{inspection}/responses/B1.5/review",
+              data={"round": "1", "outcome": "more_info", "comment": "Send the signed copy."})
+
+
+def _state(state):
+    return lambda site, link, lead, inspection, db: inspections.set_state(db, inspection, state)
+
+
+# case: (citation, round, what happens first, status, refusal code, shown beside B1.5's upload control)
+REFUSED_UPLOADS = {
+    "no citation": ("", "1", None, 400, "not_a_citation", False),
+    "not a citation": ("B1.3", "1", None, 400, "not_a_citation", False),
+    "no round": ("B1.5", "", None, 409, "round_closed", True),
+    "a round not open yet": ("B1.5", "2", None, 409, "round_closed", True),
+    "a closed round": ("B1.5", "1", _send_b15_back, 409, "round_closed", True),
+    "a submitted round": ("B1.5", "1", _submit_b15, 409, "submitted", False),
+    "the site has responded": ("B1.5", "1", _state("site_responded"), 409, "inspection_state", False),
+    "the report is final": ("B1.5", "1", _state("final"), 409, "inspection_state", False),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_UPLOADS))
+def test_an_upload_the_link_may_not_make_is_refused_before_anything_is_stored(
+        case, link, site, db, app, as_user, demo_inspection):
+    code, round_, before, status, reason, beside = REFUSED_UPLOADS[case]
+    if before:
+        before(site, link, as_user("lead"), demo_inspection, db)
+    form = {"citation": code, "round": round_}
+    response = site.post(f"{link}/documents", data={**form, "document": (io.BytesIO(PDF), "plan.pdf")},
+                         content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert "The file was not attached" in html and "Nothing was saved from this file." in html
+    assert ('id="document-error-B1.5"' in html) == beside
+    answer = site.post(f"{link}/documents", data={**form, "document": (io.BytesIO(PDF), "plan.pdf")},
+                       content_type="multipart/form-data", headers={"Accept": "application/json"})
+    assert (answer.status_code, answer.json["error"]) == (status, reason)
+    assert nothing_stored(app, db)
+
+
+@pytest.mark.parametrize("limit", ["documents", "bytes"])
+def test_a_link_stores_no_more_than_its_quota(limit, app, link, site, db, as_user, demo_inspection):
+    first, second = small_pdf("Plan 1"), small_pdf("Plan 2")
+    kept = len(documents.check(first)[1])
+    app.config.update({"documents": {"REVIEW_LINK_MAX_DOCUMENTS": 1},
+                       "bytes": {"REVIEW_LINK_MAX_DOCUMENT_BYTES": kept + kept // 2}}[limit])
+    assert upload(site, link, "plan-1.pdf", first).status_code == 302
+    refused = upload(site, link, "plan-2.pdf", second)
+    assert refused.status_code == 403
+    assert re.search(r'id="document-error-B1.5" role="alert"><strong>The file was not attached.</strong> This link '
+                     r'has attached its limit of', refused.get_data(as_text=True))
+    assert db.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == len(stored_files(app)) == 1
+    counted = db.conn.execute("SELECT documents_uploaded, document_bytes FROM review_links WHERE documents_uploaded > 0")
+    assert [tuple(r) for r in counted] == [(1, kept)]
+    # Another person's link of the same inspection has a quota of its own.
+    other = issue(as_user("lead"), demo_inspection, name="Omar Quality", email="omar@northbridge.example")
+    assert upload(app.test_client(), other, "plan-2.pdf", second).status_code == 302
+
+
+def test_a_link_sending_too_fast_is_answered_429_with_retry_after(new_app, tmp_path, as_user, demo_inspection):
+    fast = new_app(tmp_path / "fast", REVIEW_LINK_BURST=3, REVIEW_LINK_RATE=0.01)
+    lead = as_user("lead", app=fast)
+    send_to_site(lead, demo_inspection)
+    link, other = issue(lead, demo_inspection), issue(lead, demo_inspection, name="Omar", email="omar@x.example")
+    site = fast.test_client()
+    assert [site.get(link).status_code for _ in range(3)] == [200] * 3
+    # One token more in 100 s; an upload costs the whole burst (3 tokens): 300 s.
+    for response, wait in ((site.get(link), "100"), (upload(site, link, "plan.pdf", PDF), "300")):
+        html = response.get_data(as_text=True)
+        assert response.status_code == 429 and response.headers["Retry-After"] == wait
+        assert "<h1>Too many attempts</h1>" in html and f"wait {wait} seconds" in html  # the app's error page
+        assert "Log in" not in html                                                     # the site has no account
+    answer = site.get(f"{link}/photos/{'0' * 64}", headers={"Accept": "application/json"})
+    assert answer.status_code == 429 and answer.json["error"] == "too_many_requests"
+    assert site.get(other).status_code == 200                                          # each link its own bucket
+    assert read_only_rows(fast, "SELECT count(*) FROM documents") == 0
+
+
+def read_only_rows(app, sql):
+    with contextlib.closing(read_only_db(app.config["DATA_DIR"])) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_a_token_bucket_refills_at_its_rate():
+    now = [0.0]
+    buckets = TokenBuckets(rate=0.5, burst=2, clock=lambda: now[0])
+    assert [buckets.take("a"), buckets.take("a"), buckets.take("a"), buckets.take("b")] == [0, 0, 2, 0]
+    now[0] += 1.9
+    assert buckets.take("a") == 1                     # not quite a token yet: try again within a second
+    now[0] += 0.2
+    assert buckets.take("a") == 0 and buckets.take("a") == 2
+    now[0] += 10
+    assert buckets.take("a", cost=2) == 0 and buckets.take("a", cost=2) == 4   # a costly request waits longer
+
+
+def test_an_upload_counts_as_several_requests(new_app, tmp_path, as_user, demo_inspection):
+    fast = new_app(tmp_path / "fast", REVIEW_LINK_BURST=UPLOAD_COST + 1, REVIEW_LINK_RATE=0.01)
+    lead = as_user("lead", app=fast)
+    send_to_site(lead, demo_inspection)
+    link, site = issue(lead, demo_inspection), fast.test_client()
+    assert upload(site, link, "plan.pdf", PDF).status_code == 302
+    assert site.get(link).status_code == 200          # what is left of the burst: one page
+    assert upload(site, link, "plan.pdf", PDF).status_code == 429
+
+
+# --- a link opens its own row and no other ------------------------------------------------
+
+def test_a_token_never_opens_the_link_that_took_its_id_after_a_restore(app, app_on, tmp_path, as_user,
+                                                                      demo_inspection):
+    lead = as_user("lead")
+    send_to_site(lead, demo_inspection)
+    backups.backup(app.config["DATA_DIR"], tmp_path / "backup")
+    jane = issue(lead, demo_inspection)                                   # issued after the backup
+    backups.restore(tmp_path / "backup", tmp_path / "restored")
+    restored = app_on(tmp_path / "restored")                              # the same key signs the links
+    omar = issue(as_user("lead", app=restored), demo_inspection, name="Omar Other", email="omar@x.example")
+    assert link_id_of(jane) == link_id_of(omar)                           # the restored database reuses the id
+    site = restored.test_client()
+    assert site.get(jane).status_code == 403
+    assert "this link was issued to Omar Other" in site.get(omar).get_data(as_text=True)
+
+
+def link_id_of(path):
+    token = path.rsplit("/", 1)[1]
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "==").decode())["l"]
+
+
+def test_a_token_without_the_links_nonce_is_refused(app, link, site):
+    """Tokens made before links had nonces (signed, genuine, but naming only
+    the inspection and the link) open nothing: the lead sends the new address."""
+    inspection, link_id = int(link.split("/")[2]), link_id_of(link)
+    old = URLSafeSerializer(app.secret_key, salt=SALT).dumps({"i": inspection, "l": link_id})
+    assert site.get(link).status_code == 200
+    assert site.get(f"/review/{inspection}/{old}").status_code == 403
 
 
 # --- the lifecycle ----------------------------------------------------------------------

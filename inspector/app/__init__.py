@@ -60,6 +60,18 @@ def create_app(test_config=None):
         # a few KB stops here instead of filling the memory.
         SYNC_MAX_PUSH_BYTES=int(os.environ.get("INSPECTOR_SYNC_MAX_PUSH_BYTES") or 16 * 1024 * 1024),
         SEND_FILE_MAX_AGE_DEFAULT=0,
+        # What one site review link may store: documents, and their bytes as
+        # kept. A site answers tens of citations with a few documents each
+        # (10 MB at most, most under 2): 200 and 200 MB leave room for that
+        # many times over, and bound what a leaked link can fill the disk with.
+        REVIEW_LINK_MAX_DOCUMENTS=int(os.environ.get("INSPECTOR_REVIEW_LINK_MAX_DOCUMENTS") or 200),
+        REVIEW_LINK_MAX_DOCUMENT_BYTES=int(os.environ.get("INSPECTOR_REVIEW_LINK_MAX_DOCUMENT_BYTES")
+                                           or 200 * 1024 * 1024),
+        # How fast one review link may send requests (its pages, photos,
+        # downloads, saves, uploads): a burst for a page and its photos at
+        # once, then a steady rate per second; beyond it, 429 and Retry-After.
+        REVIEW_LINK_BURST=int(os.environ.get("INSPECTOR_REVIEW_LINK_BURST") or 60),
+        REVIEW_LINK_RATE=float(os.environ.get("INSPECTOR_REVIEW_LINK_RATE") or 2),
     )
     if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy
         app.config["SESSION_COOKIE_SECURE"] = True

@@ -117,7 +117,7 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     scheme = "https" if cert else "http"
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo("The site's review link (it opens once the lead presses Send draft citations to site):")
-    click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['inspection_id'], summary['link_id'], secret)}")
+    click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['link'], secret)}")
     if not no_serve:
         _serve(data_dir, host, port, cert, key, workers, threads)
 

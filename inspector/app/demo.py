@@ -122,7 +122,7 @@ def seed(db, password):
             audit.record(db, "link.issued", inspection_id=inspection_id, user_id=ids["lead"], subject=str(link_id),
                          after={"issued_to": SITE_REVIEWER[0], "email": SITE_REVIEWER[1], "days": 30})
     return {"site": SITE, "inspection_id": inspection_id, "standards": catalog.count_standards(db, catalog_id),
-            "users": [(u, r) for u, r, _ in USERS], "link_id": link_id}
+            "users": [(u, r) for u, r, _ in USERS], "link": dict(review.link(db, link_id))}
 
 
 def demo_photo(caption):

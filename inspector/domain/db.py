@@ -392,6 +392,19 @@ MIGRATIONS = [
     ALTER TABLE inspections ADD COLUMN scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie'));
     UPDATE inspections SET scale = (SELECT c.scale FROM catalogs c WHERE c.id = inspections.catalog_id);
     """,
+    # Review links, hardened (issue 20, items 4 and 6; branch harden-links).
+    # A random nonce per link, signed into its token: a link id is reused
+    # after a restore (the rows issued after the backup are gone), and a
+    # token must never open the new row that took its id. Links issued
+    # before this migration get a nonce too, so their old tokens (which carry
+    # none) stop working: the lead's page shows each live link's new address.
+    # And what each link has uploaded, for its quota (count, bytes kept).
+    """
+    ALTER TABLE review_links ADD COLUMN nonce TEXT;
+    UPDATE review_links SET nonce = lower(hex(randomblob(16)));
+    ALTER TABLE review_links ADD COLUMN documents_uploaded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE review_links ADD COLUMN document_bytes INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

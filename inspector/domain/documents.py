@@ -1,15 +1,41 @@
 """Evidence documents the site attaches to its responses: PDF, JPEG or PNG,
 recognised by their bytes (never by their name), limited in size, stored by
 the hash of what is kept. Images are re-encoded without metadata like
-evidence photos; a PDF is kept as sent once it is checked to be one, and is
-only ever served as a download."""
+evidence photos. A PDF must parse (pikepdf, on qpdf) and is kept as its pages
+under a new catalog, without what could act when it is opened (JavaScript,
+actions on open or on events, launch actions, embedded files, forms and
+their XFA) and without its document metadata; it is only ever served as a
+download.
+
+The site never names a document by the hash of what it sent: the server
+answers the upload with the stored row, and the evidence op names that row's
+hash (the hash of the cleaned file)."""
 import hashlib
+import io
 import re
+
+import pikepdf
 
 from . import photos
 
 MAX_BYTES = 10 * 1024 * 1024
 KINDS = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
+# Every object of a PDF is checked: a scanned or written 1,000-page document
+# has a few thousand to a few tens of thousands. 50,000 small objects take
+# about 1.6 s of a core to check, and a file of 150,000 as long to refuse
+# (measured on the development machine); a file made to stall it goes no further.
+MAX_PDF_OBJECTS = 50_000
+# Actions that only move within the document or follow a link the reader shows
+# first; every other kind (JavaScript, Launch, SubmitForm, ImportData, GoToR,
+# GoToE, Rendition, RichMediaExecute...) is removed wherever it is found.
+SAFE_ACTIONS = ("/GoTo", "/URI", "/Named")
+# Keys removed from every dictionary: scripts and actions run on events
+# (/AA, /OpenAction), embedded files (/EF, the /EmbeddedFiles tree), XFA forms,
+# rich media, and XMP metadata (author, software, dates: like a photo's EXIF).
+REMOVED_KEYS = {"/AA", "/OpenAction", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/XFA",
+                "/RichMediaContent", "/Metadata"}
+# Annotations whose purpose is to carry a file, a script or media.
+REMOVED_ANNOTATIONS = ("/FileAttachment", "/RichMedia", "/Screen", "/Movie", "/Sound", "/3D")
 
 
 class DocumentError(ValueError):
@@ -40,10 +66,7 @@ def check(raw):
         raise DocumentError("only PDF, JPEG and PNG files are accepted (recognised by their content, "
                             "not their name)", 415, "not_a_document")
     if kind == "pdf":
-        # A real PDF ends with its trailer; a truncated or disguised file does not.
-        if b"%%EOF" not in raw[-2048:] or not re.match(rb"%PDF-\d\.\d", raw[:8]):
-            raise DocumentError("the file starts like a PDF but is not a complete PDF", 415, "not_a_document")
-        return kind, raw
+        return kind, clean_pdf(raw)
     try:
         jpeg, _thumb, _w, _h = photos.clean(raw)
     except photos.PhotoError as exc:
@@ -51,10 +74,10 @@ def check(raw):
     return "jpeg", jpeg
 
 
-def store(db, data_dir, raw, filename, *, inspection_id=None, link_id=None):
-    """Check and keep a document; returns its row (sha256, kind, bytes, filename).
-    The upload is recorded in the audit trail, with the link that sent it."""
-    kind, kept = check(raw)
+def store(db, data_dir, kind, kept, filename, *, inspection_id=None, link_id=None):
+    """Keep a document that ``check`` accepted (its kind and the bytes to keep);
+    returns its row (sha256, kind, bytes, filename). The upload is recorded in
+    the audit trail, with the link that sent it."""
     sha256 = hashlib.sha256(kept).hexdigest()
     path = blob_path(data_dir, sha256)
     if not path.exists():
@@ -81,3 +104,81 @@ def attached_to(db, inspection_id, sha256):
     """Whether the document is attached to a response of this inspection."""
     return db.conn.execute("SELECT 1 FROM response_documents WHERE inspection_id = ? AND sha256 = ? "
                            "AND attached = 1", [inspection_id, sha256]).fetchone() is not None
+
+
+def clean_pdf(raw):
+    """The bytes to keep of a PDF: its pages under a new catalog (none of the
+    original's outline, forms, name trees, open action or metadata), with
+    every active or embedded part removed. DocumentError if it does not
+    parse, has no page, or is too complex to check."""
+    try:
+        with pikepdf.open(io.BytesIO(raw)) as pdf:
+            objects = list(pdf.objects)
+            if len(objects) > MAX_PDF_OBJECTS:
+                raise DocumentError(f"the PDF is made of too many parts (more than {MAX_PDF_OBJECTS:,}): print it "
+                                    f"to a new PDF, or split it in two", 413, "too_complex")
+            if len(pdf.pages) == 0:
+                raise ValueError("no pages")
+            pdf.trailer.Root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Catalog,
+                                                                    Pages=pdf.Root.Pages))
+            if "/Info" in pdf.trailer:
+                del pdf.trailer["/Info"]
+            for page in pdf.pages:
+                annotations = page.obj.get("/Annots")
+                if isinstance(annotations, pikepdf.Array):
+                    page.obj.Annots = pikepdf.Array(
+                        [a for a in annotations if not isinstance(a, pikepdf.Dictionary)
+                         or a.get("/Subtype") not in REMOVED_ANNOTATIONS])
+            for obj in objects:
+                _disarm(obj)
+            out = io.BytesIO()
+            # Only what the new catalog reaches is written. Streams are copied
+            # as they are, never decoded: a compressed bomb stays a few bytes.
+            # A deterministic /ID: the same upload is kept under the same hash.
+            pdf.save(out, encryption=False, deterministic_id=True,
+                     stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    except DocumentError:
+        raise
+    except pikepdf.PasswordError as exc:
+        raise DocumentError("the PDF is protected by a password: send it without one", 415,
+                            "not_a_document") from exc
+    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+        # qpdf repairs what it can; what it cannot read at all, or a "PDF"
+        # with no page in it, is not a document. (RuntimeError: RecursionError
+        # too, from a structure nested deeper than Python's stack.)
+        raise DocumentError("the file starts like a PDF but could not be read as one", 415,
+                            "not_a_document") from exc
+    return out.getvalue()
+
+
+_CONTAINERS = (pikepdf.ObjectType.array, pikepdf.ObjectType.dictionary)
+
+
+def _direct_container(value):
+    return isinstance(value, pikepdf.Object) and value._type_code in _CONTAINERS and not value.is_indirect
+
+
+def _disarm(obj):
+    """Remove active content from ``obj`` and the direct objects inside it
+    (indirect ones are visited on their own, from the document's object list)."""
+    kind = obj._type_code if isinstance(obj, pikepdf.Object) else None
+    if kind == pikepdf.ObjectType.array:
+        for item in obj:
+            if _direct_container(item):
+                _disarm(item)
+        return
+    if kind not in (pikepdf.ObjectType.dictionary, pikepdf.ObjectType.stream):
+        return
+    keys = obj.keys()
+    for key in keys & REMOVED_KEYS:
+        del obj[key]
+    if "/A" in keys:
+        action = obj.get("/A")
+        if not isinstance(action, pikepdf.Dictionary) or action.get("/S") not in SAFE_ACTIONS:
+            del obj["/A"]
+        elif "/Next" in action:
+            del action["/Next"]  # a safe action may chain to any other: the chain goes
+    for key in keys - REMOVED_KEYS:
+        value = obj.get(key)
+        if _direct_container(value):
+            _disarm(value)

@@ -47,7 +47,7 @@ def blob_path(data_dir, sha256, thumb=False):
     return photo_dir(data_dir) / sha256[:2] / f"{sha256}{'.thumb' if thumb else ''}.jpg"
 
 
-def _size_text(n):
+def size_text(n):
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.3g} MB"
     return f"{n / 1024:.3g} KB" if n >= 1024 else f"{n} bytes"
@@ -55,7 +55,7 @@ def _size_text(n):
 
 def _check_size(raw):
     if len(raw) > MAX_BYTES:
-        raise PhotoError(f"the photo is larger than {_size_text(MAX_BYTES)}; it is not stored, and sending "
+        raise PhotoError(f"the photo is larger than {size_text(MAX_BYTES)}; it is not stored, and sending "
                          f"it again will not help: downscale it first", 413, "too_large")
 
 

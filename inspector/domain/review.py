@@ -8,12 +8,17 @@ each saving only the fields they changed, never overwrite each other's
 fields; on the same field the later save wins and the earlier stays in the
 log and the audit trail.
 """
+import hmac
+import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
+from . import access
 from .access import Refusal
 from .catalog import DEFICIENT
 from .merge import released_photos
+from .photos import size_text
+
 OUTCOMES = {"accepted": "Accepted", "more_info": "More information needed"}
 MAX_DAYS = 90
 
@@ -29,10 +34,12 @@ def _stamp(moment):
 
 
 def issue_link(db, inspection_id, issued_to, email, days, issued_by):
-    """A new link row, valid ``days`` from now; returns its id."""
+    """A new link row, valid ``days`` from now; returns its id. Its random
+    nonce goes into the signed token: the token opens this row and no other
+    that may later take the same id (after a restore)."""
     return db["review_links"].insert({
         "inspection_id": inspection_id, "issued_to": issued_to, "email": email, "issued_by": issued_by,
-        "expires_at": _stamp(_now() + timedelta(days=days)),
+        "expires_at": _stamp(_now() + timedelta(days=days)), "nonce": secrets.token_hex(16),
     }).last_pk
 
 
@@ -53,6 +60,12 @@ def live_links(db, inspection_id):
 def is_live(row):
     """Issued, not revoked, not expired."""
     return row is not None and row["revoked_at"] is None and row["expires_at"] > _stamp(_now())
+
+
+def is_issued_as(row, nonce):
+    """Whether a token carrying ``nonce`` was issued for this very row."""
+    return (row is not None and isinstance(row["nonce"], str) and isinstance(nonce, str) and nonce.isascii()
+            and hmac.compare_digest(row["nonce"], nonce))
 
 
 def revoke_link(db, link_id):
@@ -144,23 +157,55 @@ def all_submitted(db, inspection_id):
     return bool(codes) and codes <= answered
 
 
-def response_refusal(db, op, inspection):
-    """Why the site may not write this op's response field, or None: only a
-    citation, only its current round, and not once that round is submitted."""
-    code, round_ = op["standard"], op["value"]["round"]
+def round_refusal(db, inspection, code, round_):
+    """Why the site may not answer this round of this citation, or None: only
+    a citation, only its current round, and not once that round is submitted."""
     if code not in citation_codes(db, inspection["id"]):
-        return Refusal("not_a_citation", f"{code} is not one of the draft citations.")
+        return Refusal("not_a_citation", "That is not one of the draft citations.")
     if round_ != current_round(db, inspection["id"], code):
         return Refusal("round_closed", "This round of the response is closed: answer the current one.")
     submitted = db.conn.execute("SELECT submitted FROM responses WHERE inspection_id = ? AND standard_code = ? "
                                 "AND round = ?", [inspection["id"], code, round_]).fetchone()
     if submitted and submitted[0]:
         return Refusal("submitted", "This response was submitted: it can no longer change.")
+    return None
+
+
+def response_refusal(db, op, inspection):
+    """Why the site may not write this op's response field, or None."""
+    refusal = round_refusal(db, inspection, op["standard"], op["value"]["round"])
+    if refusal:
+        return refusal
     # Detached too: the row would name a document the server never had.
     if op["field"] == "evidence" and not db.conn.execute(
             "SELECT 1 FROM documents WHERE sha256 = ?", [op["value"]["sha256"]]).fetchone():
         return Refusal("missing_document", "The document was not uploaded yet: upload it, then attach it.")
     return None
+
+
+def upload_refusal(db, link, inspection, code, round_, kept_bytes, quota):
+    """Why the site may not store an evidence document for this round of this
+    citation now, or None; asked before anything is written. The same rules
+    as its writes through the log (the link's state rule, the citation, its
+    open round), then the link's ``quota`` (documents, bytes kept): every
+    document it stored counts, by the size kept."""
+    refusal = access.respond_refusal(link, inspection) or round_refusal(db, inspection, code, round_)
+    if refusal:
+        return refusal
+    max_documents, max_bytes = quota
+    if link["documents_uploaded"] + 1 > max_documents:
+        return Refusal("quota_documents", f"This link has attached its limit of {max_documents} documents: "
+                                          f"ask the lead inspector if you need to send more.")
+    if link["document_bytes"] + kept_bytes > max_bytes:
+        return Refusal("quota_bytes", f"This link has attached its limit of {size_text(max_bytes)} of documents: "
+                                      f"ask the lead inspector if you need to send more.")
+    return None
+
+
+def count_upload(db, link_id, kept_bytes):
+    """Count a stored document against its link's quota."""
+    db.conn.execute("UPDATE review_links SET documents_uploaded = documents_uploaded + 1, "
+                    "document_bytes = document_bytes + ? WHERE id = ?", [kept_bytes, link_id])
 
 
 def review_precheck(db, op, inspection):

@@ -10,11 +10,11 @@ import sys
 
 from playwright.sync_api import expect
 
-from tests.helpers import TABLET, log_in_by_cookie, make_available_offline
+from tests.helpers import TABLET, log_in_by_cookie, make_available_offline, small_pdf
 
 NOTE = "The ward pharmacist has no training record for handling cell therapy products."
 PLAN = "All ward pharmacists complete the manufacturer's handling course by the end of March."
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = small_pdf("Training plan")
 
 
 def citation(page, code):
@@ -77,9 +77,16 @@ def test_inspector_lead_and_site_from_finding_to_final_report(live_server, chrom
     expect(site.get_by_role("alert")).to_contain_text("Draft saved")
     site.reload()
     expect(citation(site, "B3.4").get_by_label("Corrective action plan")).to_have_value(PLAN)
+    # A page saved as .pdf is refused beside its upload control; the page goes on working from there.
+    fake = tmp_path / "not-really.pdf"
+    fake.write_bytes(b"%PDF-1.7\n<html><script>alert(1)</script></html>\n%%EOF\n")
+    site.get_by_label(re.compile(r"\(B3\.4\): PDF, JPEG or PNG")).set_input_files(str(fake))
+    site.get_by_role("button", name="Attach to B3.4").click()
+    refused = site.get_by_label(re.compile(r"\(B3\.4\): PDF, JPEG or PNG"))
+    expect(refused).to_have_accessible_description(re.compile("could not be read as one. Nothing was saved"))
     pdf = tmp_path / "training-plan.pdf"
     pdf.write_bytes(PDF)
-    site.get_by_label(re.compile(r"\(B3\.4\): PDF, JPEG or PNG")).set_input_files(str(pdf))
+    refused.set_input_files(str(pdf))
     site.get_by_role("button", name="Attach to B3.4").click()
     expect(site.get_by_role("alert")).to_contain_text("Attached training-plan.pdf")
     site.get_by_role("button", name="Submit response").click()

@@ -13,14 +13,16 @@ op ids made when it was shown, so sending it twice changes nothing.
 """
 import uuid
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
+                   request, url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import TooManyRequests
 
 from sync import forms
 
 from inspector.domain import access, audit, documents, inspections, photos, review, team
 from inspector.domain.db import get_db, transaction
+from inspector.app import errors, throttle
 from inspector.app.views import inspection_or_404
 
 bp = Blueprint("review", __name__)
@@ -31,22 +33,31 @@ def _serializer(secret_key=None):
     return URLSafeSerializer(secret_key or current_app.secret_key, salt=SALT)
 
 
-def link_path(inspection_id, link_id, secret_key=None):
-    """The path of an issued link: the inspection and the link's id, signed."""
-    token = _serializer(secret_key).dumps({"i": inspection_id, "l": link_id})
-    return f"/review/{inspection_id}/{token}"
+@bp.record_once
+def _set_up_throttle(state):
+    config = state.app.config
+    state.app.extensions["review_link_throttle"] = throttle.TokenBuckets(config["REVIEW_LINK_RATE"],
+                                                                         config["REVIEW_LINK_BURST"])
 
 
-def link_url(inspection_id, link_id):
-    return url_for("inspections.home", _external=True).rstrip("/") + link_path(inspection_id, link_id)
+def link_path(link, secret_key=None):
+    """The path of an issued link (a review_links row): the inspection, the
+    link's id and its nonce, signed."""
+    token = _serializer(secret_key).dumps({"i": link["inspection_id"], "l": link["id"], "n": link["nonce"]})
+    return f"/review/{link['inspection_id']}/{token}"
+
+
+def link_url(link):
+    return url_for("inspections.home", _external=True).rstrip("/") + link_path(link)
 
 
 def _bad_link():
     abort(Response(render_template("review/bad_link.html"), 403))
 
 
-def _site(inspection_id, token):
-    """(link, inspection) for a genuine, live link of this inspection; else the bad-link page."""
+def _site(inspection_id, token, cost=1):
+    """(link, inspection) for a genuine, live link of this inspection; else the
+    bad-link page. The request counts ``cost`` against the link's rate limit."""
     g.user = None  # the site's pages never act as whoever may be logged in on this browser
     try:
         data = _serializer().loads(token)
@@ -54,10 +65,17 @@ def _site(inspection_id, token):
         _bad_link()
     if not isinstance(data, dict) or data.get("i") != inspection_id or not isinstance(data.get("l"), int):
         _bad_link()
+    # Counted per token we issued (the signature held), before any other work.
+    wait = current_app.extensions["review_link_throttle"].take((data["l"], data.get("n")), cost)
+    if wait:
+        raise TooManyRequests(f"This review link sent too many requests in a short time: wait {wait} seconds, "
+                              f"then reload the page.", retry_after=wait)
     db = get_db()
     row = review.link(db, data["l"])
     inspection = inspections.plain(db, inspection_id)
-    if not review.is_live(row) or not access.respond_view_ok(row, inspection):
+    # The nonce: a link id is reused after a restore, the nonce never is.
+    if not review.is_issued_as(row, data.get("n")) or not review.is_live(row) \
+            or not access.respond_view_ok(row, inspection):
         _bad_link()
     g.site_link = row
     return row, inspection
@@ -73,13 +91,24 @@ def site(inspection_id, token):
         with transaction(db):
             audit.record(db, "link.opened", inspection_id=inspection_id, link_id=link["id"],
                          device=f"link{link['id']}", subject=link["issued_to"])
+    return _site_page(link, ins, token)
+
+
+def _site_page(link, ins, token, upload_error=None, status=200):
+    """The site's page; ``upload_error`` ({code, error, message}) is shown next
+    to the upload control of that citation (at the top when it has none)."""
+    db = get_db()
     cited, suggested = review.citations(db, ins)
-    rounds = review.rounds(db, inspection_id)
-    current = {c["code"]: review.current_round(db, inspection_id, c["code"]) for c in cited}
+    rounds = review.rounds(db, ins["id"])
+    current = {c["code"]: review.current_round(db, ins["id"], c["code"]) for c in cited}
+    is_open = access.respond_refusal(link, ins) is None
+    # A citation takes documents while its current round is open: the rule the upload itself is checked by.
+    uploadable = {c["code"] for c in cited
+                  if is_open and review.round_refusal(db, ins, c["code"], current[c["code"]]) is None}
     return render_template("review/site.html", inspection=ins, link=link, token=token, citations=cited,
-                           suggestions=suggested, rounds=rounds, current=current,
-                           team=team.members(db, inspection_id), op_id=lambda: str(uuid.uuid4()),
-                           open=access.respond_refusal(link, ins) is None, outcomes=review.OUTCOMES)
+                           suggestions=suggested, rounds=rounds, current=current, uploadable=uploadable,
+                           upload_error=upload_error, team=team.members(db, ins["id"]),
+                           op_id=lambda: str(uuid.uuid4()), open=is_open, outcomes=review.OUTCOMES), status
 
 
 @bp.route("/review/<int:inspection_id>/<token>", methods=("POST",))
@@ -105,25 +134,60 @@ def site_save(inspection_id, token):
     return redirect(url_for(".site", inspection_id=inspection_id, token=token) + "#citations")
 
 
+# What each refusal of an upload answers: the link may not write now (409 for
+# a state or round that has moved on), did not name a citation (400), or has
+# stored its quota (403); a file that is not a document says its own.
+UPLOAD_REFUSALS = {"not_this_inspection": 403, "inspection_state": 409, "not_a_citation": 400,
+                   "round_closed": 409, "submitted": 409, "quota_documents": 403, "quota_bytes": 403}
+# An upload counts as this many requests against the link's rate limit: a
+# 10 MB PDF takes up to about 1.6 s of a core to check (documents.py), so a
+# link sends a few at once, then one every few seconds, never a core's worth.
+UPLOAD_COST = 10
+
+
 @bp.route("/review/<int:inspection_id>/<token>/documents", methods=("POST",))
 def site_upload(inspection_id, token):
-    link, ins = _site(inspection_id, token)
+    """Attach an evidence document to the open round of a citation. Whatever
+    can refuse it is asked before anything is written: the link's state rule,
+    the citation and its round, the link's quota, then the file itself."""
+    link, ins = _site(inspection_id, token, UPLOAD_COST)
     db = get_db()
+    config = current_app.config
+    quota = (config["REVIEW_LINK_MAX_DOCUMENTS"], config["REVIEW_LINK_MAX_DOCUMENT_BYTES"])
     code, round_ = request.form.get("citation", ""), request.form.get("round", type=int)
+
+    def refused(error, message, status):
+        if errors.wants_json():
+            return jsonify(error=error, message=message), status
+        message = message[:1].upper() + message[1:].rstrip(".") + "."  # a sentence, on the page
+        return _site_page(link, ins, token, {"code": code, "error": error, "message": message}, status)
+
+    refusal = review.upload_refusal(db, link, ins, code, round_, 0, quota)
+    if refusal:
+        return refused(refusal.code, refusal.reason, UPLOAD_REFUSALS[refusal.code])
     upload = request.files.get("document")
     if upload is None or not upload.filename:
-        flash("Choose a file to attach (PDF, JPEG or PNG).")
-        return redirect(url_for(".site", inspection_id=inspection_id, token=token) + f"#cit-{code}")
-    raw = upload.stream.read(documents.MAX_BYTES + 1)
+        return refused("no_file", "Choose a file to attach (PDF, JPEG or PNG).", 400)
     try:
-        with transaction(db):
-            doc = documents.store(db, current_app.config["DATA_DIR"], raw, upload.filename,
-                                  inspection_id=inspection_id, link_id=link["id"])
+        # Parsed and cleaned before the write lock is taken: a large PDF never holds up the tablets' pushes.
+        kind, kept = documents.check(upload.stream.read(documents.MAX_BYTES + 1))
     except documents.DocumentError as exc:
-        return render_template("review/upload_refused.html", message=str(exc), inspection=ins,
-                               back=url_for(".site", inspection_id=inspection_id, token=token)), exc.status
-    _, refused = forms.write(db, forms.evidence(request.form, inspection_id, code, round_, doc["sha256"]), link=link)
-    flash(f"Could not attach {doc['filename']}: {refused[0]['reason']}" if refused else f"Attached {doc['filename']}.")
+        return refused(exc.code, str(exc), exc.status)
+    with transaction(db):
+        # Asked again under the write lock: the state, the round or what the
+        # link has stored (two uploads at once) may have moved meanwhile.
+        link, ins = review.link(db, link["id"]), inspections.plain(db, inspection_id)
+        refusal = review.upload_refusal(db, link, ins, code, round_, len(kept), quota)
+        if refusal is None:
+            doc = documents.store(db, config["DATA_DIR"], kind, kept, upload.filename,
+                                  inspection_id=inspection_id, link_id=link["id"])
+            review.count_upload(db, link["id"], len(kept))
+    if refusal:
+        return refused(refusal.code, refusal.reason, UPLOAD_REFUSALS[refusal.code])
+    _, not_attached = forms.write(db, forms.evidence(request.form, inspection_id, code, round_, doc["sha256"]),
+                                  link=link)
+    flash(f"Could not attach {doc['filename']}: {not_attached[0]['reason']}" if not_attached
+          else f"Attached {doc['filename']}.")
     return redirect(url_for(".site", inspection_id=inspection_id, token=token) + f"#cit-{code}")
 
 
@@ -173,7 +237,7 @@ def lead(inspection_id):
     current = {c["code"]: review.current_round(db, inspection_id, c["code"]) for c in cited}
     return render_template("review/lead.html", inspection=ins, citations=cited, rounds=rounds, current=current,
                            links=review.links_of(db, inspection_id), live=review.is_live,
-                           link_url=lambda row: link_url(inspection_id, row["id"]), outcomes=review.OUTCOMES,
+                           link_url=link_url, outcomes=review.OUTCOMES,
                            op_id=lambda: str(uuid.uuid4()), next_state=access.next_state(ins),
                            previous_state=access.previous_state(ins), max_days=review.MAX_DAYS,
                            can_review=access.review_refusal(g.user, ins) is None)

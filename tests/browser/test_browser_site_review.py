@@ -48,7 +48,8 @@ def test_inspector_lead_and_site_from_finding_to_final_report(live_server, chrom
     log_in_by_cookie(lead, live_server, "lead")
     lead.goto(f"{base}/merge?section=B3")
     row = lead.locator('[id="std-B3.4"]')
-    row.get_by_label("Not compliant", exact=True).check()       # the citation comes prefilled from the note
+    row.get_by_label("Not compliant", exact=True).check()
+    row.get_by_role("button", name="Start from the inspectors' notes").click()  # the lead takes the note as the citation
     expect(row.locator("[data-save-state]")).to_have_text("Saved on this tablet")
     expect(lead.get_by_role("status")).to_have_text("All synced", timeout=20_000)
     lead.goto(base)

@@ -17,7 +17,7 @@ from inspector.domain import access, audit, catalog, inspections, photos
 from inspector.domain.db import transaction
 
 from . import oplog
-from .fields import FIELDS, PULLED, Field
+from .fields import FIELDS, PULLED, Field, _is_unicode
 
 MAX_BATCH = 500
 # Tablets make time-ordered UUIDv7 ids (outbox.js timeOrderedId); tablets
@@ -195,8 +195,8 @@ def check_op(op):
         return "hlc must look like 001732573200000:00000:<device_id> (ms since 1970 in 15 digits, a 5-digit counter)"
     if stamp.group(3) != op["device_id"]:
         return "hlc must end with the op's device_id"
-    if not op["standard"] or len(op["standard"]) > 64:
-        return "standard must be a code"
+    if not op["standard"] or len(op["standard"]) > 64 or not _is_unicode(op["standard"]):
+        return "standard must be a code"  # a lone surrogate (JSON's "\ud800") is no code SQLite can look up
     if "value" not in op:
         return "value is missing"
     field = FIELDS.get(op["field"])
@@ -261,8 +261,7 @@ def apply_batch(db, actor, ops):
         results = []
         for op, problem in zip(ops, problems):
             if problem:
-                op_id = op.get("op_id") if isinstance(op, dict) and isinstance(op.get("op_id"), str) else None
-                results.append(_rejected(op_id, "malformed", problem))
+                results.append(_rejected(_echoed_id(op), "malformed", problem))
             else:
                 results.append(_push_one(db, actor, op, context))
         context["writes"].flush()
@@ -270,6 +269,13 @@ def apply_batch(db, actor, ops):
         cursor = oplog.last_seq(db)
         hlc = oplog.newest_stamp(db, seen)
     return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
+
+
+def _echoed_id(op):
+    """A malformed op's op_id, to answer with: the client finds the op by it.
+    Not one with a lone surrogate (JSON's "\ud800"), which no answer can carry."""
+    op_id = op.get("op_id") if isinstance(op, dict) else None
+    return op_id if isinstance(op_id, str) and _is_unicode(op_id) else None
 
 
 def _rows_wanted(actor, ops, inspections_seen):

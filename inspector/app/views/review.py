@@ -13,6 +13,7 @@ op ids made when it was shown, so sending it twice changes nothing.
 """
 import threading
 import uuid
+from urllib.parse import quote
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
@@ -87,6 +88,12 @@ def _refused(results):
     return [r for r in results if r["status"] == "rejected"]
 
 
+def _at_citation(code):
+    """The page's anchor of a citation: the code comes from the form or the
+    address, and a newline in a Location header is a 500."""
+    return "#cit-" + quote(code, safe="", errors="replace")
+
+
 # --- the site --------------------------------------------------------------------------
 
 @bp.route("/review/<int:inspection_id>/<token>")
@@ -150,7 +157,7 @@ def site_upload(inspection_id, token):
     upload = request.files.get("document")
     if upload is None or not upload.filename:
         flash("Choose a file to attach (PDF, JPEG or PNG).")
-        return redirect(url_for(".site", inspection_id=inspection_id, token=token) + f"#cit-{code}")
+        return redirect(url_for(".site", inspection_id=inspection_id, token=token) + _at_citation(code))
     raw = upload.stream.read(documents.MAX_BYTES + 1)
     try:
         with transaction(db):
@@ -163,7 +170,7 @@ def site_upload(inspection_id, token):
           "field": "evidence", "value": {"round": round_, "sha256": doc["sha256"], "attached": True}}
     refused = _refused(_write({"link": link}, _stamp_ops(f"link{link['id']}", [op])))
     flash(f"Could not attach {doc['filename']}: {refused[0]['reason']}" if refused else f"Attached {doc['filename']}.")
-    return redirect(url_for(".site", inspection_id=inspection_id, token=token) + f"#cit-{code}")
+    return redirect(url_for(".site", inspection_id=inspection_id, token=token) + _at_citation(code))
 
 
 @bp.route("/review/<int:inspection_id>/<token>/documents/<sha256>")
@@ -305,7 +312,7 @@ def review_response(inspection_id, code):
                 inspections.move(db, fresh, "with_site", user_id=g.user["id"],
                                  reason=f"More information needed on {code}")
         flash(f"{code}: {review.OUTCOMES.get(outcome, outcome)}.")
-    return redirect(url_for(".lead", inspection_id=ins["id"]) + f"#cit-{code}")
+    return redirect(url_for(".lead", inspection_id=ins["id"]) + _at_citation(code))
 
 
 @bp.route("/inspections/<int:inspection_id>/documents/<sha256>")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from inspector.app import create_app, default_data_dir, private_files, server
+from inspector.app import create_app, default_data_dir, private_data_dir, private_files, server
 from inspector.domain import audit, backups, users
 from inspector.domain import catalog as catalog_mod
 from inspector.domain.db import connect, database_path, release
@@ -18,7 +18,7 @@ data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False
 
 
 def _open(data_dir):
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    private_data_dir(data_dir)
     return connect(database_path(data_dir))
 
 

@@ -13,7 +13,7 @@ op ids made when it was shown, so sending it twice changes nothing.
 """
 import threading
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
@@ -55,6 +55,8 @@ def _site(inspection_id, token):
         data = _serializer().loads(token)
     except BadSignature:
         _bad_link()
+    if not _spelled_as_issued(data, inspection_id, token):
+        _bad_link()
     if not isinstance(data, dict) or data.get("i") != inspection_id or not isinstance(data.get("l"), int):
         _bad_link()
     db = get_db()
@@ -64,6 +66,21 @@ def _site(inspection_id, token):
         _bad_link()
     g.site_link = row
     return row, inspection
+
+
+def _spelled_as_issued(data, inspection_id, token):
+    """Whether the address spells the link exactly as it was issued, one
+    spelling per link. itsdangerous skips characters outside base64 (an "é"
+    or a zero-width space in the signature still verifies): the token must be
+    what signing ``data`` gives. The route sees the path decoded (%2E is "."):
+    the request line as sent must hold the token too, where the server gives it."""
+    if _serializer().dumps(data) != token:
+        return False
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw is None:
+        return True
+    path = urlsplit(raw).path.removeprefix(request.script_root)
+    return path.split("/")[2:4] == [str(inspection_id), token]
 
 
 _last_stamp = [0]

@@ -2,7 +2,7 @@
 data folder, logging in over HTTP like a browser would (CSRF token from the
 login form, session cookie in a cookie jar), and sync ops built the way a
 tablet builds them (sync/static/outbox.js). The server, the login and the op
-builder are the tests' own, from inspector/testing.py."""
+builder are the tests' own, from tests/helpers.py."""
 import contextlib
 import json
 import random

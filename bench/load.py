@@ -34,9 +34,7 @@ import io
 import json
 import os
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,65 +46,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import PASSWORD, cookie_header, login, seeded_data_dir  # noqa: E402
-from tests.helpers import SYNC, copy_data_dir, free_port, read_only_db, seeded_device  # noqa: E402
+from tests.helpers import SYNC, LiveServer, copy_data_dir, read_only_db, seeded_device  # noqa: E402
 
 ACCOUNTS = ("inspector1", "inspector2", "inspector3")
 ACKED = ("applied", "duplicate", "superseded")
 PHOTO_EVERY = 8
 MAX_BATCH = 25
 GIVE_UP = 60  # seconds a tablet keeps retrying one request before the run fails
-
-
-class Server:
-    """`inspector serve` in its own process group, so that SIGKILL reaches
-    the gunicorn arbiter and its workers at once."""
-
-    def __init__(self, data_dir, port=None):
-        self.data_dir = Path(data_dir)
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-        self.log = open(self.data_dir / "server.log", "ab")
-        self.kills = 0
-
-    def start(self, timeout=30):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "inspector.app.cli", "serve", "--data", str(self.data_dir),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/login", timeout=1).read()
-                return self
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start; see {self.log.name}")
-                time.sleep(0.05)
-
-    def kill(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        # Workers are in the group too; wait until none is left holding the port.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.proc.pid, 0)
-                time.sleep(0.02)
-            except ProcessLookupError:
-                break
-        self.kills += 1
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
 
 
 def small_jpeg(rng):
@@ -308,7 +254,7 @@ def one_run(tmp, seeded_database, name, tablets, seconds, kill, base_seconds=0, 
     """One run on a fresh copy of ``seeded_database``: (figures with their
     "check", 1-tablet baseline figures or None)."""
     data = copy_data_dir(seeded_database, Path(tmp) / f"data-{name}")
-    server = Server(data).start()
+    server = LiveServer(data, workers=2).start(timeout=30)
     try:
         cookies = [cookie_header(login(server.url, a, password)) for a in ACCOUNTS]
         plan = the_plan(data)

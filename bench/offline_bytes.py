@@ -1,5 +1,5 @@
 """Offline bytes: what a tablet downloads to take the demo inspection
-(illustrative catalog, 207 standards) offline, before and after the bundle.
+(illustrative catalog, 239 standards) offline, before and after the bundle.
 
 Runs the real server (`inspector serve`) on a demo-seeded temporary data
 folder and logs in through the form, as inspector1 (six assigned sections)
@@ -11,7 +11,7 @@ as the browser gets it:
   request per URL: GET /inspections/ID/offline-manifest, then every page and
   photo it lists, 4 at a time, each compressed on its own;
 - after: one GET /inspections/ID/offline-bundle, the whole package
-  compressed as one stream (inspector/offline.py).
+  compressed as one stream (inspector/app/offline.py).
 
 Bytes are the compressed bodies as they cross the wire (response headers are
 printed beside them: per-page requests pay them once per page). The rounds

@@ -16,8 +16,8 @@ import orjson
 from inspector.domain import access, audit, catalog, inspections, photos
 from inspector.domain.db import transaction
 
-from . import oplog
-from .fields import FIELDS, PULLED, Field, _is_unicode
+from . import oplog, shapes
+from .fields import FIELDS, PULLED, Field
 
 MAX_BATCH = 500
 # Tablets make time-ordered UUIDv7 ids (outbox.js timeOrderedId); tablets
@@ -176,7 +176,18 @@ def _is_int(value, low, high):
 
 
 def check_op(op):
-    """Return None if the op is well formed, else the reason it is not."""
+    """None if the op is well formed, else the Problem with it (sync/shapes.py):
+    ``malformed`` for the op itself, its field's reason code for its value."""
+    problem = _check_envelope(op)
+    if problem:
+        return shapes.Problem("malformed", problem)
+    return FIELDS[op["field"]].shape.check(op["value"])
+
+
+_STANDARD = shapes.text("standard", 64)  # at most 64 characters of Unicode, as SQLite stores it
+
+
+def _check_envelope(op):
     if not isinstance(op, dict):
         return "an op must be an object"
     for key in ("op_id", "device_id", "hlc", "standard", "field"):
@@ -195,14 +206,13 @@ def check_op(op):
         return "hlc must look like 001732573200000:00000:<device_id> (ms since 1970 in 15 digits, a 5-digit counter)"
     if stamp.group(3) != op["device_id"]:
         return "hlc must end with the op's device_id"
-    if not op["standard"] or len(op["standard"]) > 64 or not _is_unicode(op["standard"]):
+    if not op["standard"] or _STANDARD.check(op["standard"]):
         return "standard must be a code"  # a lone surrogate (JSON's "\ud800") is no code SQLite can look up
     if "value" not in op:
         return "value is missing"
-    field = FIELDS.get(op["field"])
-    if field is None:
-        return f"unknown field {op['field']!r} (use {', '.join(FIELDS)})"
-    return field.check(op["value"])
+    if op["field"] not in FIELDS:
+        return f"unknown field (use {', '.join(FIELDS)})"
+    return None
 
 
 def stamp_of(op):
@@ -261,7 +271,7 @@ def apply_batch(db, actor, ops):
         results = []
         for op, problem in zip(ops, problems):
             if problem:
-                results.append(_rejected(_echoed_id(op), "malformed", problem))
+                results.append(_rejected(_echoed_id(op), problem.code, problem.reason))
             else:
                 results.append(_push_one(db, actor, op, context))
         context["writes"].flush()
@@ -273,9 +283,15 @@ def apply_batch(db, actor, ops):
 
 def _echoed_id(op):
     """A malformed op's op_id, to answer with: the client finds the op by it.
-    Not one with a lone surrogate (JSON's "\ud800"), which no answer can carry."""
+    Not one the answer cannot carry (a lone surrogate, JSON's "\ud800")."""
     op_id = op.get("op_id") if isinstance(op, dict) else None
-    return op_id if isinstance(op_id, str) and _is_unicode(op_id) else None
+    if not isinstance(op_id, str):
+        return None
+    try:
+        orjson.dumps(op_id)
+    except orjson.JSONEncodeError:
+        return None
+    return op_id
 
 
 def _rows_wanted(actor, ops, inspections_seen):
@@ -319,7 +335,7 @@ def _push_one(db, actor, op, context):
     if needed and needed not in context["uploaded"]:
         return _rejected(op_id, "missing_photo",
                          "the photo was not uploaded yet: upload it by its sha256, then send the op again")
-    status = context["writes"].apply(field, field.key(op, actor), op, row, context["trail"])
+    status = context["writes"].apply(field, field.key(op, actor), op, row=row, trail=context["trail"])
     context["logged"][op_id] = row
     return {"op_id": op_id, "status": status}
 
@@ -356,7 +372,12 @@ class _Writes:
             return row[column] if row else (None, "")
         return register.current(self.db, key, column)
 
-    def apply(self, field, key, op, row, trail):
+    def apply(self, field, key, op, row=None, trail=None, seq=None):
+        """Decide the op: the newest stamp per field wins (the one place that
+        decides it, for a push and for a rebuild). A new op (``row``) is
+        logged with its status and its audit record added to ``trail``; an op
+        replayed from the log (rebuild) comes with its ``seq`` and is neither.
+        Returns 'applied' or 'superseded'."""
         register, column = field.register, field.column
         cell = (register.table, key, column)
         if cell not in self.cells and (register.table, key) in self.rows:
@@ -365,11 +386,12 @@ class _Writes:
         stamp = stamp_of(op)
         status = "applied" if stamp > current else "superseded"
         value = field.stored(op["value"])
-        if self.seq is None:
-            self.seq = oplog.next_seq(self.db)
-        seq, self.seq = self.seq, self.seq + 1
-        self.logged.append((seq, row, status))
-        trail.append(_audit_event(field, key, row, status, before, value))
+        if seq is None:
+            if self.seq is None:
+                self.seq = oplog.next_seq(self.db)
+            seq, self.seq = self.seq, self.seq + 1
+            self.logged.append((seq, row, status))
+            trail.append(_audit_event(field, key, row, status, before, value))
         if status == "applied":
             self.cells[cell] = (value, stamp)
             self.rows.add((register.table, key))
@@ -384,29 +406,6 @@ class _Writes:
         for written in self.rows:
             self.read.pop(written, None)  # read before the write: ask the database again
         self.logged, self.cells, self.writes, self.rows = [], {}, {}, set()
-
-
-def apply(db, field, key, op, row=None, seq=None, trail=None):
-    """Decide the op's status, log it once with that status (unless it is
-    already logged, at ``seq``, as in a rebuild), and write its value if it is
-    the newest for its field. A logged op is recorded in the audit trail, at
-    once or, given ``trail`` (a list), by the caller with the batch's other
-    records. Returns 'applied' or 'superseded'."""
-    stamp = stamp_of(op)
-    before, current = field.register.current(db, key, field.column)
-    status = "applied" if stamp > current else "superseded"
-    value = field.stored(op["value"])
-    if row is not None:
-        seq = oplog.append(db, row, status)
-        # Recorded as it is logged, never on a rebuild, which replays the log.
-        recorded = _audit_event(field, key, row, status, before, value)
-        if trail is None:
-            audit.record_many(db, [recorded])
-        else:
-            trail.append(recorded)
-    if status == "applied":
-        field.register.write(db, key, field.column, value, stamp, seq)
-    return status
 
 
 # Columns of a register's key that the audit record already names elsewhere
@@ -480,14 +479,19 @@ def _without_own_rows(db, answer, user_id, device):
 
 
 def rebuild(db):
-    """Rebuild every register from the op log alone."""
+    """Rebuild every register from the op log alone, replaying each op
+    through the batch writer that decided it when it came (``_Writes.apply``)."""
     with transaction(db):
         for register in {field.register.table: field.register for field in FIELDS.values()}.values():
             register.clear(db)
-        for row in oplog.replay(db).fetchall():
+        writes = _Writes(db)
+        for count, row in enumerate(oplog.replay(db), 1):
             op = {"op_id": row["op_id"], "hlc": row["hlc"], "inspection_id": row["inspection_id"],
                   "standard": row["standard_code"], "field": row["field"], "value": json.loads(row["value"])}
             actor = Actor(user={"id": row["user_id"]} if row["user_id"] is not None else None,
                           link={"id": row["link_id"]} if row["link_id"] is not None else None)
             field = FIELDS[row["field"]]
-            apply(db, field, field.key(op, actor), op, seq=row["seq"])
+            writes.apply(field, field.key(op, actor), op, seq=row["seq"])
+            if count % 10_000 == 0:
+                writes.flush()  # bounded memory over a year of ops
+        writes.flush()

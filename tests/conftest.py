@@ -1,6 +1,6 @@
 """Fixtures: an app on a temporary data folder with the demo seeded, clients
 logged in as each demo user, and a device that builds sync ops. The helpers
-themselves live in inspector/testing.py, shared with the benchmarks."""
+themselves live in tests/helpers.py, shared with the benchmarks."""
 import pytest
 
 from inspector.app import create_app

@@ -195,7 +195,7 @@ def free_port():
 
 
 # `inspector serve` as the CLI runs it (gunicorn). Asked to crash after N ops,
-# it first wraps the op log's appends so that the worker process exits
+# it first wraps the op log's append_many so that the worker process exits
 # (os._exit, as a power cut or an OOM kill would) once N ops of a batch are
 # written inside the batch's transaction; a gunicorn server hook (child_exit,
 # set as the hook's default before the CLI builds its settings) then stops the
@@ -208,13 +208,7 @@ crash_after = int(sys.argv.pop(1))
 if crash_after >= 0:
     import gunicorn.config
     from sync import oplog
-    real_append, real_append_many, written = oplog.append, oplog.append_many, []
-
-    def append(db, row, status):
-        if len(written) == crash_after:
-            os._exit({CRASH_EXIT})
-        written.append(row["op_id"])
-        return real_append(db, row, status)
+    real_append_many, written = oplog.append_many, []
 
     def append_many(db, logged):
         logged = list(logged)
@@ -229,7 +223,7 @@ if crash_after >= 0:
             os.kill(pid, signal.SIGKILL)
         os._exit({CRASH_EXIT})
 
-    oplog.append, oplog.append_many = append, append_many
+    oplog.append_many = append_many
     gunicorn.config.ChildExit.default = staticmethod(child_exit)
 from inspector.app.cli import main
 main()
@@ -238,9 +232,11 @@ main()
 
 class LiveServer:
     """`inspector serve` on localhost (a secure context, so service workers
-    and crypto.subtle work) in a subprocess that a test can stop and restart."""
+    and crypto.subtle work) in a subprocess that a test or a benchmark can
+    stop, kill and restart. It runs in its own process group, so that
+    ``kill`` reaches the gunicorn arbiter and its workers at once."""
 
-    def __init__(self, data_dir, port=None, tls=None, code_dir=None, crash_after=None):
+    def __init__(self, data_dir, port=None, tls=None, code_dir=None, crash_after=None, workers=1):
         self.code_dir = code_dir  # run the app from this copy of the code (a "new deploy")
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
@@ -249,17 +245,20 @@ class LiveServer:
         self.url = f"{'https' if tls else 'http'}://localhost:{self.port}"
         self.proc = None
         self.log = None
+        # One worker process by default: a test's browser shares the
+        # machine's two cores with it, and one process of four threads
+        # serves one tablet. The load benchmark runs the production two.
+        self.workers = workers
+        self.kills = 0
 
     def start(self, timeout=20):
         self.log = open(self.data_dir / f"server-{self.port}.log", "ab")
         crash = -1 if self.crash_after is None else self.crash_after
         self.proc = subprocess.Popen(
-            # One worker process: a test's browser shares the machine's two
-            # cores with it, and one process of four threads serves one tablet.
-            [sys.executable, "-c", LAUNCHER, str(crash), "serve", "--workers", "1",
+            [sys.executable, "-c", LAUNCHER, str(crash), "serve", "--workers", str(self.workers),
              "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
              *(["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else [])],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.code_dir,
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.code_dir, start_new_session=True,
             env={**os.environ, "PYTHONPATH": str(self.code_dir)} if self.code_dir else None)
         # A self-signed test certificate: readiness is checked without verifying it.
         unverified = ssl._create_unverified_context() if self.tls else None
@@ -282,11 +281,25 @@ class LiveServer:
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
         self.proc = None
         if self.log:
             self.log.close()
+
+    def kill(self):
+        """SIGKILL the server and its workers at once (a power cut), and wait
+        until none is left holding the port."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+                time.sleep(0.02)
+            except ProcessLookupError:
+                break
+        self.kills += 1
 
     @contextlib.contextmanager
     def db(self):

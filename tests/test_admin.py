@@ -10,7 +10,7 @@ SITE = "Eastgate Medical Centre, cell therapy unit"
 
 
 def new_inspection(client, **form):
-    data = {"site_name": SITE, "catalog_id": "1", "starts_on": "2026-05-04", "ends_on": "2026-05-06"}
+    data = {"site_name": SITE, "catalog_id": "1", "starts_on": "2026-05-04", "ends_on": "2026-05-06", "body": "fact"}
     return client.post("/inspections/new", data={**data, **form})
 
 
@@ -117,3 +117,41 @@ def test_the_new_inspection_form_sent_twice_creates_one_inspection(as_user, db):
     assert first.status_code == again.status_code == 302
     assert first.location == again.location
     assert db.conn.execute("SELECT count(*) FROM inspections").fetchone()[0] == before + 1
+
+
+@pytest.mark.parametrize("body, scale, expected_scale", [
+    ("fact", "jacie", "fact"),        # FACT's three verdicts, whatever the scale field says
+    ("jacie", "fact", "jacie"),       # JACIE's four
+    ("internal", "jacie", "jacie"),   # an internal audit chooses
+    ("internal", "fact", "fact"),
+])
+def test_the_accrediting_body_sets_the_scale_and_the_words(as_user, db, body, scale, expected_scale):
+    admin = as_user("admin")
+    response = new_inspection(admin, body=body, scale=scale)
+    inspection_id = int(re.fullmatch(r"/inspections/(\d+)/team", response.location).group(1))
+    row = inspections.plain(db, inspection_id)
+    assert (row["body"], row["scale"]) == (body, expected_scale)
+    # The new inspection's pages speak its body's words and offer its scale.
+    lead = as_user("admin")
+    html = lead.get(f"/inspections/{inspection_id}/standards/B1.1").get_data(as_text=True)
+    labels = {"fact": "Not compliant", "jacie": "Partially compliant"}
+    assert labels[expected_scale] in html
+    if expected_scale == "fact":
+        assert "Partially compliant" not in html
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"body": ""}, "Choose the accrediting body"),
+    ({"body": "iso"}, "Choose the accrediting body"),
+    ({"body": "internal", "scale": "other"}, "Choose the verdict scale of the internal audit"),
+])
+def test_a_missing_body_or_scale_is_said_next_to_the_form(as_user, db, form, message):
+    before = db.conn.execute("SELECT count(*) FROM inspections").fetchone()[0]
+    response = new_inspection(as_user("admin"), **form)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.conn.execute("SELECT count(*) FROM inspections").fetchone()[0] == before
+
+
+def test_existing_inspections_keep_facts_words_and_their_editions_scale(db, demo_inspection):
+    row = inspections.plain(db, demo_inspection)
+    assert (row["body"], row["scale"]) == ("fact", "fact")

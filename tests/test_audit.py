@@ -218,11 +218,6 @@ def test_a_rewritten_chain_passes_alone_but_not_against_the_head_a_report_printe
 
 # --- the History page -------------------------------------------------------------------
 
-@pytest.mark.parametrize("username, status", [("lead", 200), ("admin", 200), ("inspector1", 404)])
-def test_the_history_is_for_the_team_leader_and_admins(as_user, demo_inspection, username, status):
-    assert as_user(username).get(f"/inspections/{demo_inspection}/history").status_code == status
-
-
 def test_the_history_tells_a_verdict_change_in_plain_words(as_user, demo_inspection, device):
     push(as_user("inspector1"), [device.op(demo_inspection, "B2.3", "verdict", "compliant")])
     html = as_user("lead").get(f"/inspections/{demo_inspection}/history").get_data(as_text=True)

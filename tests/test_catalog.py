@@ -170,19 +170,3 @@ def test_no_field_of_the_bundled_catalog_ends_in_a_stray_separator():
     # 236 guidance texts ended in " |", shown on every standard page.
     rows = catalog.read_file(catalog.bundled_catalog_path())
     assert [(r["code"], field) for r in rows for field in catalog.FIELDS if r[field].rstrip().endswith("|")] == []
-
-
-def test_installs_that_imported_the_stray_separator_are_cleaned_and_licensed_text_is_not(tmp_path):
-    from inspector.domain.db import MIGRATIONS
-    db = connect(database_path(tmp_path))
-    row = {"code": "B1", "parent": "", "title": "General", "text": "t", "guidance": "Look at the file. |", "roles": ""}
-    child = {**row, "code": "B1.1", "parent": "B1"}
-    rows = catalog.parse(json.dumps([row, child]).encode(), json_format=True)
-    illustrative = catalog.import_rows(db, rows, "ill", "t.json", illustrative=True)
-    licensed = catalog.import_rows(db, rows, "lic", "t.json")
-    db.conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")  # as before the cleaning migration
-    db.conn.close()
-    db = connect(database_path(tmp_path))
-    guidance = dict(db.conn.execute("SELECT catalog_id || code, guidance FROM standards").fetchall())
-    assert guidance[f"{illustrative}B1.1"] == "Look at the file."
-    assert guidance[f"{licensed}B1.1"] == "Look at the file. |"

@@ -1,5 +1,8 @@
 """The `inspector` command as an admin uses it: load a checklist, add users,
 seed the demo, make a synthetic catalog."""
+import csv
+import io
+import json
 import re
 from pathlib import Path
 
@@ -37,7 +40,7 @@ def count(data_dir, sql):
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("serve", "demo", "user", "catalog"):
+    for command in ("serve", "demo", "user", "catalog", "db"):
         assert re.search(rf"^\s+{command}\s", result.output, re.M), command
 
 
@@ -47,6 +50,7 @@ def test_help_lists_the_commands():
     (["user", "add"], ["--role", "--password", "--data"]),
     (["catalog", "import"], ["--edition", "--data", "FILE"]),
     (["catalog", "synthetic"], ["--sections", "--per-section"]),
+    (["db", "dump"], ["--format", "--data", "TABLE"]),
 ])
 def test_each_command_documents_its_options(command, options):
     result = run(*command, "--help")
@@ -316,3 +320,69 @@ def test_run_demo_installs_only_what_the_app_needs():
     demo = script.split("  demo)", 1)[1].split(";;", 1)[0]
     test = script.split("  test)", 1)[1].split(";;", 1)[0]
     assert re.search(r"^\s+setup$", demo, re.M) and re.search(r"^\s+setup test$", test, re.M)
+
+
+# --- looking into the database ------------------------------------------------------
+
+@pytest.fixture
+def seeded(seeded_db, data):
+    """A copy of the seeded demo, with a live session (a cookie's token hashed)."""
+    from inspector.domain import sessions
+    from tests.helpers import copy_data_dir
+    copy_data_dir(seeded_db, data)
+    db = connect(database_path(data))
+    sessions.start(db, 1)
+    db.conn.close()
+    return data
+
+
+def test_db_tables_lists_the_tables_with_their_rows(seeded):
+    result = run("db", "tables", "--data", seeded)
+    assert result.exit_code == 0, result.output
+    listed = dict(re.findall(r"^(\w+) +(\d+)", result.output, re.M))
+    assert listed["users"] == "5" and listed["standards"] == str(count(seeded, "SELECT count(*) FROM standards"))
+    assert re.search(r"^sessions +1  \(not dumped\)$", result.output, re.M)
+    assert "sqlite_sequence" not in listed
+
+
+def test_db_dump_writes_a_table_as_csv_or_json(seeded):
+    as_csv = run("db", "dump", "members", "--data", seeded)
+    as_json = run("db", "dump", "members", "--data", seeded, "--format", "json")
+    assert as_csv.exit_code == as_json.exit_code == 0, as_csv.output + as_json.output
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert rows == [{k: str(v) for k, v in row.items()} for row in json.loads(as_json.stdout)]
+    db = connect(database_path(seeded))
+    assert [(int(r["inspection_id"]), int(r["user_id"]), r["team_role"]) for r in rows] == [
+        tuple(r) for r in db.conn.execute("SELECT inspection_id, user_id, team_role FROM members ORDER BY 1, 2")]
+
+
+def test_db_dump_leaves_out_password_hashes_and_refuses_sessions(seeded):
+    db = connect(database_path(seeded))
+    secrets = [r[0] for r in db.conn.execute("SELECT password_hash FROM users")]
+    secrets += [r[0] for r in db.conn.execute("SELECT id FROM sessions")]
+    users = run("db", "dump", "users", "--data", seeded, "--format", "json")
+    assert users.exit_code == 0, users.output
+    assert [u["username"] for u in json.loads(users.stdout)] == ["admin", "lead", "inspector1", "inspector2",
+                                                                  "inspector3"]
+    assert "password_hash" not in users.stdout
+    for table in ("sessions", "login_failures"):
+        refused = run("db", "dump", table, "--data", seeded)
+        assert refused.exit_code == 1 and refused.stdout == ""
+        assert f"the {table} table is not dumped" in refused.output
+    every = "".join(run("db", "dump", name, "--data", seeded).stdout
+                    for name in re.findall(r"^(\w+) ", run("db", "tables", "--data", seeded).output, re.M))
+    assert "Iris Clinical" in every and not [s for s in secrets if s in every]
+
+
+@pytest.mark.parametrize("table", ["nope", "sqlite_sequence", "users; DROP TABLE users", "Users"])
+def test_db_dump_refuses_a_table_it_does_not_know(seeded, table):
+    result = run("db", "dump", table, "--data", seeded)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"no table {table!r}: choose one of assignments, audit," in result.output
+    assert count(seeded, "SELECT count(*) FROM users") == 5
+
+
+def test_db_commands_never_make_a_database(data):
+    result = run("db", "tables", "--data", data)
+    assert result.exit_code == 1 and "no inspector database" in result.output
+    assert not database_path(data).exists()

@@ -1,8 +1,10 @@
 """The layout shows the architecture: three layers in three folders, each
 importing only those below it (inspector/domain at the bottom, sync/ in the
-middle, inspector/app on top), no import cycles, and SQL only in the bottom
-layer (routes, the CLI and the sync protocol never write SQL)."""
+middle, inspector/app on top), no import cycles, and SQL only in the data
+modules (the domain, and the protocol's op log and registers): routes, the
+CLI and the protocol's logic never write SQL."""
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,11 +137,32 @@ def test_the_protocol_loads_without_the_app():
 SQL_WORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")
 
 
-@pytest.mark.parametrize("module", ["inspector/app", "sync/api.py",
-                                    "sync/protocol.py", "sync/fields.py"])
+@pytest.mark.parametrize("module", ["inspector/app", "sync/api.py", "sync/protocol.py", "sync/fields.py",
+                                    "sync/shapes.py", "sync/forms.py"])
 def test_routes_cli_and_protocol_hold_no_sql(module):
     paths = [ROOT / module] if module.endswith(".py") else sorted((ROOT / module).rglob("*.py"))
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert not node.value.lstrip().upper().startswith(SQL_WORDS), f"SQL in {path}: {node.value[:60]}"
+
+
+def hand_read_htmx_headers(paths):
+    """(file, string) for each string naming an htmx header (HX-Request,
+    HX-Target, HX-Trigger, HX-Retarget...) in Python code: flask-htmx reads
+    and writes them (the ``htmx`` object in inspector/app/extensions.py,
+    flask_htmx.make_response), so no view spells one out."""
+    return [(path.name, node.value) for path in paths for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and re.fullmatch(r"(?i)hx-[a-z-]+", node.value.strip())]
+
+
+def test_htmx_headers_go_through_flask_htmx():
+    paths = sorted(p for folder in ("inspector", "sync") for p in (ROOT / folder).rglob("*.py"))
+    assert hand_read_htmx_headers(paths) == []
+
+
+def test_the_htmx_header_check_finds_a_header_read_by_hand(tmp_path):
+    view = tmp_path / "view.py"
+    view.write_text('from flask import request\n\n\ndef rows():\n    return request.headers.get("HX-Target")\n')
+    assert hand_read_htmx_headers([view]) == [("view.py", "HX-Target")]

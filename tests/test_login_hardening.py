@@ -1,7 +1,7 @@
 """Logging in and sessions under attack: simultaneous guesses, a flood of
 password checks, lock-outs by strangers, huge usernames, captured cookies,
 sessions that never end. Each test was written against the code before the
-fix and failed there (see docs/notes.md)."""
+fix and failed there (the decisions: docs/decisions.md, "Accounts and security")."""
 import threading
 import time
 
@@ -58,8 +58,8 @@ def at_once(requests):
 @pytest.fixture
 def check(monkeypatch):
     def install(seconds):
-        counting = CountingCheck(auth.check_password_hash, seconds)
-        monkeypatch.setattr(auth, "check_password_hash", counting)
+        counting = CountingCheck(users.check_password_hash, seconds)
+        monkeypatch.setattr(users, "check_password_hash", counting)
         return counting
     return install
 
@@ -110,6 +110,23 @@ def test_a_known_tablet_guessing_is_limited_too(app):
     answers = [post_login(tablet, "inspector1", f"guess-{n}").status_code for n in range(7)]
     assert answers[:auth.MAX_LOGIN_FAILURES] == [401] * auth.MAX_LOGIN_FAILURES
     assert answers[-1] == 429
+
+
+def test_an_unknown_username_costs_what_a_wrong_password_costs(app, monkeypatch):
+    """Checked against a dummy hash made the way new passwords are (the
+    method users.PASSWORD_METHOD names, Werkzeug's default in production), so
+    the answer's time does not say whether the username exists."""
+    import werkzeug.security
+    methods = []
+    real = werkzeug.security._hash_internal
+
+    def spy(method, salt, password):
+        methods.append(method)
+        return real(method, salt, password)
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", spy)
+    assert post_login(app.test_client(), "inspector1", "not-the-password").status_code == 401
+    assert post_login(app.test_client(), "nobody-by-this-name", "not-the-password").status_code == 401
+    assert set(methods) == {methods[0]}, methods  # the known user's method, for the dummy too
 
 
 def test_failed_logins_store_neither_the_username_nor_its_size(app, db):

@@ -13,9 +13,8 @@ from itsdangerous.timed import TimestampSigner
 
 from inspector.app import create_app, offline
 
-from inspector.domain import inspections, review, team, users
+from inspector.domain import team
 from tests.helpers import log_in_test_client, user_id
-from inspector.app.views.review import link_path
 
 
 def bundle_of(client, inspection_id, encoding="br"):
@@ -91,28 +90,6 @@ def test_an_inspector_gets_only_their_sections_of_this_inspection(app, as_user, 
     assert not any("/merge" in e["url"] or "/report" in e["url"] for e in entries)  # the lead's pages
     everything = b"".join(e["body"] for e in entries if e["url"] != "/")
     assert f"{base}/standards/B4.2".encode() not in everything  # another's standard: no link to it, no index entry
-
-
-def test_nobody_else_gets_a_bundle(app, as_user, db, demo_inspection):
-    path = f"/inspections/{demo_inspection}/offline-bundle"
-    anonymous = app.test_client().get(path)
-    assert anonymous.status_code == 302 and anonymous.location.startswith("/login")
-    assert as_user("admin").get(path).status_code == 404  # reads the inspection, is never on its team
-    users.create(db, "inspector4", "inspector", "x-long-password", "Olga Outside")
-    assert as_user("inspector4").get(path).status_code == 404  # not on the team
-    other = inspections.create(db, "Southfield Hospital", 1, "2026-06-01", "2026-06-02",
-                               user_id(app.config["DATA_DIR"], "admin"))
-    team.add_member(db, other, user_id(app.config["DATA_DIR"], "inspector4"), "inspector")
-    assert as_user("inspector1").get(f"/inspections/{other}/offline-bundle").status_code == 404
-    assert as_user("lead").get(f"/inspections/{other}/offline-bundle").status_code == 404
-    # The site, by its review link: its pages work, and it takes nothing offline.
-    inspections.set_state(db, demo_inspection, "with_site")
-    link = review.issue_link(db, demo_inspection, "Sam Site", "sam@example.org", 7,
-                             user_id(app.config["DATA_DIR"], "lead"))
-    site = app.test_client()
-    assert site.get(link_path(demo_inspection, link, app.secret_key)).status_code == 200
-    refused = site.get(path)
-    assert refused.status_code == 302 and refused.location.startswith("/login")
 
 
 def test_the_forms_tokens_in_the_bundle_stay_valid(app, demo_inspection):

@@ -252,45 +252,6 @@ def test_every_orientation_gives_the_pixels_of_imageops_exif_transpose(orientati
         assert max(ImageStat.Stat(ImageChops.difference(small.convert("RGB"), reference)).mean) < 6
 
 
-def test_cleaning_reuses_pillows_pixel_blocks_instead_of_faulting_fresh_memory():
-    """In a fresh interpreter: with another photo of the same size decoded and
-    re-encoded in between (as the next upload would), cleaning a turned
-    2048 px photo again touches no fresh full-size memory. Allocating the
-    thumbnail's small images between the full-size ones had Pillow's block
-    cache shrink a 12 MB block and grow it back on the next photo: about
-    3,000 page faults (a whole image) per upload."""
-    code = textwrap.dedent("""
-        import io, resource, sys
-        sys.path[:0] = [sys.argv[1], sys.argv[2]]
-        from PIL import Image
-        from inspector.domain import photos
-        from test_photos import make_photos
-
-        def bare(raw):
-            image = Image.open(io.BytesIO(raw))
-            image.load()
-            image.save(io.BytesIO(), "JPEG", quality=photos.QUALITY)
-
-        drawing = make_photos.drawing().resize((2048, 1536))
-        for orientation in (6, 1):
-            out = io.BytesIO()
-            drawing.save(out, "JPEG", quality=90, exif=make_photos.exif(orientation))
-            raw = out.getvalue()
-            for _ in range(2):
-                photos.clean(raw)
-                bare(raw)
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            photos.clean(raw)
-            print(orientation, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-    """)
-    result = subprocess.run([sys.executable, "-c", code, str(ROOT), str(HERE)],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    faults = dict(line.split() for line in result.stdout.split("\n") if line)
-    # A 2048x1536 image is 12.6 MB, 3,072 pages of 4 KB; allow a tenth of it.
-    assert len(faults) == 2 and all(int(n) < 300 for n in faults.values()), faults
-
-
 def test_malformed_exif_never_crashes_the_upload(as_user, data_dir):
     """Values of the wrong type in EXIF used to make ImageOps.exif_transpose
     raise (TypeError, struct.error...) while re-encoding the EXIF that is

@@ -102,8 +102,3 @@ def test_the_pdf_is_a_real_pdf_with_the_citations(as_user, demo_inspection):
     assert "Suggestions" in text
 
 
-@pytest.mark.parametrize("username, status", [("lead", 200), ("admin", 200), ("inspector1", 404),
-                                              ("inspector2", 404)])
-@pytest.mark.parametrize("suffix", ["", ".pdf", ".csv", ".xlsx"])
-def test_the_report_is_for_the_lead_and_admins(as_user, demo_inspection, username, status, suffix):
-    assert as_user(username).get(f"/inspections/{demo_inspection}/report{suffix}").status_code == status

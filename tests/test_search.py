@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.domain import search
+from inspector.domain import catalog, search
 
 CASES = json.loads((Path(__file__).parent / "search_cases.json").read_text())
 
@@ -16,6 +16,11 @@ CASES = json.loads((Path(__file__).parent / "search_cases.json").read_text())
 @pytest.mark.parametrize("case", CASES["words"], ids=lambda c: repr(c["text"]))
 def test_words_as_the_shared_table_says(case):
     assert search.words(case["text"]) == case["words"]
+
+
+@pytest.mark.parametrize("case", CASES["jump_keys"], ids=lambda c: repr(c["typed"]))
+def test_jump_keys_as_the_shared_table_says(case):
+    assert catalog.jump_key(case["typed"]) == case["key"]
 
 
 @pytest.mark.parametrize("case", CASES["cases"], ids=lambda c: repr(c["query"]))

@@ -1,7 +1,7 @@
 """The server stops in the middle of a batch: the batch is all or nothing.
 
 The real app runs in a subprocess. Asked to crash after three ops, the test
-launcher (inspector/testing.py, LiveServer(crash_after=3)) wraps the op log's
+launcher (tests/helpers.py, LiveServer(crash_after=3)) wraps the op log's
 append so that the process exits (os._exit, as a power cut or an OOM kill
 would) after three ops of a batch are written inside the batch's transaction:
 the hook lives in the tests' launcher, not in the app. The tablet sees the

@@ -2,6 +2,7 @@
 tablets use it: pushing batches (again, late, out of order, from two
 devices), uploading photos, losing the session, and pulling changes."""
 import hashlib
+import json
 import io
 
 import pytest
@@ -204,35 +205,49 @@ def _bad(op, **change):
 
 DROP = object()
 SHA = "ab" * 32
+# A bad op, and the reason code it is refused with: ``malformed`` for the op
+# itself, its field's code for its value (sync/shapes.py).
 BAD_OPS = {
-    "bad verdict": lambda op: _bad(op, value="maybe"),
-    "verdict of the wrong type": lambda op: _bad(op, value=["compliant"]),
-    "verdict as an object": lambda op: _bad(op, value={"v": 1}),
-    "missing op_id": lambda op: _bad(op, op_id=DROP),
-    "op_id not a string": lambda op: _bad(op, op_id=12345678),
-    "wrong hlc shape": lambda op: _bad(op, hlc="2026-11-25T10:00:00Z"),
+    "bad verdict": (lambda op: _bad(op, value="maybe"), "wrong_type"),
+    "verdict of the wrong type": (lambda op: _bad(op, value=["compliant"]), "wrong_type"),
+    "verdict as an object": (lambda op: _bad(op, value={"v": 1}), "wrong_type"),
+    "missing op_id": (lambda op: _bad(op, op_id=DROP), "malformed"),
+    "op_id not a string": (lambda op: _bad(op, op_id=12345678), "malformed"),
+    "wrong hlc shape": (lambda op: _bad(op, hlc="2026-11-25T10:00:00Z"), "malformed"),
     # A pattern's "$" also matches before a final newline: these were stored.
-    "op_id ending in a newline": lambda op: _bad(op, op_id=op["op_id"] + "\n"),
-    "device_id ending in a newline": lambda op: _bad(op, device_id=op["device_id"] + "\n"),
-    "hlc ending in a newline": lambda op: _bad(op, hlc=op["hlc"] + "\n"),
-    "photo hash ending in a newline": lambda op: _bad(op, field="caption", value={"sha256": SHA + "\n", "text": "x"}),
-    "hlc of another device": lambda op: _bad(op, hlc=f"{T0:015d}:00000:someoneelse"),
-    "unknown field": lambda op: _bad(op, field="score", value=3),
-    "not an object": lambda op: "verdict=compliant",
-    "a list": lambda op: [op],
-    "null": lambda op: None,
-    "missing value": lambda op: _bad(op, value=DROP),
-    "negative seq": lambda op: _bad(op, seq=-1),
-    "seq too large for the database": lambda op: _bad(op, seq=2 ** 70),
-    "inspection id not an integer": lambda op: _bad(op, inspection_id="1"),
-    "inspection id too large": lambda op: _bad(op, inspection_id=2 ** 70),
-    "note not a string": lambda op: _bad(op, field="note", value=42),
-    "note that is not valid unicode": lambda op: _bad(op, field="note", value="fever chart \ud800"),
-    "caption that is not valid unicode": lambda op: _bad(op, field="caption", value={"sha256": SHA, "text": "\udfff"}),
-    "photo hash not a string": lambda op: _bad(op, field="caption", value={"sha256": int("1" * 64), "text": "x"}),
-    "photo without attached": lambda op: _bad(op, field="photo", value={"sha256": SHA}),
-    "caption too long": lambda op: _bad(op, field="caption",
-                                        value={"sha256": SHA, "text": "x" * (fields.MAX_CAPTION + 1)}),
+    "op_id ending in a newline": (lambda op: _bad(op, op_id=op["op_id"] + "\n"), "malformed"),
+    "device_id ending in a newline": (lambda op: _bad(op, device_id=op["device_id"] + "\n"), "malformed"),
+    "hlc ending in a newline": (lambda op: _bad(op, hlc=op["hlc"] + "\n"), "malformed"),
+    "photo hash ending in a newline": (
+        lambda op: _bad(op, field="caption", value={"sha256": SHA + "\n", "text": "x"}), "wrong_type"),
+    "hlc of another device": (lambda op: _bad(op, hlc=f"{T0:015d}:00000:someoneelse"), "malformed"),
+    "unknown field": (lambda op: _bad(op, field="score", value=3), "malformed"),
+    "not an object": (lambda op: "verdict=compliant", "malformed"),
+    "a list": (lambda op: [op], "malformed"),
+    "null": (lambda op: None, "malformed"),
+    "missing value": (lambda op: _bad(op, value=DROP), "malformed"),
+    "negative seq": (lambda op: _bad(op, seq=-1), "malformed"),
+    "seq too large for the database": (lambda op: _bad(op, seq=2 ** 70), "malformed"),
+    "inspection id not an integer": (lambda op: _bad(op, inspection_id="1"), "malformed"),
+    "inspection id too large": (lambda op: _bad(op, inspection_id=2 ** 70), "malformed"),
+    "note not a string": (lambda op: _bad(op, field="note", value=42), "wrong_type"),
+    "note that is not valid unicode": (lambda op: _bad(op, field="note", value="fever chart \ud800"), "wrong_type"),
+    "caption that is not valid unicode": (
+        lambda op: _bad(op, field="caption", value={"sha256": SHA, "text": "\udfff"}), "wrong_type"),
+    "photo hash not a string": (
+        lambda op: _bad(op, field="caption", value={"sha256": int("1" * 64), "text": "x"}), "wrong_type"),
+    "photo without attached": (lambda op: _bad(op, field="photo", value={"sha256": SHA}), "wrong_type"),
+    "caption too long": (lambda op: _bad(op, field="caption",
+                                         value={"sha256": SHA, "text": "x" * (fields.MAX_CAPTION + 1)}), "too_long"),
+    "note too long": (lambda op: _bad(op, field="note", value="x" * (fields.MAX_NOTE + 1)), "too_long"),
+    # Stored for good in the append-only log, past every limit: now refused.
+    "caption with an extra key": (lambda op: _bad(op, field="caption", value={"sha256": SHA, "text": "x",
+                                                                               "pad": "y" * 100_000}), "unknown_key"),
+    "photo with junk nested inside": (
+        lambda op: _bad(op, field="photo", value={"sha256": SHA, "attached": False,
+                                                  "junk": json.loads("[" * 150 + "]" * 150)}), "unknown_key"),
+    "photo's attached as a string": (
+        lambda op: _bad(op, field="photo", value={"sha256": SHA, "attached": "true"}), "wrong_type"),
 }
 
 
@@ -242,7 +257,8 @@ def test_one_malformed_op_is_rejected_and_the_good_ones_applied(kind, as_user, d
     good_1 = device.op(demo_inspection, "B5.1", "verdict", "compliant")
     template = device.op(demo_inspection, "B5.2", "verdict", "compliant")
     good_2 = device.op(demo_inspection, "B5.3", "note", "Fine.")
-    bad = BAD_OPS[kind](template)
+    make_bad, code = BAD_OPS[kind]
+    bad = make_bad(template)
     ops_before = ops_log(db)
     photos_before = finding_photos(db)
 
@@ -253,7 +269,7 @@ def test_one_malformed_op_is_rejected_and_the_good_ones_applied(kind, as_user, d
     assert results[0] == {"op_id": good_1["op_id"], "status": "applied"}
     assert results[2] == {"op_id": good_2["op_id"], "status": "applied"}
     rejected = results[1]
-    assert rejected["code"] == "malformed"
+    assert rejected["code"] == code
     assert isinstance(rejected["reason"], str) and len(rejected["reason"]) > 5
     expected_id = bad.get("op_id") if isinstance(bad, dict) and isinstance(bad.get("op_id"), str) else None
     assert rejected["op_id"] == expected_id
@@ -676,7 +692,7 @@ def test_the_follow_up_flag_is_an_op_private_to_its_inspector(as_user, db, demo_
     one = as_user("inspector1")
     result = push(one, [on, bad]).json["results"]
     assert [r["status"] for r in result] == ["applied", "rejected"]
-    assert result[1]["code"] == "malformed"
+    assert result[1]["code"] == "wrong_type"
     me = uid(db, "inspector1")
     b24 = "SELECT standard_code, inspector_id, flagged FROM finding_flags WHERE standard_code = 'B2.4'"
     assert rows(db, b24) == [{"standard_code": "B2.4", "inspector_id": me, "flagged": 1}]

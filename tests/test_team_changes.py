@@ -43,3 +43,25 @@ def test_one_change_touches_one_row_and_is_reported(db, demo_inspection):
     kept = [a for a in assignments_before if a[3] != inspector3]
     assert assignments_after[:len(kept)] == kept and assignments_after[-1][1:] == (demo_inspection, "C1", inspector1)
     assert team.save(db, demo_inspection, wanted, users.by_username(db, "admin")["id"]) == []
+
+
+def test_a_change_whose_record_fails_is_not_kept(db, demo_inspection, monkeypatch):
+    """The member is written through sqlite-utils (upsert) inside the team's
+    transaction: its write must stay inside it. sqlite-utils before 4.0
+    committed the caller's transaction at every insert or upsert, so the
+    member stayed without the audit record that says who added them."""
+    from inspector.domain import audit
+    newcomer = users.create(db, "inspector4", "inspector", "x-long-password", "Olga Outside")
+    wanted = {m["id"]: (m["team_role"], set(team.sections_of(db, demo_inspection, m["id"])))
+              for m in team.members(db, demo_inspection)}
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the audit trail could not be written")
+    monkeypatch.setattr(audit, "record", failing)
+    before = rowids(db)
+    try:
+        team.save(db, demo_inspection, {**wanted, newcomer: ("inspector", {"B1"})}, by=None)
+    except RuntimeError:
+        pass
+    assert not db.conn.in_transaction
+    assert rowids(db) == before

@@ -12,11 +12,12 @@ from pathlib import Path
 from flask import Flask, g
 
 from sync import api as sync_api
+from sync import fields as sync_fields
 
 from inspector.app import assets, errors, security
 from inspector.app.extensions import csrf, htmx
 from inspector.app.views import auth, history, inspections, merge, photos, reports, review, shell, team
-from inspector.domain import access, catalog, db, search
+from inspector.domain import access, bodies, catalog, db, search
 
 # The package's folder (inspector/): the wheel ships templates/ and static/ in it.
 _HERE = Path(__file__).resolve().parent.parent
@@ -89,13 +90,16 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.
-    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search)
+    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search,
+                                 field_table=sync_fields.client_table(), jump_key=catalog.JUMP_KEY)
 
     @app.context_processor
-    def verdict_labels():
-        # The verdicts of the inspection the page is about, in its edition's scale.
+    def inspection_words():
+        # The verdicts of the inspection the page is about, on its scale, and
+        # the words of its accrediting body (bodies.py): no page hard-codes FACT's.
         inspection = g.get("inspection")
-        return {"verdict_labels": catalog.SCALES[inspection["scale"] if inspection else "fact"]}
+        return {"verdict_labels": catalog.SCALES[inspection["scale"] if inspection else "fact"],
+                "words": bodies.words(inspection), "body": bodies.of(inspection)}
     return app
 
 

@@ -1,5 +1,7 @@
-"""The `inspector` command: serve, demo, users, catalogs, the audit trail."""
+"""The `inspector` command: serve, demo, users, catalogs, the audit trail, the database's tables."""
 import contextlib
+import csv
+import json
 import os
 import secrets
 import signal
@@ -9,9 +11,9 @@ from pathlib import Path
 import click
 
 from inspector.app import create_app, default_data_dir, private_data_dir, private_files, server
-from inspector.domain import audit, backups, users
+from inspector.domain import audit, backups, dumps, users
 from inspector.domain import catalog as catalog_mod
-from inspector.domain.db import connect, database_path, release
+from inspector.domain.db import connect, database_path, migrations_schema, release
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="INSPECTOR_DATA",
                            default=default_data_dir, show_default="$INSPECTOR_DATA or ~/.local/share/inspector",
@@ -295,6 +297,42 @@ def rebuild(data_dir):
     click.echo("Findings rebuilt from %d ops." % oplog.count(db))
 
 
+@main.group("db")
+def db_group():
+    """Look into the database: its tables and their rows (secrets left out)."""
+
+
+@db_group.command("tables")
+@data_option
+def db_tables(data_dir):
+    """List the tables with how many rows each holds."""
+    for name, rows, refused in dumps.tables(_existing(data_dir)):
+        click.echo(f"{name:<20} {rows:>9}" + ("  (not dumped)" if refused else ""))
+
+
+@db_group.command("dump")
+@data_option
+@click.argument("table")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help="csv: a header, then a line per row; json: an array of objects.")
+def db_dump(data_dir, table, fmt):
+    """Write every row of TABLE to stdout. Never the secrets: the sessions
+    and failed-logins tables are refused, users' password hashes left out."""
+    with _clear_errors():
+        columns, rows = dumps.dump(_existing(data_dir), table)
+    out = sys.stdout
+    if fmt == "csv":
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    # One object a line, written as read: an audit trail of a year need not fit in memory.
+    out.write("[")
+    for n, row in enumerate(rows):
+        out.write((",\n " if n else "") + json.dumps(row, ensure_ascii=False))
+    out.write("]\n")
+
+
 def _size(n):
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
 
@@ -378,6 +416,24 @@ def audit_verify(data_dir, head_hash):
 def audit_head(data_dir):
     """Print the audit trail's head hash (what a report prints)."""
     click.echo(audit.head(_existing(data_dir)))
+
+
+SCHEMA_HEADER = """\
+-- The database schema as the {count} migrations in inspector/domain/db.py make it.
+-- Generated, do not edit: after adding a migration, run
+--     .venv/bin/inspector schema > docs/schema.sql
+-- (tests/test_schema.py fails until this file and the migrations agree).
+-- Each table in name order, followed by its indexes and triggers.
+
+"""
+
+
+@main.command("schema")
+def schema_command():
+    """Print the database schema the migrations make: every CREATE statement,
+    table by table (docs/schema.sql is this output)."""
+    count, statements = migrations_schema()
+    click.echo(SCHEMA_HEADER.format(count=count) + statements, nl=False)
 
 
 def _existing(data_dir):

@@ -1,7 +1,7 @@
 """The production server: gunicorn with threaded workers, run from
 `inspector serve` (no gunicorn command line or config file to keep beside it).
 
-Why gunicorn's gthread workers (bench/server_mix.py, docs/notes.md): they
+Why gunicorn's gthread workers (bench/server_mix.py; figures in docs/decisions.md): they
 served the real mix of pushes, pulls and pages fastest with the shortest
 tail, and a slow tablet upload holds one thread, not a whole worker. SQLite
 has one writer at a time whatever the server does, so a few processes with

@@ -3,6 +3,7 @@ inspector and section, standards assessed of those assigned, deficiencies
 found, and each device's last sync."""
 from collections import defaultdict
 
+from . import team
 from .catalog import DEFICIENT
 
 
@@ -29,9 +30,7 @@ def board(db, inspection):
             "ORDER BY last_sync DESC", [i]):
         devices[r["user_id"]].append(dict(r))
     out = []
-    for m in db.conn.execute(
-            "SELECT u.id, u.display_name, m.team_role FROM members m JOIN users u ON u.id = m.user_id "
-            "WHERE m.inspection_id = ? ORDER BY m.team_role DESC, u.display_name", [i]):
+    for m in team.members(db, i):
         codes = [code for code in totals if code in assigned.get(m["id"], [])]
         if not codes:  # nothing assigned: what they assessed anywhere
             codes = [code for code in totals if (m["id"], code) in done]

@@ -79,7 +79,7 @@ def row_hash(row):
 
 # max(id) is one step down the rowid tree, and the plan says so (SEARCH);
 # ORDER BY id DESC LIMIT 1 reads one row too but its plan says SCAN, which
-# tests/test_query_plans.py refuses for tables that grow with the year.
+# tests/test_year_scale.py refuses for tables that grow with the year.
 _NEWEST = "SELECT id, hash FROM audit WHERE id = (SELECT max(id) FROM audit)"
 
 
@@ -206,7 +206,7 @@ def history(db, inspection_id):
     by_username = {r["username"]: r["display_name"] for r in people.values()}
     links = {r["id"]: r for r in db.conn.execute(
         "SELECT id, issued_to, email FROM review_links WHERE inspection_id = ?", [inspection_id])}
-    scale_row = db.conn.execute("SELECT c.scale FROM inspections i JOIN catalogs c ON c.id = i.catalog_id "
+    scale_row = db.conn.execute("SELECT i.scale FROM inspections i "
                                 "WHERE i.id = ?", [inspection_id]).fetchone()
     words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"])
     return [words.event(row) for row in db.conn.execute(

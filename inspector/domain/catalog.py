@@ -309,9 +309,16 @@ def standard_codes(db, catalog_id, among):
     return found
 
 
+# The rule the jump box matches codes by (case and spaces do not matter), as
+# data: the pages (the jump form's data-jump-key) and the service worker
+# (sw.js, filled in when served) apply this one rule rather than a copy.
+JUMP_KEY = {"drop": r"\s+", "upper": True}
+
+
 def jump_key(typed):
-    """The rule the jump box matches by: case and spaces do not matter."""
-    return "".join(typed.split()).upper()
+    """``typed`` keyed by JUMP_KEY: what the jump box compares codes by."""
+    key = re.sub(JUMP_KEY["drop"], "", typed)
+    return key.upper() if JUMP_KEY["upper"] else key
 
 
 def find_by_typed_code(db, catalog_id, typed):

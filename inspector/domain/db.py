@@ -7,6 +7,8 @@ far a data folder has come, so an old folder is brought up to date on start.
 import contextlib
 import os
 import sqlite3
+import tempfile
+import textwrap
 import threading
 from pathlib import Path
 
@@ -380,6 +382,16 @@ MIGRATIONS = [
     UPDATE standards SET guidance = substr(guidance, 1, length(guidance) - 2)
     WHERE guidance LIKE '% |' AND catalog_id IN (SELECT id FROM catalogs WHERE illustrative = 1);
     """,
+    # The accrediting body is the inspection's, not the checklist edition's
+    # (inspector/domain/bodies.py): FACT or JACIE inspect the same edition,
+    # each with its scale and words. Inspections made before keep FACT's
+    # words and the scale their edition gave them.
+    """
+    ALTER TABLE inspections ADD COLUMN body TEXT NOT NULL DEFAULT 'fact'
+        CHECK (body IN ('fact', 'jacie', 'internal'));
+    ALTER TABLE inspections ADD COLUMN scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie'));
+    UPDATE inspections SET scale = (SELECT c.scale FROM catalogs c WHERE c.id = inspections.catalog_id);
+    """,
 ]
 
 
@@ -391,7 +403,7 @@ def connect(path):
     # FULL syncs the WAL at every commit: a push is answered "applied" only
     # once it is on disk. NORMAL would sync only at checkpoints, so a power
     # cut could roll back ops the tablets have already deleted from their
-    # outboxes. (Cost measured in docs/notes.md: sync_ingest.)
+    # outboxes. (Cost measured in docs/decisions.md: sync_ingest.)
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
@@ -429,6 +441,36 @@ def statements(script):
             pending = ""
     if pending.strip() and not all(part.strip().startswith("--") for part in pending.strip().splitlines()):
         raise ValueError(f"unterminated statement in a migration: {pending.strip()[:80]}")
+
+
+def schema(db):
+    """The database's schema as CREATE statements: each table in name order,
+    followed by its indexes and triggers (docs/schema.sql is made from it)."""
+    # Raw SQL rather than sqlite-utils' Database.schema: that lists statements
+    # in creation order, which moves whenever a migration rebuilds a table;
+    # grouped by table, a diff of the file shows only what a migration changed.
+    rows = db.conn.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND substr(name, 1, 7) <> 'sqlite_' "
+        "ORDER BY tbl_name, type <> 'table', type, name").fetchall()
+    return "\n\n".join(_tidy(row[0]) + ";" for row in rows) + "\n"
+
+
+def _tidy(sql):
+    # SQLite keeps a statement as the migration wrote it, indented to sit in
+    # a Python string: the lines after the first lose that common indent.
+    first, _, rest = sql.strip().partition("\n")
+    return first + ("\n" + textwrap.dedent(rest) if rest else "")
+
+
+def migrations_schema():
+    """(how many migrations ran, the schema they make), read from a new
+    database in a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        db = connect(Path(folder) / "schema.sqlite3")
+        try:
+            return db.conn.execute("PRAGMA user_version").fetchone()[0], schema(db)
+        finally:
+            db.conn.close()
 
 
 def folder_of(db):

@@ -1,96 +1,10 @@
 """Findings: each inspector's verdict, note and photos per standard.
 
-Two tables hold them, both written only by the sync protocol's field table
-(sync/fields.py) through ``Register``: ``findings`` (one row per inspection,
-standard, inspector) and ``finding_photos`` (one row per photo on such a
-finding). Every written column has a ``<column>_hlc`` beside it holding the
-stamp of the op that set it, so the newest stamp wins whatever order ops
-arrive in. Reads for the pages are here too, scoped by who asks.
+Two tables hold them, both written only by the sync protocol (its registers,
+sync/registers.py): ``findings`` (one row per inspection, standard,
+inspector) and ``finding_photos`` (one row per photo on such a finding).
+Here are the reads for the pages, scoped by who asks.
 """
-import json
-from typing import NamedTuple
-
-
-class Register(NamedTuple):
-    """A table of last-writer-wins fields: its key columns, the columns ops
-    write, and what a new row holds before its first op."""
-    table: str
-    key: tuple
-    columns: tuple
-    new_row: dict
-
-    def current(self, db, key, column):
-        """(value, stamp) of ``column`` of the row at ``key``: (None, '') when
-        there is no row. One query gives the audit trail its "before" too."""
-        where = " AND ".join(f"{k} = ?" for k in self.key)
-        row = db.conn.execute(f"SELECT {column}, {column}_hlc FROM {self.table} WHERE {where}", list(key)).fetchone()
-        return (row[0], row[1]) if row else (None, "")
-
-    def current_many(self, db, keys):
-        """{key: {column: (value, stamp)}} of the rows at ``keys`` that exist,
-        every column of the register: one query (a batch of ops reads its
-        rows so, not one query per op)."""
-        keys = list(keys)
-        if not keys:
-            return {}
-        names = ", ".join(f"t.{c}" for c in self.key)
-        cells = ", ".join(f"t.{c}, t.{c}_hlc" for c in self.columns)
-        match = " AND ".join(f"t.{c} = json_extract(k.value, '$[{i}]')" for i, c in enumerate(self.key))
-        found = {}
-        for start in range(0, len(keys), 500):
-            rows = db.conn.execute(f"SELECT {names}, {cells} FROM json_each(?) k JOIN {self.table} t ON {match}",
-                                   [json.dumps(keys[start:start + 500])])
-            width = len(self.key)
-            for row in rows:
-                found[tuple(row[:width])] = {c: (row[width + 2 * i], row[width + 2 * i + 1])
-                                             for i, c in enumerate(self.columns)}
-        return found
-
-    def write(self, db, key, column, value, stamp, seq):
-        """Set one column of the row at ``key`` (made if missing) with its stamp
-        and the log position that set it. The caller has checked the stamp is newer."""
-        names = [*self.key, *self.new_row, "last_seq"]
-        marks = ",".join("?" * len(names))
-        db.conn.execute(f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-                        [*key, *self.new_row.values(), seq])
-        where = " AND ".join(f"{k} = ?" for k in self.key)
-        db.conn.execute(f"UPDATE {self.table} SET {column} = ?, {column}_hlc = ?, last_seq = ? WHERE {where}",
-                        [value, stamp, seq, *key])
-
-    def write_many(self, db, column, writes):
-        """``write`` for many rows in one statement: ``writes`` holds (key,
-        value, stamp, seq), one per key, each stamp checked newer by the caller."""
-        new_row = {name: default for name, default in self.new_row.items() if name != column}
-        names = [*self.key, *new_row, column, f"{column}_hlc", "last_seq"]
-        # max(): two columns of one row written in one batch leave the row at
-        # the later of their log positions, in whichever order they are written.
-        db.conn.executemany(
-            f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))}) "
-            f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {column} = excluded.{column}, "
-            f"{column}_hlc = excluded.{column}_hlc, last_seq = max(last_seq, excluded.last_seq)",
-            [[*key, *new_row.values(), value, stamp, seq] for key, value, stamp, seq in writes])
-
-    def changes(self, db, inspection_id, cursor, owner_column=None, owner=None):
-        """Rows of one inspection changed after log position ``cursor``, oldest
-        first; only ``owner``'s when given."""
-        scope = f"AND {owner_column} = :o" if owner is not None else ""
-        # The client reads the standard's code as "standard".
-        columns = ", ".join("standard_code AS standard" if c == "standard_code" else c for c in self.key[1:])
-        columns += ", " + ", ".join(
-            f"{c}, {c}_hlc" for c in self.columns)
-        return [dict(r) for r in db.conn.execute(
-            f"SELECT {columns}, last_seq FROM {self.table} WHERE inspection_id = :i AND last_seq > :c {scope} "
-            f"ORDER BY last_seq", {"i": inspection_id, "c": cursor, "o": owner})]
-
-    def clear(self, db):
-        db.conn.execute(f"DELETE FROM {self.table}")
-
-
-FINDINGS = Register("findings", ("inspection_id", "standard_code", "inspector_id"), ("verdict", "note"), {})
-# "Flag for follow-up": the inspector's own reminder, never shown to the lead or the site.
-FLAGS = Register("finding_flags", ("inspection_id", "standard_code", "inspector_id"), ("flagged",), {"flagged": 0})
-FINDING_PHOTOS = Register("finding_photos", ("inspection_id", "standard_code", "inspector_id", "sha256"),
-                          ("attached", "caption"), {"attached": 0})
 
 
 # --- reads for the pages ----------------------------------------------------------
@@ -211,7 +125,9 @@ def my_standards(db, user, inspection):
 
 def my_flag(db, user, inspection_id, code):
     """The user's follow-up flag on a standard: (flagged, stamp)."""
-    return FLAGS.current(db, (inspection_id, code, user["id"]), "flagged")
+    row = db.conn.execute("SELECT flagged, flagged_hlc FROM finding_flags WHERE inspection_id = ? AND "
+                          "standard_code = ? AND inspector_id = ?", [inspection_id, code, user["id"]]).fetchone()
+    return (row[0], row[1]) if row else (None, "")
 
 
 def my_finding(db, user, inspection_id, code):

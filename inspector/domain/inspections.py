@@ -1,12 +1,19 @@
 """Inspections: creating them, finding them for the user who asks, and
 their state."""
-from . import access, audit
+from . import access, audit, bodies
 from .db import joined_transaction
 
 
-def create(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id=None, device="web"):
-    """A new inspection, recorded in the audit trail as made by ``created_by``."""
-    facts = {"site_name": site_name, "catalog_id": catalog_id, "starts_on": starts_on, "ends_on": ends_on}
+def create(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id=None, device="web", body=None,
+           scale=None):
+    """A new inspection by ``body`` (bodies.BODIES: FACT's when not given) on
+    its verdict ``scale`` (when not given: the body's, else the checklist
+    edition's default), recorded in the audit trail as made by ``created_by``."""
+    body = body or bodies.DEFAULT
+    scale = bodies.scale_for(body, scale) or db.conn.execute(
+        "SELECT scale FROM catalogs WHERE id = ?", [catalog_id]).fetchone()[0]
+    facts = {"site_name": site_name, "catalog_id": catalog_id, "starts_on": starts_on, "ends_on": ends_on,
+             "body": body, "scale": scale}
     with joined_transaction(db):
         inspection_id = db["inspections"].insert({**facts, "created_by": created_by,
                                                   "request_id": request_id}).last_pk
@@ -24,7 +31,7 @@ def by_site(db, site_name):
     return db.conn.execute("SELECT id FROM inspections WHERE site_name = ?", [site_name]).fetchone()
 
 
-_WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, c.scale, m.team_role FROM inspections i "
+_WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, m.team_role FROM inspections i "
               "JOIN catalogs c ON c.id = i.catalog_id "
               "LEFT JOIN members m ON m.inspection_id = i.id AND m.user_id = :u ")
 

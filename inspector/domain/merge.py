@@ -9,12 +9,7 @@ flagged, never applied over the decision.
 from collections import defaultdict
 
 from .catalog import DEFICIENT
-from .findings import Register
-
-DECISIONS = Register("decisions", ("inspection_id", "standard_code"),
-                     ("verdict", "citation", "suggestion", "basis"), {})
-PHOTO_RELEASES = Register("photo_releases", ("inspection_id", "standard_code", "sha256"), ("released",), {})
-
+from .team import members
 STATES = {
     "agreed": "Agreed",
     "disagreement": "Disagreement",
@@ -56,9 +51,7 @@ def board(db, inspection, section=None, only=None):
         "SELECT s.code, s.title, s.section_code, s.depth FROM standards s "
         "WHERE s.catalog_id = :c AND s.depth > 0 " + scope + "ORDER BY s.position",
         {"c": c, "sec": section}).fetchall()
-    team = {m["id"]: m for m in db.conn.execute(
-        "SELECT u.id, u.display_name, m.team_role FROM members m JOIN users u ON u.id = m.user_id "
-        "WHERE m.inspection_id = ? ORDER BY u.display_name", [i])}
+    team = {m["id"]: m for m in members(db, i)}
     found = defaultdict(list)
     for f in db.conn.execute(
             "SELECT standard_code, inspector_id, verdict, verdict_hlc, note, note_hlc, last_seq FROM findings "
@@ -71,8 +64,7 @@ def board(db, inspection, section=None, only=None):
         pictures[(p["standard_code"], p["inspector_id"])].append(dict(p))
     decided = {d["standard_code"]: dict(d) for d in db.conn.execute(
         "SELECT * FROM decisions WHERE inspection_id = ?", [i])}
-    released = {(r["standard_code"], r["sha256"]) for r in db.conn.execute(
-        "SELECT standard_code, sha256 FROM photo_releases WHERE inspection_id = ? AND released = 1", [i])}
+    released = {(code, sha) for code, shas in released_photos(db, i).items() for sha in shas}
 
     rows = []
     for std in standards:
@@ -109,3 +101,14 @@ def counts(rows):
     for row in rows:
         out[row["state"]] += 1
     return out
+
+
+def released_photos(db, inspection_id):
+    """{standard code: [sha256, ...]} of the photos the lead released to the
+    site, in a stable order: the one answer the merge screen, the site's page
+    and the report all read."""
+    released = defaultdict(list)
+    for r in db.conn.execute("SELECT standard_code, sha256 FROM photo_releases WHERE inspection_id = ? "
+                             "AND released = 1 ORDER BY standard_code, sha256", [inspection_id]):
+        released[r[0]].append(r[1])
+    return dict(released)

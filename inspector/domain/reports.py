@@ -9,44 +9,28 @@ import csv
 import io
 from collections import Counter
 
-from .catalog import DEFICIENT, SCALES
+from . import bodies, review, team
+from .catalog import SCALES
 
-HEADER = ["Code", "Standard", "Consolidated verdict", "Citation", "Suggestion"]
 
 
 def draft(db, inspection):
     """Everything the draft report shows, in catalog order."""
     i, c = inspection["id"], inspection["catalog_id"]
     labels = SCALES[inspection["scale"]]
-    standards = db.conn.execute(
-        "SELECT s.code, s.title, s.text, s.section_code, d.verdict, d.citation, d.suggestion "
-        "FROM standards s LEFT JOIN decisions d ON d.inspection_id = ? AND d.standard_code = s.code "
-        "WHERE s.catalog_id = ? AND s.depth > 0 ORDER BY s.position", [i, c]).fetchall()
+    verdicts = [r[0] for r in db.conn.execute(
+        "SELECT d.verdict FROM standards s LEFT JOIN decisions d ON d.inspection_id = ? AND d.standard_code = s.code "
+        "WHERE s.catalog_id = ? AND s.depth > 0", [i, c])]
     sections = {r["code"]: r["title"] for r in db.conn.execute(
         "SELECT code, title FROM standards WHERE catalog_id = ? AND depth = 0", [c])}
-    # Released photos only, without their captions: a caption is an inspector's
-    # own words, private to the team like the note.
-    released = {}
-    for r in db.conn.execute("SELECT standard_code, sha256 FROM photo_releases WHERE inspection_id = ? "
-                             "AND released = 1 ORDER BY standard_code, sha256", [i]):
-        released.setdefault(r["standard_code"], []).append({"sha256": r["sha256"]})
-    team = db.conn.execute(
-        "SELECT u.id, u.display_name, m.team_role FROM members m JOIN users u ON u.id = m.user_id "
-        "WHERE m.inspection_id = ? ORDER BY m.team_role DESC, u.display_name", [i]).fetchall()
-    citations, suggestions = [], []
-    for s in standards:
-        if s["verdict"] in DEFICIENT:
-            citations.append({"number": len(citations) + 1, "code": s["code"], "title": s["title"],
-                              "text": s["text"], "section": sections.get(s["section_code"], ""),
-                              "verdict": labels.get(s["verdict"], s["verdict"]), "citation": s["citation"] or "",
-                              "photos": released.get(s["code"], [])})
-        if (s["suggestion"] or "").strip():
-            suggestions.append({"code": s["code"], "title": s["title"], "suggestion": s["suggestion"]})
-    decided = Counter(s["verdict"] for s in standards if s["verdict"])
+    cited, suggestions = review.citations(db, inspection)
+    citations = [{**cit, "verdict": labels.get(cit["verdict"], cit["verdict"]), "citation": cit["citation"] or "",
+                  "section": sections.get(cit["section_code"], "")} for cit in cited]
+    decided = Counter(v for v in verdicts if v)
     return {
-        "team": team, "citations": citations, "suggestions": suggestions,
+        "team": team.members(db, i), "citations": citations, "suggestions": suggestions,
         "counts": [(labels[code], decided.get(code, 0)) for code in labels],
-        "undecided": sum(1 for s in standards if not s["verdict"]), "total": len(standards),
+        "undecided": sum(1 for v in verdicts if not v), "total": len(verdicts),
         # The official text is shown only from a licensed catalog the organisation loaded.
         "show_text": not inspection["illustrative"],
     }
@@ -57,14 +41,12 @@ def table(db, inspection):
     consolidated verdict, citation, suggestion and each inspector's verdict."""
     i, c = inspection["id"], inspection["catalog_id"]
     labels = SCALES[inspection["scale"]]
-    # A column for each member who gave verdicts (the lead too, if they assessed).
-    inspectors = db.conn.execute(
-        "SELECT u.id, u.display_name FROM members m JOIN users u ON u.id = m.user_id "
-        "WHERE m.inspection_id = ? AND EXISTS (SELECT 1 FROM findings f WHERE f.inspection_id = m.inspection_id "
-        "AND f.inspector_id = m.user_id AND f.verdict IS NOT NULL) ORDER BY u.display_name", [i]).fetchall()
     verdicts = {(r[0], r[1]): r[2] for r in db.conn.execute(
         "SELECT standard_code, inspector_id, verdict FROM findings WHERE inspection_id = ? AND verdict IS NOT NULL",
         [i])}
+    # A column for each member who gave verdicts (the lead too, if they assessed), by name.
+    gave = {inspector for _, inspector in verdicts}
+    inspectors = sorted((m for m in team.members(db, i) if m["id"] in gave), key=lambda m: m["display_name"])
     rows = []
     for s in db.conn.execute(
             "SELECT s.code, s.title, d.verdict, d.citation, d.suggestion FROM standards s "
@@ -72,7 +54,9 @@ def table(db, inspection):
             "WHERE s.catalog_id = ? AND s.depth > 0 ORDER BY s.position", [i, c]):
         rows.append([s["code"], s["title"], labels.get(s["verdict"], ""), s["citation"] or "", s["suggestion"] or "",
                      *(labels.get(verdicts.get((s["code"], p["id"])), "") for p in inspectors)])
-    return HEADER + [f"Verdict: {p['display_name']}" for p in inspectors], rows
+    words = bodies.words(inspection)
+    header = ["Code", "Standard", "Consolidated verdict", words["Citation"], words["Suggestion"]]
+    return header + [f"Verdict: {p['display_name']}" for p in inspectors], rows
 
 
 def as_csv(header, rows):

@@ -13,13 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from .access import Refusal
 from .catalog import DEFICIENT
-from .findings import Register
-
-RESPONSES = Register("responses", ("inspection_id", "standard_code", "round"),
-                     ("factual_comment", "corrective_action", "target_date", "submitted"), {})
-REVIEWS = Register("reviews", ("inspection_id", "standard_code", "round"), ("outcome", "comment"), {})
-RESPONSE_DOCUMENTS = Register("response_documents", ("inspection_id", "standard_code", "round", "sha256"),
-                              ("attached",), {})
+from .merge import released_photos
 OUTCOMES = {"accepted": "Accepted", "more_info": "More information needed"}
 MAX_DAYS = 90
 
@@ -81,26 +75,31 @@ def note_opened(db, link_id, every=timedelta(hours=1)):
 
 def citations(db, inspection):
     """The draft citations (the lead's deficient decisions) in catalog order,
-    numbered, with the photos the lead released; then the suggestions."""
+    numbered (the one numbering the site's page and the report share), with
+    the photos the lead released; then the suggestions."""
     i = inspection["id"]
     marks = ",".join("?" * len(DEFICIENT))
     rows = db.conn.execute(
-        f"SELECT s.code, s.title, d.verdict, d.citation, d.suggestion FROM decisions d "
+        f"SELECT s.code, s.title, s.text, s.section_code, d.verdict, d.citation, d.suggestion FROM decisions d "
         f"JOIN standards s ON s.catalog_id = ? AND s.code = d.standard_code "
         f"WHERE d.inspection_id = ? AND (d.verdict IN ({marks}) OR d.suggestion != '') ORDER BY s.position",
         [inspection["catalog_id"], i, *DEFICIENT]).fetchall()
-    released = defaultdict(list)
-    for r in db.conn.execute("SELECT standard_code, sha256 FROM photo_releases "
-                             "WHERE inspection_id = ? AND released = 1 ORDER BY sha256", [i]):
-        released[r[0]].append(r[1])
+    released = released_photos(db, i)
     cited, suggested = [], []
     for r in rows:
         if r["verdict"] in DEFICIENT:
-            cited.append({"number": len(cited) + 1, "code": r["code"], "title": r["title"], "verdict": r["verdict"],
-                          "citation": r["citation"], "photos": released.get(r["code"], [])})
+            cited.append({"number": len(cited) + 1, "code": r["code"], "title": r["title"], "text": r["text"],
+                          "section_code": r["section_code"], "verdict": r["verdict"], "citation": r["citation"],
+                          "photos": released.get(r["code"], [])})
         if r["suggestion"].strip():
             suggested.append({"code": r["code"], "title": r["title"], "suggestion": r["suggestion"]})
     return cited, suggested
+
+
+def photos_shown(db, inspection):
+    """The photos the site's page and the report show: those the lead released
+    on a draft citation (a release on a standard no longer cited shows nowhere)."""
+    return {sha for c in citations(db, inspection)[0] for sha in c["photos"]}
 
 
 def citation_codes(db, inspection_id):
@@ -157,7 +156,8 @@ def response_refusal(db, op, inspection):
                                 "AND round = ?", [inspection["id"], code, round_]).fetchone()
     if submitted and submitted[0]:
         return Refusal("submitted", "This response was submitted: it can no longer change.")
-    if op["field"] == "evidence" and op["value"]["attached"] and not db.conn.execute(
+    # Detached too: the row would name a document the server never had.
+    if op["field"] == "evidence" and not db.conn.execute(
             "SELECT 1 FROM documents WHERE sha256 = ?", [op["value"]["sha256"]]).fetchone():
         return Refusal("missing_document", "The document was not uploaded yet: upload it, then attach it.")
     return None

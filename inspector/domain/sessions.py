@@ -27,8 +27,7 @@ def start(db, user_id, now=None):
     with joined_transaction(db):
         db.conn.execute("DELETE FROM sessions WHERE revoked_at IS NOT NULL OR last_seen <= ? OR created_at <= ?",
                         [now - IDLE_S, now - ABSOLUTE_S])
-        db.conn.execute("INSERT INTO sessions (id, user_id, created_at, last_seen) VALUES (?, ?, ?, ?)",
-                        [_id(token), user_id, now, now])
+        db["sessions"].insert({"id": _id(token), "user_id": user_id, "created_at": now, "last_seen": now})
     return token
 
 

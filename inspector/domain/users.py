@@ -8,7 +8,7 @@ import unicodedata
 from datetime import datetime, timezone
 from importlib import resources
 
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, sessions
 from .db import joined_transaction, transaction
@@ -20,8 +20,22 @@ ROLES = ("admin", "lead", "inspector")
 PASSWORD_METHOD = None
 
 
-def _hash(password):
-    return generate_password_hash(password, **({"method": PASSWORD_METHOD} if PASSWORD_METHOD else {}))
+def _hash(password, method=None):
+    method = method or PASSWORD_METHOD
+    return generate_password_hash(password, **({"method": method} if method else {}))
+
+
+@functools.cache
+def _dummy_hash(method):
+    return _hash("not a password", method)
+
+
+def password_matches(user, password):
+    """Whether ``password`` is ``user``'s. For no user (an unknown username) the
+    password is checked against a dummy hash made the way new passwords are,
+    so a wrong username costs the same time as a wrong password."""
+    stored = user["password_hash"] if user else _dummy_hash(PASSWORD_METHOD)
+    return check_password_hash(stored, password[:PASSWORD_MAX + 1])
 
 
 # --- usernames -----------------------------------------------------------------------

@@ -12,7 +12,6 @@ export function bind(row) {
   row.dataset.bound = "1";
   const form = row.querySelector("[data-decision]");
   const ids = { inspectionId: form.dataset.inspection, standard: form.dataset.standard, section: form.dataset.section };
-  const deficient = JSON.parse(row.closest("[data-deficient]")?.dataset.deficient || "[]");
   const citation = form.querySelector("[data-field=citation]");
   let saving = 0;
   const save = async (field, value, options = {}) => {
@@ -36,17 +35,18 @@ export function bind(row) {
   form.addEventListener("change", async (e) => {
     if (e.target.type !== "radio") return;
     await save("decision_verdict", e.target.value);
-    // A deficiency needs its citation: the text prefilled from the inspectors'
-    // notes is saved as it stands unless the lead already wrote one.
-    if (deficient.includes(e.target.value) && !form.dataset.citationSaved && citation.value.trim()) {
-      form.dataset.citationSaved = "1";
-      await save("citation", citation.value);
-    }
+  });
+  // The inspectors' notes are private: they become the citation only when the
+  // lead asks, as text to edit; the edit (an input) is what is saved.
+  form.querySelector("[data-start-from-notes]")?.addEventListener("click", () => {
+    const notes = form.querySelector("template[data-notes]").content.textContent;
+    citation.value = citation.value.trim() ? `${citation.value}\n\n${notes}` : notes;
+    citation.dispatchEvent(new Event("input", { bubbles: true }));
+    citation.focus();
   });
   form.addEventListener("input", (e) => {
     const field = e.target.dataset.field;
     if (!field) return;
-    if (field === "citation") form.dataset.citationSaved = "1";
     save(field, e.target.value, { syncDelay: 1500, draft: true });
   });
   row.addEventListener("change", (e) => {
@@ -68,7 +68,6 @@ export async function overlay(row) {
     } else if ((v.field === "citation" || v.field === "suggestion") && newer(v, form.dataset[`${v.field}Hlc`])) {
       const box = form.querySelector(`[data-field=${v.field}]`);
       if (document.activeElement !== box) box.value = v.value;
-      if (v.field === "citation") form.dataset.citationSaved = "1";
     } else if (v.field === "release_photo") {
       const box = row.querySelector(`[data-release="${v.value.sha256}"]`);
       if (box) box.checked = v.value.released;

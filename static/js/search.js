@@ -1,6 +1,6 @@
 // The jump box: go to a standard by its code, or find standards by words in
 // their code, title and text. Online the server answers (an htmx fragment,
-// inspector/search.py); offline this module runs the same rule over the
+// inspector/domain/search.py); offline this module runs the same rule over the
 // inspection's search index, which is stored with the pages taken offline.
 // The rule is written twice, here and in search.py, and held together by
 // one table of cases (tests/search_cases.json) that both must pass.
@@ -42,8 +42,12 @@ export function rank(query, entries) {
   return found.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((f) => f[2]);
 }
 
-// The jump box's own key for a code (catalog.jump_key): case and spaces do not matter.
-const jumpKey = (typed) => typed.replace(/\s+/g, "").toUpperCase();
+/** ``typed`` keyed by the server's rule (catalog.JUMP_KEY, shipped on the
+ * jump form as data-jump-key): what the jump box compares codes by. */
+export function jumpKey(rule, typed) {
+  const key = typed.replace(new RegExp(rule.drop, "gu"), "");
+  return rule.upper ? key.toUpperCase() : key;
+}
 const DELAY_MS = 200;
 const indexes = new Map();  // index URL -> promise of its entries (null if not to be had)
 
@@ -102,7 +106,8 @@ export function bind(form) {
     if (navigator.onLine) return;
     event.preventDefault();
     const entries = await loadIndex(form.dataset.searchIndex);
-    const exact = entries?.find((e) => jumpKey(e.code) === jumpKey(input.value));
+    const rule = JSON.parse(form.dataset.jumpKey);
+    const exact = entries?.find((e) => jumpKey(rule, e.code) === jumpKey(rule, input.value));
     const found = entries ? rank(input.value, entries) : [];
     // A code, or nothing stored here: the worker's jump map answers, as the server would.
     if (exact || !found.length) { form.submit(); return; }

@@ -14,6 +14,7 @@ const SHELL_PATHS = new Set(SHELL.map((url) => new URL(url, self.location.origin
 const SHELL_CACHE = `shell-${VERSION}`;
 const META_CACHE = "meta";
 const pagesCache = (userId) => `pages-u${userId}`;
+const JUMP_KEY = __JUMP_KEY__;  // the server's rule for the jump box's codes (catalog.JUMP_KEY)
 const JUMP_MAPS = "/__jump";  // in a user's page cache: {jump URL: {key: page URL}} per inspection taken offline
 const NETWORK_TIMEOUT_MS = 4000;
 let currentUser = null;   // whose cached pages may be served: told by the page, learned from X-Inspector-User
@@ -56,7 +57,7 @@ self.addEventListener("message", (event) => {
 });
 
 /** Take an inspection offline: one request for the server's bundle of every
- * page and photo this user may open in it (inspector/offline.py), rendered
+ * page and photo this user may open in it (inspector/app/offline.py), rendered
  * by the server as it renders each page, unpacked into this user's cache
  * under the pages' own URLs; and the jump box's map (keys made by the
  * server's rule) for finding them offline. Progress goes to the page. */
@@ -117,7 +118,7 @@ const BUNDLE_MAGIC = "INSPECTOR-OFFLINE-BUNDLE 1";
 
 /** The package and its entries ({url, status, headers, body}) from a
  * bundle: a line of JSON before each body says its length (the framing is
- * described in inspector/offline.py). */
+ * described in inspector/app/offline.py). */
 function unpack(data) {
   const text = new TextDecoder();
   let at = 0;
@@ -139,6 +140,13 @@ function unpack(data) {
     entries.push({ ...head, body });
   }
   return { manifest, entries };
+}
+
+// The same function as static/js/search.js's jumpKey (a classic worker
+// imports no module), applying the same rule shipped by the server.
+function jumpKey(typed) {
+  const key = typed.replace(new RegExp(JUMP_KEY.drop, "gu"), "");
+  return JUMP_KEY.upper ? key.toUpperCase() : key;
 }
 
 async function jumpMaps(cache) {
@@ -186,9 +194,9 @@ async function fromCacheOrOffline(request) {
                 await cache.match(url.pathname, { ignoreVary: true });
     if (hit) return hit;
     // The jump box offline: the server's map for this inspection, looked up
-    // by the typed text keyed as the server keys it (catalog.jump_key).
+    // by the typed text keyed by the server's own rule.
     const map = (await jumpMaps(cache))[url.pathname];
-    const page = map?.[(url.searchParams.get("code") || "").replace(/\s+/g, "").toUpperCase()];
+    const page = map?.[jumpKey(url.searchParams.get("code") || "")];
     if (page) return Response.redirect(page, 303);
   }
   if (request.destination === "image") return new Response("", { status: 404 });

@@ -223,7 +223,18 @@ async function markRejected(op, reason) {
   await (await store.db()).put("outbox", { ...op, state: "rejected", reason });
 }
 
+// The field table's client part (sync/fields.py client_table), shipped in
+// every page: which pulled columns are which fields. A page cached by an
+// older release has none: the pull waits for a page that has it (the cursor
+// does not move, so nothing is missed).
+function fieldTable() {
+  const el = document.getElementById("field-table");
+  return el ? JSON.parse(el.textContent) : null;
+}
+
 async function pullChanges() {
+  const table = fieldTable();
+  if (!table) return;
   const db = await store.db();
   const userId = store.user();
   const pulled = new Set();
@@ -243,10 +254,8 @@ async function pullChanges() {
     }
     await outbox.learnServerTime(body.server_time);
     await outbox.observe(body.hlc);
-    const decisions = body.decisions || [], releases = body.releases || [];  // the team leader's only
-    if (body.findings.length || body.photos.length || (body.flags || []).length || decisions.length || releases.length) {
-      pulled.add(inspectionId);
-    }
+    const sets = Object.entries(table).map(([name, set]) => [set, body[name] || []]);  // the lead's only: decisions
+    if (sets.some(([, rows]) => rows.length)) pulled.add(inspectionId);
     const tx = db.transaction(["values", "meta"], "readwrite");
     const values = tx.objectStore("values");
     // Per field, the greater stamp wins: our own unsynced edits stay.
@@ -258,29 +267,16 @@ async function pullChanges() {
         await values.put({ key, inspection_id: inspectionId, standard, section: local?.section, field, value, stamp });
       }
     };
-    for (const f of body.findings) {
-      if (String(f.inspector_id) !== userId) continue;
-      await take(f.standard, "verdict", null, f.verdict, f.verdict_hlc);
-      await take(f.standard, "note", null, f.note, f.note_hlc);
-    }
-    for (const g of body.flags || []) {
-      if (String(g.inspector_id) !== userId) continue;
-      await take(g.standard, "flag", null, Boolean(g.flagged), g.flagged_hlc);
-    }
-    for (const p of body.photos) {
-      if (String(p.inspector_id) !== userId) continue;
-      await take(p.standard, "photo", p.sha256, { sha256: p.sha256, attached: !!p.attached }, p.attached_hlc);
-      await take(p.standard, "caption", p.sha256, { sha256: p.sha256, text: p.caption }, p.caption_hlc);
-    }
-    // The lead's decisions made on another device show here too.
-    for (const d of decisions) {
-      await take(d.standard, "decision_verdict", null, d.verdict, d.verdict_hlc);
-      await take(d.standard, "citation", null, d.citation, d.citation_hlc);
-      await take(d.standard, "suggestion", null, d.suggestion, d.suggestion_hlc);
-      await take(d.standard, "decision_basis", null, d.basis, d.basis_hlc);
-    }
-    for (const r of releases) {
-      await take(r.standard, "release_photo", r.sha256, { sha256: r.sha256, released: !!r.released }, r.released_hlc);
+    // Each column read back as the server's field table says (fields.client_table).
+    for (const [set, rows] of sets) {
+      for (const row of rows) {
+        if (set.owner && String(row[set.owner]) !== userId) continue;  // this user's own rows only
+        for (const c of set.columns) {
+          const read = c.as === "bool" ? Boolean(row[c.column]) : row[c.column];
+          const value = c.key ? { sha256: row.sha256, [c.key]: read } : read;
+          await take(row.standard, c.field, c.key ? row.sha256 : null, value, row[`${c.column}_hlc`]);
+        }
+      }
     }
     await tx.objectStore("meta").put(body.cursor, `cursor:${inspectionId}`);
     await tx.done;

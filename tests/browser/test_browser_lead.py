@@ -3,6 +3,7 @@ disagreements, settle one and write its citation, lose the network, settle
 another, reload, come back online; the draft report and its PDF then hold
 both citations, and no inspector's private note."""
 import io
+import re
 
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -40,7 +41,13 @@ def test_the_lead_settles_disagreements_online_and_offline_and_the_report_holds_
 
     tablet.set_offline(True)
     handoff = row(page, "D11.4")
-    handoff.get_by_label("Not compliant", exact=True).check()   # its citation comes prefilled from Ines's note
+    handoff.get_by_label("Not compliant", exact=True).check()
+    expect(handoff.locator("[data-save-state]")).to_have_text("Saved on this tablet")
+    # Nothing of the inspectors' private notes is written for the lead: the
+    # citation starts empty, and the notes come in only when asked for.
+    expect(handoff.get_by_label("Citation")).to_have_value("")
+    handoff.get_by_role("button", name="Start from the inspectors' notes").click()
+    expect(handoff.get_by_label("Citation")).to_have_value(re.compile("Second verifier's signature missing"))
     expect(handoff.locator("[data-save-state]")).to_have_text("Saved on this tablet")
     expect(page.get_by_role("status")).to_contain_text("waiting")
     page.reload()                                                 # offline: the stored page, with this tablet's decisions

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from inspector.domain import catalog
 from tests.helpers import PHONE, demo_inspection_id, log_in_by_cookie, make_available_offline
 from test_browser_accessibility import violations
 
@@ -18,6 +19,7 @@ def test_the_page_rule_passes_the_shared_table_of_cases(live_server, tablet):
     page.goto(live_server.url + "/login")
     failures = page.evaluate("""async (cases) => {
         const search = await import("/static/js/search.js");
+        const rule = cases.rule;
         const failures = [];
         for (const c of cases.words) {
             const got = search.words(c.text);
@@ -27,8 +29,12 @@ def test_the_page_rule_passes_the_shared_table_of_cases(live_server, tablet):
             const got = search.rank(c.query, cases.entries).map((e) => e.code);
             if (JSON.stringify(got) !== JSON.stringify(c.codes)) failures.push({query: c.query, got});
         }
+        for (const c of cases.jump_keys) {
+            const got = search.jumpKey(rule, c.typed);
+            if (got !== c.key) failures.push({typed: c.typed, got});
+        }
         return failures;
-    }""", CASES)
+    }""", CASES | {"rule": catalog.JUMP_KEY})
     assert failures == []
     assert len(CASES["cases"]) >= 20 and len(CASES["words"]) >= 10
 

@@ -1,6 +1,6 @@
-"""The app's blueprints, one per area: auth, inspections (the inspector's
-pages), team (setting up an inspection), photos (reading evidence photos)
-and shell (the service worker, web manifest and offline page lists)."""
+"""The app's blueprints, one module per area (the app factory registers
+them all; docs/architecture.md says what each serves), and the lookups they
+share."""
 from flask import abort, g
 
 from inspector.domain import access

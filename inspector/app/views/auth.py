@@ -1,5 +1,4 @@
 """Logging in and out."""
-import functools
 import secrets
 import threading
 from urllib.parse import urlsplit
@@ -8,7 +7,6 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    url_for)
 from flask_wtf.csrf import ValidationError, validate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from inspector.domain import access, inspections, sessions, users
 from inspector.domain.db import get_db
@@ -31,13 +29,6 @@ DEVICE_USERS_KEPT = 20  # a shared tablet remembers this many users
 @bp.record_once
 def _password_check_slots(state):
     state.app.extensions["login_checks"] = threading.BoundedSemaphore(state.app.config["LOGIN_CONCURRENT_CHECKS"])
-
-
-@functools.cache
-def _dummy_hash():
-    # Checked against when the username is unknown, so a wrong username costs
-    # the same time as a wrong password.
-    return generate_password_hash("not a password")
 
 
 @bp.before_app_request
@@ -121,8 +112,7 @@ def login():
             headers["Retry-After"] = "2"
         else:
             try:
-                ok = check_password_hash(user["password_hash"] if user else _dummy_hash(),
-                                         password[:users.PASSWORD_MAX + 1])
+                ok = users.password_matches(user, password)
             finally:
                 current_app.extensions["login_checks"].release()
             if user and ok and user["disabled_at"]:

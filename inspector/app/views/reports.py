@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from inspector.domain import access, audit, photos, reports
+from inspector.domain import access, audit, photos, reports, review
 from inspector.domain.db import get_db
 from inspector.app.views import inspection_or_404
 
@@ -79,7 +79,7 @@ def _local_fetcher(inspection):
 
     static = Path(current_app.static_folder)
     data_dir = current_app.config["DATA_DIR"]
-    released = {p["sha256"] for c in reports.draft(get_db(), inspection)["citations"] for p in c["photos"]}
+    released = review.photos_shown(get_db(), inspection)
 
     class Fetcher(URLFetcher):
         def fetch(self, url, headers=None):

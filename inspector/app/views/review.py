@@ -11,7 +11,6 @@ Every write here is an op in the same log as the inspectors' (sync/fields.py),
 with the site's review link or the lead as its actor; each form carries the
 op ids made when it was shown, so sending it twice changes nothing.
 """
-import threading
 import uuid
 from urllib.parse import quote, urlsplit
 
@@ -19,7 +18,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
                    url_for)
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from sync.protocol import Actor, apply_batch, now_ms
+from sync import forms
 
 from inspector.domain import access, audit, documents, inspections, photos, review, team
 from inspector.domain.db import get_db, transaction
@@ -27,7 +26,6 @@ from inspector.app.views import inspection_or_404
 
 bp = Blueprint("review", __name__)
 SALT = "inspector site review link"
-RESPONSE_FIELDS = ("factual_comment", "corrective_action", "target_date")
 
 
 def _serializer(secret_key=None):
@@ -83,28 +81,6 @@ def _spelled_as_issued(data, inspection_id, token):
     return path.split("/")[2:4] == [str(inspection_id), token]
 
 
-_last_stamp = [0]
-_stamp_lock = threading.Lock()
-
-
-def _stamp_ops(device, ops):
-    """Ops made on the server for a form's changes, stamped by the server's
-    clock; never the same millisecond twice in this process, so a later save
-    always sorts after an earlier one."""
-    with _stamp_lock:
-        now = _last_stamp[0] = max(now_ms(), _last_stamp[0] + 1)
-    return [{**op, "device_id": device, "seq": n, "hlc": f"{now:015d}:{n:05d}:{device}"}
-            for n, op in enumerate(ops)]
-
-
-def _write(actor_kwargs, ops):
-    return apply_batch(get_db(), Actor(**actor_kwargs), ops)["results"]
-
-
-def _refused(results):
-    return [r for r in results if r["status"] == "rejected"]
-
-
 def _at_citation(code):
     """The page's anchor of a citation: the code comes from the form or the
     address, and a newline in a Location header is a 500."""
@@ -137,21 +113,8 @@ def site_save(inspection_id, token):
     link, ins = _site(inspection_id, token)
     db = get_db()
     form = request.form
-    ops = []
-    for code in form.getlist("citation"):
-        round_ = form.get(f"round-{code}", type=int)
-        for field in RESPONSE_FIELDS:
-            value = form.get(f"{field}-{code}")
-            if value is None or value == form.get(f"was-{field}-{code}", ""):
-                continue  # unchanged here: someone else's edit of this field is left alone
-            ops.append({"op_id": form.get(f"id-{field}-{code}") or str(uuid.uuid4()), "inspection_id": inspection_id,
-                        "standard": code, "field": field, "value": {"round": round_, "text": value.strip()}})
-        if form.get("action") == "submit" and any(form.get(f"{f}-{code}", "").strip() for f in RESPONSE_FIELDS):
-            ops.append({"op_id": form.get(f"id-submitted-{code}") or str(uuid.uuid4()),
-                        "inspection_id": inspection_id, "standard": code, "field": "submitted",
-                        "value": {"round": round_, "submitted": True}})
-    results = _write({"link": link}, _stamp_ops(f"link{link['id']}", ops)) if ops else []
-    refused = [r for r in _refused(results) if r["code"] != "submitted"]
+    _, refused = forms.write(db, forms.site_answers(form, inspection_id), link=link)
+    refused = [r for r in refused if r["code"] != "submitted"]
     if form.get("action") == "submit":
         with transaction(db):
             fresh = inspections.plain(db, inspection_id)
@@ -183,9 +146,7 @@ def site_upload(inspection_id, token):
     except documents.DocumentError as exc:
         return render_template("review/upload_refused.html", message=str(exc), inspection=ins,
                                back=url_for(".site", inspection_id=inspection_id, token=token)), exc.status
-    op = {"op_id": request.form.get("op_id") or str(uuid.uuid4()), "inspection_id": inspection_id, "standard": code,
-          "field": "evidence", "value": {"round": round_, "sha256": doc["sha256"], "attached": True}}
-    refused = _refused(_write({"link": link}, _stamp_ops(f"link{link['id']}", [op])))
+    _, refused = forms.write(db, forms.evidence(request.form, inspection_id, code, round_, doc["sha256"]), link=link)
     flash(f"Could not attach {doc['filename']}: {refused[0]['reason']}" if refused else f"Attached {doc['filename']}.")
     return redirect(url_for(".site", inspection_id=inspection_id, token=token) + _at_citation(code))
 
@@ -212,8 +173,7 @@ def _send_document(inspection_id, sha256):
 @bp.route("/review/<int:inspection_id>/<token>/photos/<sha256>")
 def site_photo(inspection_id, token, sha256):
     _link, ins = _site(inspection_id, token)
-    released = {sha for c in review.citations(get_db(), ins)[0] for sha in c["photos"]}
-    if sha256 not in released:
+    if sha256 not in review.photos_shown(get_db(), ins):
         abort(404)
     path = photos.blob_path(current_app.config["DATA_DIR"], sha256, thumb=request.args.get("size") == "thumb")
     if not path.exists():
@@ -312,14 +272,8 @@ def review_response(inspection_id, code):
     """Accepted, or More information needed, with a comment: the site then answers again."""
     db = get_db()
     ins = inspection_or_404(inspection_id, access.can_manage_links)
-    round_ = request.form.get("round", type=int)
-    outcome, comment = request.form.get("outcome"), request.form.get("comment", "").strip()
-    ops = [{"op_id": request.form.get("id-outcome") or str(uuid.uuid4()), "inspection_id": inspection_id,
-            "standard": code, "field": "review_outcome", "value": {"round": round_, "outcome": outcome}}]
-    if comment:
-        ops.append({"op_id": request.form.get("id-comment") or str(uuid.uuid4()), "inspection_id": inspection_id,
-                    "standard": code, "field": "review_comment", "value": {"round": round_, "text": comment}})
-    refused = _refused(_write({"user": g.user}, _stamp_ops(f"web-u{g.user['id']}", ops)))
+    outcome = request.form.get("outcome")
+    _, refused = forms.write(db, forms.review_of(request.form, inspection_id, code), user=g.user)
     if refused:
         flash("Not saved: " + refused[0]["reason"])
     else:

@@ -1,6 +1,6 @@
 """The app shell for offline use: the service worker, the web manifest, and
 what one user takes offline of one inspection: the list of its pages, and
-those pages themselves in one compressed bundle (inspector/offline.py)."""
+those pages themselves in one compressed bundle (inspector/app/offline.py)."""
 import hashlib
 import json
 from pathlib import Path
@@ -35,7 +35,7 @@ def offline_manifest(inspection_id):
 @access.login_required
 def offline_bundle(inspection_id):
     """The package and every page and photo of it, as the user would GET
-    each, in one compressed answer (see inspector/offline.py)."""
+    each, in one compressed answer (see inspector/app/offline.py)."""
     manifest = offline.package(get_db(), g.user, inspection_or_404(inspection_id))
     # Nothing of this request's own database work may stay open while the
     # pages are rendered, each in its own context on this thread's connection.
@@ -59,7 +59,7 @@ def offline_bundle(inspection_id):
 @access.login_required
 def search_index(inspection_id):
     """The jump box's word search offline (static/js/search.js runs the rule of
-    inspector/search.py over it): [code, title, text, page URL] of the sections
+    inspector/domain/search.py over it): [code, title, text, page URL] of the sections
     and standards whose pages the user takes offline (see offline_manifest)."""
     db = get_db()
     ins = inspection_or_404(inspection_id, access.can_read_inspection)
@@ -79,7 +79,7 @@ def service_worker():
     if body is None:
         urls, digest = shell_files()
         body = (SYNC_STATIC / "sw.js").read_text().replace("__VERSION__", digest).replace(
-            "__SHELL__", json.dumps(urls))
+            "__SHELL__", json.dumps(urls)).replace("__JUMP_KEY__", json.dumps(catalog.JUMP_KEY))
         current_app.extensions["inspector_sw"] = body
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"

@@ -5,7 +5,7 @@ from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inspector.domain import access, catalog, inspections, team as team_data, users
+from inspector.domain import access, bodies, catalog, inspections, team as team_data, users
 from inspector.domain.db import get_db, transaction
 from inspector.app.views import inspection_or_404
 
@@ -26,6 +26,12 @@ def new_inspection():
             errors.append("Give the site's name.")
         if form.get("catalog_id") not in {str(c["id"]) for c in editions}:
             errors.append("Choose a checklist edition.")
+        body = form.get("body", "")
+        scale = bodies.scale_for(body, form.get("scale")) if body in bodies.BODIES else None
+        if body not in bodies.BODIES:
+            errors.append("Choose the accrediting body: FACT, JACIE or Internal audit.")
+        elif scale not in catalog.SCALES:
+            errors.append("Choose the verdict scale of the internal audit.")
         try:
             if date.fromisoformat(ends) < date.fromisoformat(starts):
                 errors.append("The last day comes before the first.")
@@ -39,11 +45,12 @@ def new_inspection():
                     inspection_id = done["id"]
                 else:
                     inspection_id = inspections.create(db, site, int(form["catalog_id"]), starts, ends,
-                                                       g.user["id"], request_id)
+                                                       g.user["id"], request_id, body=body, scale=scale)
                     if access.can_lead_teams(g.user):
                         team_data.save(db, inspection_id, {g.user["id"]: ("lead", set())}, g.user["id"])
             return redirect(url_for(".team", inspection_id=inspection_id))
     return render_template("team/new_inspection.html", catalogs=editions, errors=errors, form=form,
+                           bodies=bodies.BODIES, scale_names=catalog.SCALE_NAMES,
                            request_id=form.get("request_id") or uuid.uuid4().hex), (400 if errors else 200)
 
 

@@ -1,0 +1,101 @@
+"""Migrations carry a database made by an earlier release forward: each test
+builds the schema as it stood before a migration (the list's own earlier
+entries), puts in rows as that release wrote them, opens it with today's
+code and reads what became of them (sqlite-utils for the schema)."""
+import json
+import sqlite3
+
+import pytest
+import sqlite_utils
+
+from inspector.domain import db as db_module
+from inspector.domain.db import connect, statements
+from sync import protocol
+
+
+def database_before(path, migration_text):
+    """A database at the schema just before the migration holding ``migration_text``."""
+    index = next(i for i, m in enumerate(db_module.MIGRATIONS) if migration_text in m)
+    conn = sqlite3.connect(path, isolation_level=None)
+    for script in db_module.MIGRATIONS[:index]:
+        for statement in statements(script):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version={index}")
+    return conn
+
+
+def test_inspections_made_before_the_body_was_chosen_keep_facts_words_and_their_editions_scale(tmp_path):
+    conn = database_before(tmp_path / "old.sqlite3", "ADD COLUMN body")
+    conn.execute("INSERT INTO users (id, username, display_name, role, password_hash) "
+                 "VALUES (1, 'iris', 'Iris', 'admin', 'x')")
+    conn.execute("INSERT INTO catalogs (id, edition, source, scale) VALUES (1, 'FACT ed.', 's', 'fact'), "
+                 "(2, 'JACIE ed.', 's', 'jacie')")
+    conn.execute("INSERT INTO inspections (id, site_name, catalog_id, starts_on, ends_on, created_by) "
+                 "VALUES (1, 'On FACT', 1, '2026-01-01', '2026-01-02', 1), "
+                 "(2, 'On JACIE', 2, '2026-01-01', '2026-01-02', 1)")
+    conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    assert {"body", "scale"} <= set(db["inspections"].columns_dict)
+    assert [(r["site_name"], r["body"], r["scale"]) for r in db["inspections"].rows_where(order_by="id")] == [
+        ("On FACT", "fact", "fact"), ("On JACIE", "fact", "jacie")]
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS)
+
+
+def test_the_schema_check_refuses_an_unknown_body(tmp_path):
+    db = connect(tmp_path / "new.sqlite3")
+    db.conn.execute("INSERT INTO users (id, username, display_name, role, password_hash) "
+                    "VALUES (1, 'iris', 'Iris', 'admin', 'x')")
+    db.conn.execute("INSERT INTO catalogs (id, edition, source) VALUES (1, 'e', 's')")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.conn.execute("INSERT INTO inspections (site_name, catalog_id, starts_on, ends_on, created_by, body) "
+                        "VALUES ('x', 1, '2026-01-01', '2026-01-02', 1, 'iso')")
+
+
+def test_a_log_from_before_the_site_could_write_keeps_every_op_and_stays_rebuildable(tmp_path):
+    """Before review links (ops.user_id NOT NULL, no inspection state), every
+    op and finding is kept: the log is copied into a table whose rows name
+    exactly one actor, append only."""
+    old = sqlite_utils.Database(database_before(tmp_path / "old.sqlite3", "CREATE TABLE ops_v2"))
+    assert old["ops"].columns_dict.keys() >= {"user_id"} and "link_id" not in old["ops"].columns_dict
+    old["users"].insert({"id": 1, "username": "iris", "display_name": "Iris", "role": "inspector",
+                         "password_hash": "x"})
+    old["catalogs"].insert({"id": 1, "edition": "e", "source": "s"})
+    old["inspections"].insert({"id": 1, "site_name": "Site", "catalog_id": 1, "starts_on": "2026-01-01",
+                               "ends_on": "2026-01-02", "created_by": 1})
+    old["ops"].insert({"op_id": "op-old-0001", "user_id": 1, "device_id": "d1", "device_seq": 1,
+                       "hlc": "001700000000000:00000:d1", "inspection_id": 1, "standard_code": "B1.1",
+                       "field": "note", "value": json.dumps("kept"), "status": "applied"})
+    old["findings"].insert({"inspection_id": 1, "standard_code": "B1.1", "inspector_id": 1, "note": "kept",
+                            "note_hlc": "001700000000000:00000:d1 op-old-0001", "last_seq": 1})
+    old.conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    ops = {column.name: column for column in db["ops"].columns}
+    assert not ops["user_id"].notnull and not ops["link_id"].notnull
+    assert {trigger.name for trigger in db["ops"].triggers} == {"ops_no_update", "ops_no_delete"}
+    [row] = db["ops"].rows
+    assert (row["seq"], row["op_id"], row["user_id"], row["link_id"], row["status"]) == (
+        1, "op-old-0001", 1, None, "applied")
+    assert [r["state"] for r in db["inspections"].rows] == ["on_site"]
+    protocol.rebuild(db)
+    assert [r["note"] for r in db["findings"].rows] == ["kept"]
+
+
+def test_installs_that_imported_the_stray_separator_are_cleaned_and_licensed_text_is_not(tmp_path):
+    """236 guidance texts of the bundled (illustrative) checklist ended in " |";
+    an edition an accrediting body licensed is kept as it was imported."""
+    old = sqlite_utils.Database(database_before(tmp_path / "old.sqlite3", "length(guidance) - 2"))
+    old["catalogs"].insert_all([{"id": 1, "edition": "ill", "source": "t.json", "illustrative": 1},
+                                {"id": 2, "edition": "lic", "source": "t.json", "illustrative": 0}])
+    old["standards"].insert_all({"catalog_id": catalog_id, "code": code, "parent": parent, "section_code": "B1",
+                                 "position": position, "depth": position, "title": "General", "text": "t",
+                                 "guidance": "Look at the file. |", "roles": ""}
+                                for catalog_id in (1, 2) for position, (code, parent) in enumerate(
+                                    [("B1", ""), ("B1.1", "B1")]))
+    old.conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    guidance = {(r["catalog_id"], r["code"]): r["guidance"] for r in db["standards"].rows}
+    assert guidance == {(1, "B1"): "Look at the file.", (1, "B1.1"): "Look at the file.",
+                        (2, "B1"): "Look at the file. |", (2, "B1.1"): "Look at the file. |"}

@@ -80,6 +80,9 @@ def push():
     except protocol.BodyTooLarge:
         return error(413, "too_large", f"The batch is larger than {limit:,} bytes once decompressed; "
                                        "nothing was saved: send fewer ops at a time.")
+    except protocol.TooManyMembers:
+        return error(400, "too_many_members", f"The gzip body holds more than {protocol.MAX_GZIP_MEMBERS} members; "
+                                              "nothing was saved: send it as one gzip stream.")
     except protocol.BatchError as exc:
         return error(400, "malformed_batch", str(exc))
     except protocol.Forbidden as exc:

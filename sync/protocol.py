@@ -86,6 +86,19 @@ def _floatless_within(value, limit):
 
 
 _GZIP = zlib.MAX_WBITS | 16  # a gzip header and trailer, not zlib's or a raw deflate stream
+# The browser writes one gzip member; a few more are read (RFC 1952 allows
+# several), but not thousands: each member costs a new inflater.
+MAX_GZIP_MEMBERS = 64
+# The body is fed to the inflater this many bytes at a time. At a member's
+# end zlib copies whatever input it was given past it (unused_data): fed the
+# whole rest of the body, a body of many empty members was copied once per
+# member (4 MB: 22 s); fed a piece, at most a piece is (16 MB of empty
+# members, were there no limit on them: 1 s).
+_GZIP_PIECE = 4096
+
+
+class TooManyMembers(BatchError):
+    """A gzip body of more members than MAX_GZIP_MEMBERS."""
 
 
 def decoded_body(raw, encoding, limit):
@@ -95,8 +108,10 @@ def decoded_body(raw, encoding, limit):
     ``gzip`` (what the browser's CompressionStream writes). A gzip body is
     inflated a chunk at a time and never past ``limit``, so a small body that
     would inflate to gigabytes (a "gzip bomb") costs no more than ``limit``
-    bytes of memory: BodyTooLarge. A gzip body that is damaged or cut short is
-    a BatchError; another encoding is UnsupportedEncoding.
+    bytes of memory: BodyTooLarge. Its time is linear in its size, and it
+    holds at most MAX_GZIP_MEMBERS members: TooManyMembers. A gzip body that
+    is damaged or cut short is a BatchError; another encoding is
+    UnsupportedEncoding.
     """
     encoding = (encoding or "identity").strip().lower()
     if encoding == "identity":
@@ -105,10 +120,15 @@ def decoded_body(raw, encoding, limit):
         return raw
     if encoding not in ("gzip", "x-gzip"):
         raise UnsupportedEncoding(encoding)
-    out, size = [], 0
-    inflater, data = zlib.decompressobj(_GZIP), raw
+    out, size, members = [], 0, 1
+    body, read = memoryview(raw), 0
+    inflater, data = zlib.decompressobj(_GZIP), b""
     try:
-        while data:
+        while True:
+            if not data:
+                if read >= len(body):
+                    break
+                data, read = body[read:read + _GZIP_PIECE], read + _GZIP_PIECE
             # max_length: never inflate more than the limit leaves room for
             # (one byte over says "too large"); input not yet read waits in
             # unconsumed_tail.
@@ -118,8 +138,11 @@ def decoded_body(raw, encoding, limit):
                 raise BodyTooLarge(limit)
             out.append(piece)
             data = inflater.unconsumed_tail
-            if not data and inflater.eof and inflater.unused_data:
-                # A second gzip member (RFC 1952 allows several): go on with it.
+            if inflater.eof and (inflater.unused_data or read < len(body)):
+                # Another gzip member follows: go on with it.
+                members += 1
+                if members > MAX_GZIP_MEMBERS:
+                    raise TooManyMembers(MAX_GZIP_MEMBERS)
                 inflater, data = zlib.decompressobj(_GZIP), inflater.unused_data
     except zlib.error as exc:
         raise BatchError("the body is not valid gzip") from exc
@@ -161,6 +184,9 @@ def check_op(op):
     return FIELDS[op["field"]].shape.check(op["value"])
 
 
+_STANDARD = shapes.text("standard", 64)  # at most 64 characters of Unicode, as SQLite stores it
+
+
 def _check_envelope(op):
     if not isinstance(op, dict):
         return "an op must be an object"
@@ -180,8 +206,8 @@ def _check_envelope(op):
         return "hlc must look like 001732573200000:00000:<device_id> (ms since 1970 in 15 digits, a 5-digit counter)"
     if stamp.group(3) != op["device_id"]:
         return "hlc must end with the op's device_id"
-    if not op["standard"] or len(op["standard"]) > 64:
-        return "standard must be a code"
+    if not op["standard"] or _STANDARD.check(op["standard"]):
+        return "standard must be a code"  # a lone surrogate (JSON's "\ud800") is no code SQLite can look up
     if "value" not in op:
         return "value is missing"
     if op["field"] not in FIELDS:
@@ -245,8 +271,7 @@ def apply_batch(db, actor, ops):
         results = []
         for op, problem in zip(ops, problems):
             if problem:
-                op_id = op.get("op_id") if isinstance(op, dict) and isinstance(op.get("op_id"), str) else None
-                results.append(_rejected(op_id, problem.code, problem.reason))
+                results.append(_rejected(_echoed_id(op), problem.code, problem.reason))
             else:
                 results.append(_push_one(db, actor, op, context))
         context["writes"].flush()
@@ -254,6 +279,19 @@ def apply_batch(db, actor, ops):
         cursor = oplog.last_seq(db)
         hlc = oplog.newest_stamp(db, seen)
     return {"results": results, "cursor": cursor, "hlc": hlc, "server_time": now_ms()}
+
+
+def _echoed_id(op):
+    """A malformed op's op_id, to answer with: the client finds the op by it.
+    Not one the answer cannot carry (a lone surrogate, JSON's "\ud800")."""
+    op_id = op.get("op_id") if isinstance(op, dict) else None
+    if not isinstance(op_id, str):
+        return None
+    try:
+        orjson.dumps(op_id)
+    except orjson.JSONEncodeError:
+        return None
+    return op_id
 
 
 def _rows_wanted(actor, ops, inspections_seen):

@@ -6,8 +6,11 @@ started, exactly once, and every photo its findings refer to; restored into a
 new folder, the server starts on it and the tablet's session still holds
 (the secret key came along)."""
 import contextlib
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import time
 
@@ -15,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from inspector.app.cli import main
+from inspector.domain import backups
 from inspector.domain.db import database_path
 from tests.helpers import Device, LiveServer, copy_data_dir, demo_inspection_id, http_login, http_push
 
@@ -171,3 +175,71 @@ def test_restore_refuses_a_damaged_backup_and_changes_nothing(tmp_path, seeded_d
     assert result.exit_code == 1 and "damaged" in result.output, result.output
     assert not database_path(tmp_path / "new").exists()
     assert not list((tmp_path / "new").glob("*.tmp"))
+
+
+# A backup that stops once its database copy exists (the marker file says
+# so), until it is killed: a kill mid-backup, every time.
+PAUSED_BACKUP = """
+import pathlib, sys, time
+from inspector.domain import backups
+real_copy, marker = backups._copy_database, pathlib.Path(sys.argv.pop(1))
+
+def copy_then_wait(source, target):
+    real_copy(source, target)
+    marker.touch()
+    time.sleep(60)
+
+backups._copy_database = copy_then_wait
+from inspector.app.cli import main
+main()
+"""
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.rglob("*") if ".tmp" in p.name)
+
+
+def killed_backup(data, dest, signum, marker):
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED_BACKUP, str(marker), "backup", str(dest), "--data",
+                             str(data), "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the backup never reached its copy"
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        return proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_killed_backup_leaves_no_temporary_file_and_the_earlier_backup_whole(tmp_path, seeded_db):
+    data, dest = copy_data_dir(seeded_db, tmp_path / "data"), tmp_path / "b"
+    assert run("backup", dest, "--data", data).exit_code == 0
+    earlier = database_path(dest).read_bytes()
+
+    # kill: the copy under way is removed as the command stops.
+    assert killed_backup(data, dest, signal.SIGTERM, tmp_path / "copied") == 128 + signal.SIGTERM
+    assert leftovers(dest) == []
+    assert database_path(dest).read_bytes() == earlier
+
+    # kill -9 cannot be caught: the next backup removes what it left.
+    assert killed_backup(data, dest, signal.SIGKILL, tmp_path / "copied again") == -signal.SIGKILL
+    assert leftovers(dest) == ["inspector.sqlite3.copying.tmp"]
+    assert database_path(dest).read_bytes() == earlier
+    assert run("backup", dest, "--data", data, "--force").exit_code == 0
+    assert leftovers(dest) == []
+
+
+def test_a_backup_that_fails_leaves_no_temporary_file(tmp_path, seeded_db, monkeypatch):
+    data, dest = copy_data_dir(seeded_db, tmp_path / "data"), tmp_path / "b"
+
+    def damaged(path):
+        raise backups.BackupError(f"{path} is damaged: (made so by the test)")
+
+    monkeypatch.setattr(backups, "check", damaged)
+    result = run("backup", dest, "--data", data)
+    assert result.exit_code == 1 and "damaged" in result.output
+    assert leftovers(dest) == [] and not database_path(dest).exists()

@@ -13,8 +13,8 @@ from flask import abort
 
 from inspector.app import create_app
 from inspector.app.cli import main
-from inspector.domain.db import get_db
-from tests.helpers import SYNC
+from inspector.domain.db import database_path, get_db
+from tests.helpers import SYNC, copy_data_dir
 
 
 def mode(path):
@@ -57,6 +57,28 @@ def test_the_cli_makes_the_data_folder_readable_by_its_user_only(tmp_path):
     for path in data.rglob("*"):
         assert mode(path) == (0o700 if path.is_dir() else 0o600), path
     assert any((data / "photos").rglob("*.jpg"))  # the demo's photos were checked too
+
+
+@pytest.mark.parametrize("start", ["app", "cli"])
+def test_a_data_folder_made_open_beforehand_is_made_private_at_start(tmp_path, seeded_db, start):
+    """`mkdir /srv/inspector` under umask 022 gives 755, and a copy made by
+    hand 644 files: the server or any command tightens them."""
+    data = copy_data_dir(seeded_db, tmp_path / "data")
+    (data / "secret_key").write_text("k" * 64)
+    (data / "photos").mkdir(exist_ok=True)
+    (data / "documents").mkdir(exist_ok=True)
+    for path in (data, data / "photos", data / "documents"):
+        path.chmod(0o755)
+    for path in (database_path(data), data / "secret_key"):
+        path.chmod(0o644)
+    if start == "app":
+        create_app({"DATA_DIR": str(data)})
+    else:
+        result = CliRunner().invoke(main, ["user", "list", "--data", str(data)])
+        assert result.exit_code == 0, result.output
+    assert {path.name: mode(path) for path in [data, *data.iterdir()]} == {
+        "data": 0o700, "photos": 0o700, "documents": 0o700, "inspector.sqlite3": 0o600, "secret_key": 0o600,
+        **{path.name: 0o600 for path in data.glob("inspector.sqlite3-*")}}
 
 
 def test_the_secret_key_is_created_private_whatever_the_umask(tmp_path):

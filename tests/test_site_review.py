@@ -103,10 +103,24 @@ def bad_link_cases(db, link, other_inspection):
         "expired": (link, lambda: db.conn.execute("UPDATE review_links SET expires_at = '2020-01-01T00:00:00Z' "
                                                    "WHERE id = ?", [link_id])),
         "revoked": (link, lambda: review.revoke_link(db, link_id)),
+        # The genuine token spelled otherwise: itsdangerous skipped the
+        # non-ASCII characters, and the route saw %2E as ".".
+        "non-ASCII in the signature": f"{link[:-3]}%C3%A9{link[-3:]}",
+        "zero-width space after it": link + "%E2%80%8B",
+        "a letter replaced by é": f"{link[:-3]}%C3%A9{link[-2:]}",
+        "dot as %2E": link.replace(".", "%2E"),
+        "dot as %2e": link.replace(".", "%2e"),
+        "a letter percent-encoded": f"{link[:-1]}%{ord(link[-1]):02X}",
+        "inspection id percent-encoded": f"/review/%{ord(link.split('/')[2][0]):02X}{link.split('/')[2][1:]}/{token}",
+        "inspection id with a leading 0": f"/review/0{link.split('/')[2]}/{token}",
     }
 
 
-@pytest.mark.parametrize("case", ["tampered", "garbage", "another inspection", "expired", "revoked"])
+SPELLINGS = ["non-ASCII in the signature", "zero-width space after it", "a letter replaced by é", "dot as %2E",
+             "dot as %2e", "a letter percent-encoded", "inspection id percent-encoded", "inspection id with a leading 0"]
+
+
+@pytest.mark.parametrize("case", ["tampered", "garbage", "another inspection", "expired", "revoked", *SPELLINGS])
 def test_a_bad_link_shows_one_plain_page_and_nothing_else(db, link, site, case, make_other_inspection):
     target = bad_link_cases(db, link, make_other_inspection())[case]
     if isinstance(target, tuple):

@@ -1,8 +1,10 @@
 """The top layer: the Flask app factory. The blueprints (views/), the CLI,
 the demo and the production server live beside it; they build on sync/ and
 on inspector.domain, and nothing below imports them (tests/test_layout.py)."""
+import logging
 import os
 import secrets
+import stat
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -85,7 +87,7 @@ def create_app(test_config=None):
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # the scheme is gunicorn's (FORWARDED_ALLOW_IPS)
-    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    private_data_dir(app.config["DATA_DIR"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.config["DATA_DIR"]))
 
@@ -141,3 +143,21 @@ def private_files():
     database, photos) are readable by their user only: they hold patients'
     evidence and the session key."""
     os.umask(0o077)
+
+
+def private_data_dir(data_dir):
+    """Create the data folder, or tighten one made beforehand (``mkdir`` under
+    the usual umask 022 gives 755): the folder and what is at its top (the
+    database, the secret key, photos/, documents/) end up readable by their
+    user only. The folder's own 700 keeps others out of everything below it."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for path in (data_dir, *data_dir.iterdir()):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+        except FileNotFoundError:  # a temporary file gone meanwhile, a dangling link
+            continue
+        except PermissionError:  # another user's: say so, but serve
+            logging.getLogger(__name__).warning("%s is open to others and not ours to make private", path)

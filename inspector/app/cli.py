@@ -4,12 +4,13 @@ import csv
 import json
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
 import click
 
-from inspector.app import create_app, default_data_dir, private_files, server
+from inspector.app import create_app, default_data_dir, private_data_dir, private_files, server
 from inspector.domain import audit, backups, dumps, users
 from inspector.domain import catalog as catalog_mod
 from inspector.domain.db import connect, database_path, migrations_schema, release
@@ -20,7 +21,7 @@ data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False
 
 
 def _open(data_dir):
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    private_data_dir(data_dir)
     return connect(database_path(data_dir))
 
 
@@ -167,6 +168,19 @@ def _clear_errors():
         yield
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _unwinding_on_kill():
+    """``kill`` (SIGTERM) unwinds like Ctrl-C, so a copy under way removes its
+    temporary file (kill -9 cannot be caught: the next run removes it)."""
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @user.command("add")
@@ -341,7 +355,7 @@ def backup(data_dir, dest, force):
     consistent moment, by SQLite's backup API), then photos/, documents/ and
     secret_key (sessions and review links are signed with it; keep the backup
     as private as the data)."""
-    with _clear_errors():
+    with _clear_errors(), _unwinding_on_kill():
         copied = backups.backup(data_dir, dest, force=force)
     _report(copied, "Copied")
     click.echo(f"Backup in {Path(dest).resolve()}")
@@ -355,7 +369,7 @@ def backup(data_dir, dest, force):
 def restore(data_dir, src, force):
     """Bring the backup in SRC back into the data folder: checked (SQLite's
     integrity check, the audit trail) before it replaces anything."""
-    with _clear_errors():
+    with _clear_errors(), _unwinding_on_kill():
         copied = backups.restore(src, data_dir, force=force)
     _report(copied, "Restored")
     if copied.set_aside:

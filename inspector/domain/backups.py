@@ -50,7 +50,7 @@ def holds_database(folder):
 def _copy_database(source, target):
     """Copy the SQLite file ``source`` into a new file ``target`` with the
     backup API (a consistent snapshot while others write), as one file."""
-    target.unlink(missing_ok=True)
+    target.unlink(missing_ok=True)  # what a run killed mid-copy (kill -9) left
     with contextlib.closing(sqlite3.connect(str(source), timeout=30)) as src, \
             contextlib.closing(sqlite3.connect(str(target))) as dst:
         src.execute("PRAGMA busy_timeout=30000")
@@ -92,9 +92,13 @@ def _copy_blobs(source_root, target_root, copied):
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(target.name + ".copying.tmp")
-            shutil.copyfile(path, tmp)
-            _fsync(tmp)
-            os.replace(tmp, target)
+            try:
+                shutil.copyfile(path, tmp)
+                _fsync(tmp)
+                os.replace(tmp, target)
+            except BaseException:  # a full disk, Ctrl-C, kill
+                tmp.unlink(missing_ok=True)
+                raise
             new += 1
         copied.blobs[folder] = (new, present)
 
@@ -135,11 +139,15 @@ def backup(data_dir, dest, force=False):
     dest.mkdir(parents=True, exist_ok=True)
     copied = Copied()
     tmp = dest / "inspector.sqlite3.copying.tmp"
-    _copy_database(source, tmp)
-    copied.ops, result = check(tmp)
-    copied.audit_rows, copied.audit_head = result.rows, result.head
-    copied.database_bytes = tmp.stat().st_size
-    os.replace(tmp, database_path(dest))
+    try:
+        _copy_database(source, tmp)
+        copied.ops, result = check(tmp)
+        copied.audit_rows, copied.audit_head = result.rows, result.head
+        copied.database_bytes = tmp.stat().st_size
+        os.replace(tmp, database_path(dest))
+    except BaseException:  # a damaged copy, a full disk, Ctrl-C, kill (cli.py makes SIGTERM unwind)
+        tmp.unlink(missing_ok=True)
+        raise
     _copy_blobs(data_dir, dest, copied)  # after the database: see the module's docstring
     _copy_secret_key(data_dir, dest, copied, replace=True)
     return copied
@@ -165,7 +173,7 @@ def restore(src, data_dir, force=False):
     except sqlite3.DatabaseError as exc:
         tmp.unlink(missing_ok=True)
         raise BackupError(f"{database_path(src)} is damaged: {exc}") from exc
-    except BackupError:
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     copied.audit_rows, copied.audit_head = result.rows, result.head

@@ -12,6 +12,7 @@ with the site's review link or the lead as its actor; each form carries the
 op ids made when it was shown, so sending it twice changes nothing.
 """
 import uuid
+from urllib.parse import quote, urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
                    request, url_for)
@@ -63,6 +64,8 @@ def _site(inspection_id, token, cost=1):
         data = _serializer().loads(token)
     except BadSignature:
         _bad_link()
+    if not _spelled_as_issued(data, inspection_id, token):
+        _bad_link()
     if not isinstance(data, dict) or data.get("i") != inspection_id or not isinstance(data.get("l"), int):
         _bad_link()
     # Counted per token we issued (the signature held), before any other work.
@@ -79,6 +82,27 @@ def _site(inspection_id, token, cost=1):
         _bad_link()
     g.site_link = row
     return row, inspection
+
+
+def _spelled_as_issued(data, inspection_id, token):
+    """Whether the address spells the link exactly as it was issued, one
+    spelling per link. itsdangerous skips characters outside base64 (an "é"
+    or a zero-width space in the signature still verifies): the token must be
+    what signing ``data`` gives. The route sees the path decoded (%2E is "."):
+    the request line as sent must hold the token too, where the server gives it."""
+    if _serializer().dumps(data) != token:
+        return False
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw is None:
+        return True
+    path = urlsplit(raw).path.removeprefix(request.script_root)
+    return path.split("/")[2:4] == [str(inspection_id), token]
+
+
+def _at_citation(code):
+    """The page's anchor of a citation: the code comes from the form or the
+    address, and a newline in a Location header is a 500."""
+    return "#cit-" + quote(code, safe="", errors="replace")
 
 
 # --- the site --------------------------------------------------------------------------
@@ -188,7 +212,7 @@ def site_upload(inspection_id, token):
                                   link=link)
     flash(f"Could not attach {doc['filename']}: {not_attached[0]['reason']}" if not_attached
           else f"Attached {doc['filename']}.")
-    return redirect(url_for(".site", inspection_id=inspection_id, token=token) + f"#cit-{code}")
+    return redirect(url_for(".site", inspection_id=inspection_id, token=token) + _at_citation(code))
 
 
 @bp.route("/review/<int:inspection_id>/<token>/documents/<sha256>")
@@ -323,7 +347,7 @@ def review_response(inspection_id, code):
                 inspections.move(db, fresh, "with_site", user_id=g.user["id"],
                                  reason=f"More information needed on {code}")
         flash(f"{code}: {review.OUTCOMES.get(outcome, outcome)}.")
-    return redirect(url_for(".lead", inspection_id=ins["id"]) + f"#cit-{code}")
+    return redirect(url_for(".lead", inspection_id=ins["id"]) + _at_citation(code))
 
 
 @bp.route("/inspections/<int:inspection_id>/documents/<sha256>")

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import orjson
 
 from .access import STATE_LABELS
+from . import chain
 from .catalog import SCALES
 # The chain's primitives live in chain.py (a module that imports nothing of
 # ours); they are re-exported here, where the rest of the app calls them.
@@ -84,6 +85,169 @@ def _fault(db, previous, row):
     if row_hash(row) != row["hash"]:
         return row["id"], "row altered: its hash does not match its content"
     return None
+
+
+# --- the op log checked against the trail ----------------------------------------------------
+
+class OpProblem(NamedTuple):
+    """Where the op log and the trail disagree: the op (its id and log
+    position, as the log or its record names them), the audit row recording it
+    (None when no row does), what kind of fault (changed, missing, added,
+    forged) and a sentence saying so."""
+    op_id: str
+    seq: int
+    row: int
+    kind: str
+    what: str
+
+    def __str__(self):
+        return self.what
+
+
+class OpCheck(NamedTuple):
+    """What ``verify_ops`` found: how many ops the log holds, the first
+    problems (at most PROBLEMS_KEPT) and how many there are in all."""
+    ops: int
+    problems: list
+    total: int
+
+    @property
+    def intact(self):
+        return self.total == 0
+
+
+PROBLEMS_KEPT = 100  # a log emptied by someone must not fill the memory with a million sentences
+
+class _Vouched(NamedTuple):
+    seq: int
+    op_id: str
+    op_hash: str
+    row: int
+    known: dict  # columns of the op the record names besides the hash
+
+
+class _Found:
+    def __init__(self):
+        self.kept, self.total = [], 0
+
+    def add(self, op_id, seq, row, kind, what):
+        self.total += 1
+        if len(self.kept) < PROBLEMS_KEPT:
+            self.kept.append(OpProblem(op_id, seq, row, kind, what))
+
+
+def verify_ops(db):
+    """Check every op in the log against the hash its audit record holds, and
+    every op record against an op: names each op changed, removed or added
+    behind the server's back, and each record no server wrote (one after the
+    log was sealed without its op's hash, one naming an op the log never
+    held). Meaningful on an intact chain (``verify``): the records are the
+    reference."""
+    found = _Found()
+    ops = db.conn.execute(f"SELECT {', '.join(chain.OP_COLUMNS)} FROM ops ORDER BY seq")
+    if not db.conn.execute("SELECT 1 FROM audit WHERE action = ? LIMIT 1", [chain.SEAL]).fetchone():
+        found.add(None, None, None, "forged", "the audit trail holds no seal of the op log: its ops cannot be "
+                                              "checked (the seal was removed, or the trail replaced)")
+        return OpCheck(sum(1 for _ in ops), found.kept, found.total)
+    # The log's high-water mark: AUTOINCREMENT records the largest seq ever
+    # logged, so a record naming a seq past it names an op that never was.
+    reached = db.conn.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'ops'").fetchone()[0]
+    records = _vouched(db, found)
+    record, op, count, last = next(records, None), ops.fetchone(), 0, 0
+    # Both come in log order (a batch writes its ops and their records in the
+    # same order): one walk down both, never the whole log in memory.
+    while record is not None or op is not None:
+        if record is not None and record.seq <= last:
+            found.add(record.op_id, record.seq, record.row, "forged",
+                      f"audit row {record.row} records op {record.op_id} at seq {record.seq}, out of order "
+                      f"(after seq {last}): not written by this server (forged or moved)")
+            record = next(records, None)
+        elif op is not None and (record is None or op["seq"] < record.seq):
+            found.add(op["op_id"], op["seq"], None, "added",
+                      f"op {op['op_id']} (seq {op['seq']}) has no audit record: added to the log behind the "
+                      f"server's back")
+            count, op = count + 1, ops.fetchone()
+        elif op is None or record.seq < op["seq"]:
+            if record.seq > reached:
+                found.add(record.op_id, record.seq, record.row, "forged",
+                          f"audit row {record.row} records op {record.op_id} at seq {record.seq}, which the log "
+                          f"never reached: a forged record")
+            else:
+                found.add(record.op_id, record.seq, record.row, "missing",
+                          f"op {record.op_id} (seq {record.seq}) is missing from the log: deleted (audit row "
+                          f"{record.row} records it)")
+            last, record = record.seq, next(records, None)
+        else:
+            if chain.op_hash(op["seq"], op, op["status"]) != record.op_hash:
+                found.add(op["op_id"], op["seq"], record.row, "changed", _changed(op, record))
+            count, last, op, record = count + 1, record.seq, ops.fetchone(), next(records, None)
+    return OpCheck(count, found.kept, found.total)
+
+
+def _changed(op, record):
+    named = [f"{name} was {was!r}, is {op[name]!r}" for name, was in record.known.items() if op[name] != was]
+    what = "; ".join(named) if named else (
+        "its value, stamp (hlc), device seq or status: the columns its record holds only in the hash")
+    return (f"op {op['op_id']} (seq {op['seq']}) was changed in the log: it no longer matches the hash audit row "
+            f"{record.row} holds ({what})")
+
+
+_OP_RECORDS = ("SELECT id, action, inspection_id, user_id, link_id, device, subject, after FROM audit "
+               "WHERE action LIKE 'op.%' OR action = ? ORDER BY id")
+
+
+def _vouched(db, found):
+    """The ops the trail vouches for, in trail order: the sealed ones from the
+    sealing records, then one per op record after the seal. Records written
+    before the seal without a hash are the chain's alone (their ops are in
+    the sealing records); a record no server could have written is named."""
+    sealed = None
+    for record in db.conn.execute(_OP_RECORDS, [chain.SEAL]):
+        number, action = record["id"], record["action"]
+        if action == chain.SEAL:
+            if sealed is not None:
+                found.add(None, None, number, "forged", f"audit row {number} seals the op log a second time "
+                                                        f"(row {sealed} did): only the migration writes a seal")
+            sealed = number
+            continue
+        if sealed is None and action != chain.SEALED:
+            continue
+        after = _readable(record["after"])
+        if action == chain.SEALED:
+            entries = after.get("ops") if isinstance(after, dict) else None
+            if sealed is not None or not isinstance(entries, list):
+                found.add(None, None, number, "forged", f"audit row {number} is a sealing record the migration "
+                                                        f"did not write (forged)")
+                continue
+            for entry in entries:
+                if isinstance(entry, list) and len(entry) == 3 and _is_seq(entry[0]) and all(
+                        isinstance(part, str) for part in entry[1:]):
+                    yield _Vouched(entry[0], entry[1], entry[2], number, {"op_id": entry[1]})
+                else:
+                    found.add(None, None, number, "forged", f"audit row {number} seals an op it cannot name (forged)")
+            continue
+        if not (isinstance(after, dict) and _is_seq(after.get("seq")) and isinstance(after.get("op_id"), str)
+                and isinstance(after.get("op_hash"), str)):
+            found.add(after.get("op_id") if isinstance(after, dict) else None, None, number, "forged",
+                      f"audit row {number} is an op record without its op's hash, written after the log was "
+                      f"sealed: not written by this server (forged)")
+            continue
+        # What the record names outside the hash, to say what changed.
+        known = {"op_id": after["op_id"], "field": after.get("field"), "inspection_id": record["inspection_id"],
+                 "standard_code": record["subject"], "user_id": record["user_id"], "link_id": record["link_id"],
+                 "device_id": record["device"]}
+        yield _Vouched(after["seq"], after["op_id"], after["op_hash"], number, known)
+
+
+def _readable(text):
+    try:
+        return None if text is None else orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _is_seq(value):
+    return type(value) is int and value > 0
 
 
 # --- one inspection's trail in plain words -------------------------------------------------

@@ -111,3 +111,49 @@ def record_many(db, events):
         rows.append([*(row[f] for f in FIELDS), prev])
     db.conn.executemany(_INSERT, rows)
     return prev
+
+
+# --- the op log inside the chain ------------------------------------------------------------
+
+# The op log's columns an op's hash covers, in this order: all but
+# received_at, which SQLite stamps as the row goes in, after the audit record
+# is made (the record's own "at" is the time the trail vouches for).
+OP_COLUMNS = ("seq", "op_id", "user_id", "link_id", "device_id", "device_seq", "hlc", "inspection_id",
+              "standard_code", "field", "value", "status")
+_OP_ROW = OP_COLUMNS[1:-1]  # those an op's log row (sync.oplog.as_row) holds before it has a seq and status
+
+
+def op_hash(seq, row, status):
+    """The hash of one logged op: its log position, every column of its log
+    row as stored (the value as its JSON text) and its status. Each op's audit
+    record holds it, so an op changed, removed or added in the log behind the
+    server's back no longer matches the trail (``audit.verify_ops``)."""
+    body = _HASHED(["op", seq, *[row[c] for c in _OP_ROW], status])
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+SEAL = "oplog.sealed"   # one record: op records after it carry their op's hash
+SEALED = "op.sealed"    # the hashes of ops logged before op records carried them
+SEAL_BLOCK = 1000       # ops per sealing record: a year's log (a million ops) in a thousand records
+
+
+def seal_op_log(db):
+    """Schema migration: hash every op already in the log into the chain, in
+    "op.sealed" records of [seq, op_id, op hash] for up to SEAL_BLOCK ops
+    each, then write the SEAL marker from which every op record holds its
+    op's hash. Sealed once: a later edit to an old op is found like any other."""
+    if db.conn.execute("SELECT 1 FROM audit WHERE action = ? LIMIT 1", [SEAL]).fetchone():
+        return
+    count, last, block, events = 0, 0, [], []
+    for row in db.conn.execute(f"SELECT {', '.join(OP_COLUMNS)} FROM ops ORDER BY seq"):
+        block.append([row["seq"], row["op_id"], op_hash(row["seq"], row, row["status"])])
+        count, last = count + 1, row["seq"]
+        if len(block) == SEAL_BLOCK:
+            events.append(event(SEALED, after={"ops": block}))
+            block = []
+        if len(events) == 50:  # written as it goes, not a year's hashes held in memory at once
+            record_many(db, events)
+            events = []
+    if block:
+        events.append(event(SEALED, after={"ops": block}))
+    record_many(db, [*events, event(SEAL, after={"ops": count, "last_seq": last})])

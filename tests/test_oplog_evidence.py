@@ -4,10 +4,13 @@ someone holding the file could, its triggers dropped) is named by `inspector
 audit verify`, `inspector rebuild` refuses to make it the findings, and a
 record appended to the trail for an op that never was is named as forged."""
 import contextlib
+import hashlib
 import json
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from inspector.app.cli import main
@@ -267,3 +270,14 @@ def test_a_backup_whose_log_was_changed_is_not_restored(seeded_db, tmp_path):
     assert f"the op log does not match the audit trail: op {op['op_id']} (seq {op['seq']}) was changed" \
         in result.output
     assert not database_path(tmp_path / "data").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.integers(min_value=0, max_value=2 ** 53 - 1), st.one_of(st.none(), st.integers(1, 2 ** 31)))
+def test_an_ops_hash_is_sha256_of_its_columns_as_compact_json(text, number, user_id):
+    """Anyone can recompute it with any JSON library: the columns as a compact JSON array, unescaped Unicode."""
+    row = {"op_id": text, "user_id": user_id, "link_id": None, "device_id": text, "device_seq": number, "hlc": text,
+           "inspection_id": number, "standard_code": text, "field": "note", "value": json.dumps(text)}
+    items = ["op", number, *(row[c] for c in chain.OP_COLUMNS[1:-1]), "applied"]
+    expected = hashlib.sha256(json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    assert chain.op_hash(number, row, "applied") == expected.hexdigest()

@@ -128,8 +128,16 @@ def op_hash(seq, row, status):
     row as stored (the value as its JSON text) and its status. Each op's audit
     record holds it, so an op changed, removed or added in the log behind the
     server's back no longer matches the trail (``audit.verify_ops``)."""
-    body = _HASHED(["op", seq, *[row[c] for c in _OP_ROW], status])
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    items = ["op", seq, *[row[c] for c in _OP_ROW], status]
+    # A log row holds only text and integers (SQLite gives back what push
+    # wrote), which orjson writes as json does: its bytes straight into the
+    # hash, 3x faster than _HASHED, on every op of every push. An integer
+    # past 64 bits, which orjson refuses, goes to json.
+    try:
+        body = orjson.dumps(items)
+    except orjson.JSONEncodeError:
+        body = _HASHED_JSON(items).encode("utf-8")
+    return hashlib.sha256(body).hexdigest()
 
 
 SEAL = "oplog.sealed"   # one record: op records after it carry their op's hash

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import orjson
 
-from .access import STATE_LABELS
+from .access import PRIVATE_FIELDS, STATE_LABELS
 from . import chain
 from .catalog import SCALES
 # The chain's primitives live in chain.py (a module that imports nothing of
@@ -253,6 +253,7 @@ def _is_seq(value):
 # --- one inspection's trail in plain words -------------------------------------------------
 
 SHORT = 80  # longer texts are cut to this many characters on the History page
+HIDDEN = "private to the inspection team"  # shown for a value the reader may not read
 
 
 class Event(NamedTuple):
@@ -265,15 +266,18 @@ class Event(NamedTuple):
     after: str
 
 
-def history(db, inspection_id):
-    """The trail of one inspection, oldest first, each row told in plain words."""
+def history(db, inspection_id, read_private=False):
+    """The trail of one inspection, oldest first, each row told in plain words.
+    Unless the reader may ``read_private`` (access.can_read_private_notes),
+    the values of the team's private fields (access.PRIVATE_FIELDS) are left
+    out: the reader learns that a note changed, by whom and when, not what it says."""
     people = {r["id"]: r for r in db.conn.execute("SELECT id, username, display_name, role FROM users")}
     by_username = {r["username"]: r["display_name"] for r in people.values()}
     links = {r["id"]: r for r in db.conn.execute(
         "SELECT id, issued_to, email FROM review_links WHERE inspection_id = ?", [inspection_id])}
     scale_row = db.conn.execute("SELECT i.scale FROM inspections i "
                                 "WHERE i.id = ?", [inspection_id]).fetchone()
-    words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"])
+    words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"], read_private)
     return [words.event(row) for row in db.conn.execute(
         "SELECT * FROM audit WHERE inspection_id = ? ORDER BY id", [inspection_id])]
 
@@ -291,8 +295,9 @@ class _Words:
     """Turns audit rows into sentences. An action it does not know is still
     told, in general words, so a new kind of record needs no change here."""
 
-    def __init__(self, people, by_username, links, verdicts):
+    def __init__(self, people, by_username, links, verdicts, read_private=False):
         self.people, self.by_username, self.links, self.verdicts = people, by_username, links, verdicts
+        self.read_private = read_private
 
     def event(self, row):
         before, after = _loads(row["before"]), _loads(row["after"])
@@ -333,8 +338,14 @@ class _Words:
     def shown(self, family, before, after):
         if family == "op":
             field = (after or before or {}).get("field")
+            if self.withheld(field):
+                return HIDDEN, HIDDEN
             return tuple(self.op_value(field, side.get("value") if side else None) for side in (before, after))
         return self.value(before), self.value(after)
+
+    def withheld(self, field):
+        """Whether this reader sees only that ``field`` changed (access.can_read_private_notes)."""
+        return not self.read_private and field in PRIVATE_FIELDS
 
     def op_value(self, field, value):
         if value is None:
@@ -387,6 +398,10 @@ class _Words:
             "review_outcome": lambda: f"reviewed the response to citation {code}",
             "review_comment": lambda: f"commented on the response to citation {code}",
         }.get(field, lambda: f"changed {str(field).replace('_', ' ')} of {code}")()
+        if self.withheld(field):
+            # That it changed, not to what: even "cleared" or "flagged" tells the value.
+            done = {"note": f"changed the note on {code}", "caption": f"changed a photo's caption on {code}",
+                    "flag": f"changed the follow-up flag on {code}"}.get(field, f"changed {field} of {code}")
         if verb == "superseded":
             return done + self.device(row) + " (kept in the log, not applied: a newer change already stood)"
         return done + self.device(row) if verb == "applied" else None

@@ -241,6 +241,14 @@ def test_the_history_shortens_long_texts(as_user, demo_inspection, device):
     assert "word " * 30 not in html and "word word…" in html
 
 
+def test_an_admin_sees_that_a_flag_changed_not_whether_it_is_set(as_user, demo_inspection, device):
+    push(as_user("inspector1"), [device.op(demo_inspection, "B2.3", "flag", True)])
+    admin = as_user("admin").get(f"/inspections/{demo_inspection}/history").get_data(as_text=True)
+    lead = as_user("lead").get(f"/inspections/{demo_inspection}/history").get_data(as_text=True)
+    assert "Iris Clinical flagged B2.3 for follow-up" in lead
+    assert "Iris Clinical changed the follow-up flag on B2.3" in admin and "flagged B2.3" not in admin
+
+
 def test_history_tells_an_action_it_does_not_know_in_general_words(db, demo_inspection):
     audit.record(db, "review.accepted", inspection_id=demo_inspection, user_id=uid(db, "lead"), subject="B2.3",
                  after={"outcome": "accepted"})

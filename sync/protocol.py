@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import orjson
 
-from inspector.domain import access, audit, catalog, inspections, photos
+from inspector.domain import access, audit, catalog, chain, inspections, photos
 from inspector.domain.db import transaction
 
 from . import oplog, shapes
@@ -391,7 +391,7 @@ class _Writes:
                 self.seq = oplog.next_seq(self.db)
             seq, self.seq = self.seq, self.seq + 1
             self.logged.append((seq, row, status))
-            trail.append(_audit_event(field, key, row, status, before, value))
+            trail.append(_audit_event(field, key, row, seq, status, before, value))
         if status == "applied":
             self.cells[cell] = (value, stamp)
             self.rows.add((register.table, key))
@@ -413,13 +413,15 @@ class _Writes:
 _NAMED = {"inspection_id", "standard_code", "inspector_id"}
 
 
-def _audit_event(field, key, row, status, before, after):
-    """The op's audit record: who, from which device, the column's value before and after."""
+def _audit_event(field, key, row, seq, status, before, after):
+    """The op's audit record: who, from which device, the column's value before
+    and after, and the logged op's position and hash (the trail vouches for the log)."""
     where = {name: part for name, part in zip(field.register.key, key) if name not in _NAMED}
     return audit.event(f"op.{status}", inspection_id=row["inspection_id"], user_id=row["user_id"],
                        link_id=row["link_id"], device=row["device_id"], subject=row["standard_code"],
                        before={"field": row["field"], **where, "value": before},
-                       after={"field": row["field"], **where, "value": after, "op_id": row["op_id"]})
+                       after={"field": row["field"], **where, "value": after, "op_id": row["op_id"], "seq": seq,
+                              "op_hash": chain.op_hash(seq, row, status)})
 
 
 def now_ms():

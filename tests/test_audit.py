@@ -3,6 +3,7 @@ record of who, when, from where and what changed; the lead reads an
 inspection's History in plain words; the report prints the chain's head;
 and whoever holds a report can prove with `inspector audit verify --head`
 that the history behind it was not changed since."""
+import contextlib
 import io
 import json
 import sqlite3
@@ -135,10 +136,12 @@ def test_seeding_the_demo_again_keeps_the_chain_valid(tmp_path):
 def test_verify_passes_on_the_demo(app, db):
     result = verify(app.config["DATA_DIR"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"audit trail intact: {last_id(db)} rows, head {audit.head(db)}"
+    ops = db.conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+    assert result.output.splitlines() == [f"audit trail intact: {last_id(db)} rows, head {audit.head(db)}",
+                                          f"op log matches the audit trail: {ops} ops, each as its record holds it"]
 
 
-def tamper(data_dir, how):
+def tamper(data_dir, how, row_id=40):
     """Change a copy's trail behind the app's back, as someone with the file could."""
     conn = sqlite3.connect(database_path(data_dir), isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -159,11 +162,12 @@ def tamper(data_dir, how):
         row["hash"] = audit.row_hash(row)
         conn.execute(f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     elif how == "rehashed":
-        # Row 40 changed and every hash from there on recomputed: the chain
+        # A row changed and every hash from there on recomputed: the chain
         # holds together again, but no longer reaches the head printed earlier.
-        conn.execute("""UPDATE audit SET after = '{"field":"verdict","value":"compliant"}' WHERE id = 40""")
-        prev = conn.execute("SELECT hash FROM audit WHERE id = 39").fetchone()[0]
-        for row in conn.execute("SELECT * FROM audit WHERE id >= 40 ORDER BY id").fetchall():
+        conn.execute("""UPDATE audit SET after = '{"field":"verdict","value":"compliant"}' WHERE id = ?""",
+                     [row_id])
+        prev = conn.execute("SELECT hash FROM audit WHERE id = ?", [row_id - 1]).fetchone()[0]
+        for row in conn.execute("SELECT * FROM audit WHERE id >= ? ORDER BY id", [row_id]).fetchall():
             row = {**dict(row), "prev_hash": prev}
             prev = audit.row_hash(row)
             conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", [row["prev_hash"], prev, row["id"]])
@@ -181,7 +185,8 @@ def test_verify_names_the_first_row_altered_deleted_or_inserted(seeded_db, tmp_p
     tamper(copy, how)
     result = verify(copy)
     assert result.exit_code == 1
-    assert result.output.strip() == f"audit trail broken at row 40: {why}"
+    assert result.output.splitlines() == [f"audit trail broken at row 40: {why}",
+                                          "op log not checked: the audit trail it is checked against is broken"]
 
 
 def test_the_database_refuses_to_change_or_remove_a_record(db):
@@ -210,7 +215,9 @@ def test_a_head_taken_earlier_still_proves_its_history_after_more_writes(app, as
 def test_a_rewritten_chain_passes_alone_but_not_against_the_head_a_report_printed(seeded_db, tmp_path):
     copy = copy_data_dir(seeded_db, tmp_path / "copy")
     printed = CliRunner().invoke(main, ["audit", "head", "--data", str(copy)]).output.strip()
-    tamper(copy, "rehashed")
+    with contextlib.closing(sqlite3.connect(database_path(copy))) as conn:
+        team_row = conn.execute("SELECT min(id) FROM audit WHERE action = 'team.assigned'").fetchone()[0]
+    tamper(copy, "rehashed", team_row)  # a record that is not an op's: nothing else to hold it against
     assert verify(copy).exit_code == 0  # the chain alone cannot tell
     result = verify(copy, "--head", printed)
     assert result.exit_code == 1 and f"head {printed} is not in the audit trail" in result.output
@@ -232,6 +239,14 @@ def test_the_history_shortens_long_texts(as_user, demo_inspection, device):
     push(as_user("inspector1"), [device.op(demo_inspection, "B2.3", "note", "word " * 400)])
     html = as_user("lead").get(f"/inspections/{demo_inspection}/history").get_data(as_text=True)
     assert "word " * 30 not in html and "word word…" in html
+
+
+def test_an_admin_sees_that_a_flag_changed_not_whether_it_is_set(as_user, demo_inspection, device):
+    push(as_user("inspector1"), [device.op(demo_inspection, "B2.3", "flag", True)])
+    admin = as_user("admin").get(f"/inspections/{demo_inspection}/history").get_data(as_text=True)
+    lead = as_user("lead").get(f"/inspections/{demo_inspection}/history").get_data(as_text=True)
+    assert "Iris Clinical flagged B2.3 for follow-up" in lead
+    assert "Iris Clinical changed the follow-up flag on B2.3" in admin and "flagged B2.3" not in admin
 
 
 def test_history_tells_an_action_it_does_not_know_in_general_words(db, demo_inspection):

@@ -386,3 +386,33 @@ def test_db_commands_never_make_a_database(data):
     result = run("db", "tables", "--data", data)
     assert result.exit_code == 1 and "no inspector database" in result.output
     assert not database_path(data).exists()
+
+
+def test_catalog_imports_and_user_changes_at_the_command_line_are_in_the_audit_trail(data):
+    assert run("catalog", "import", "--data", data, FIXTURES / "good.csv", "--edition", "IEC 3").exit_code == 0
+    assert add(data, "maria", "lead").exit_code == 0
+    for command in ("disable", "enable"):
+        assert run("user", command, "--data", data, "maria").exit_code == 0
+    assert run("user", "password", "--data", data, "maria", env={"INSPECTOR_PASSWORD": "a new long passphrase"}
+               ).exit_code == 0
+    db = connect(database_path(data))
+    try:
+        made = [(r["action"], r["subject"], r["user_id"], r["device"]) for r in db.conn.execute(
+            "SELECT * FROM audit WHERE action LIKE 'catalog.%' OR action LIKE 'user.%' ORDER BY id")]
+        imported = json.loads(db.conn.execute("SELECT after FROM audit WHERE action = 'catalog.imported'").fetchone()[0])
+    finally:
+        db.conn.close()
+    assert made == [("catalog.imported", "IEC 3", None, "cli"), ("user.created", "maria", None, "cli"),
+                    ("user.disabled", "maria", None, "cli"), ("user.enabled", "maria", None, "cli"),
+                    ("user.password_changed", "maria", None, "cli")]
+    assert imported == {"catalog_id": 1, "source": "good.csv", "scale": "fact", "illustrative": False, "rows": 5}
+    assert run("audit", "verify", "--data", data).exit_code == 0
+
+
+def test_a_catalog_import_and_its_audit_record_commit_together(data):
+    data.mkdir()
+    db = connect(database_path(data))
+    db.conn.execute("CREATE TRIGGER trail_refuses BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'no'); END")
+    db.conn.close()
+    assert run("catalog", "import", "--data", data, FIXTURES / "good.csv").exit_code != 0
+    assert count(data, "SELECT count(*) FROM catalogs") == 0 and count(data, "SELECT count(*) FROM standards") == 0

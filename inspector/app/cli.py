@@ -290,9 +290,17 @@ def catalog_synthetic(sections, per_section, children):
 @main.command()
 @data_option
 def rebuild(data_dir):
-    """Rebuild findings from the op log."""
+    """Rebuild findings from the op log, once the log is checked against the
+    audit trail: a log changed behind the server's back is refused, not made real."""
     from sync import oplog, protocol
     db = _open(data_dir)
+    problems = _evidence_problems(db)
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        click.echo("Nothing was rebuilt: the op log does not verify against the audit trail, and a rebuild would "
+                   "make the changed log the findings. Restore a backup that verifies (inspector restore).", err=True)
+        sys.exit(1)
     protocol.rebuild(db)
     click.echo("Findings rebuilt from %d ops." % oplog.count(db))
 
@@ -387,9 +395,12 @@ def audit_group():
 @click.option("--head", "head_hash", metavar="HASH",
               help="A head printed earlier (on a final report): prove the history up to it is unchanged.")
 def audit_verify(data_dir, head_hash):
-    """Walk the audit trail and recompute every hash; exit 1 naming the first
-    row altered, deleted or inserted out of place."""
-    result = audit.verify(_existing(data_dir), head_hash)
+    """Walk the audit trail and recompute every hash, then check every op in
+    the log against the hash its audit record holds; exit 1 naming the first
+    row altered, deleted or inserted out of place, or each op changed, removed
+    or added in the log and each op record no server wrote."""
+    db = _existing(data_dir)
+    result = audit.verify(db, head_hash)
     failed = False
     if head_hash is not None:
         if result.head_row is None:
@@ -398,17 +409,48 @@ def audit_verify(data_dir, head_hash):
             failed = True
         elif result.head_intact:
             click.echo(f"history up to {head_hash} is intact (row {result.head_row} of {result.rows})")
+            if result.rows > result.head_row:
+                # Appended rows, forged or not, are what the head cannot vouch for: say which.
+                after = result.rows - result.head_row
+                click.echo(f"{after} row{'s' * (after != 1)} written after that head (rows {result.head_row + 1} "
+                           f"to {result.rows}): each should be a change you expect")
         else:
             click.echo(f"history up to {head_hash} is not intact (row {result.head_row} of {result.rows})",
                        err=True)
             failed = True
     if result.intact:
         click.echo(f"audit trail intact: {result.rows} rows, head {result.head}")
+        checked = audit.verify_ops(db)
+        if checked.intact:
+            click.echo(f"op log matches the audit trail: {checked.ops} ops, each as its record holds it")
+        else:
+            for line in _op_problems(checked):
+                click.echo(line, err=True)
+            failed = True
     else:
         click.echo(f"audit trail broken at row {result.broken_at}: {result.reason}", err=True)
+        click.echo("op log not checked: the audit trail it is checked against is broken", err=True)
         failed = True
     if failed:
         sys.exit(1)
+
+
+def _op_problems(checked):
+    """What ``audit.verify_ops`` found, as lines: each op named, the first hundred of them."""
+    lines = [f"op log does not match the audit trail: {checked.total} problem{'s' * (checked.total != 1)}"]
+    lines += [f"  {problem}" for problem in checked.problems]
+    if checked.total > len(checked.problems):
+        lines.append(f"  ... and {checked.total - len(checked.problems)} more")
+    return lines
+
+
+def _evidence_problems(db):
+    """Lines saying why the audit trail or the op log does not verify; none when both do."""
+    result = audit.verify(db)
+    if not result.intact:
+        return [f"audit trail broken at row {result.broken_at}: {result.reason}"]
+    checked = audit.verify_ops(db)
+    return [] if checked.intact else _op_problems(checked)
 
 
 @audit_group.command("head")

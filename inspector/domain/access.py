@@ -166,6 +166,18 @@ def can_view_history(user, inspection):
     return inspection is not None and (user["role"] == "admin" or inspection["team_role"] == "lead")
 
 
+# What an inspector writes for the team alone: their working notes, their
+# photos' captions and their come-back-to-this flags (op fields).
+PRIVATE_FIELDS = frozenset({"note", "caption", "flag"})
+
+
+def can_read_private_notes(user, inspection):
+    """The text of inspectors' notes and captions, and their flags: the
+    inspection's team. Admins (and any role never on a team) see that one
+    changed, by whom and when, not what it says."""
+    return inspection is not None and inspection["team_role"] is not None
+
+
 def can_view_report(user, inspection):
     """The draft report: the team leader, and admins (read only)."""
     return can_view_arrivals(user, inspection)

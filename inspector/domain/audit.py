@@ -7,116 +7,18 @@ own transaction, so a write and its record commit together or not at all.
 ``verify`` walks the chain; ``history`` tells one inspection's trail in
 plain words.
 """
-import hashlib
 import json
-from datetime import datetime, timezone
 from typing import NamedTuple
 
 import orjson
 
-from .access import STATE_LABELS
+from .access import PRIVATE_FIELDS, STATE_LABELS
+from . import chain
 from .catalog import SCALES
-
-GENESIS = "0" * 64
-FIELDS = ("id", "at", "inspection_id", "user_id", "link_id", "device", "action", "subject", "before", "after",
-          "prev_hash")
-
-
-# The chain's canonical JSON is json's (sort_keys, compact, ensure_ascii=False):
-# rows hashed before orjson came must verify for ever. orjson writes the same
-# bytes 5x faster for what audit records hold (text, integers, booleans,
-# None, lists, objects), so it is used for those; a float (orjson writes
-# 1e-05 as 0.00001), an integer past 64 bits or a lone surrogate (orjson
-# refuses both) goes to json. tests/test_audit.py holds the two to the same bytes.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-_HASHED_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-_PLAIN = {str, int, bool, type(None)}
-
-
-def _floatless(value):
-    """Whether ``value`` holds only text, integers, booleans, None, lists and
-    objects (anything else, a float first of all, goes to json)."""
-    kind = type(value)
-    if kind is dict:
-        value = value.values()
-    elif kind is not list and kind is not tuple:
-        return kind in _PLAIN
-    for item in value:
-        kind = type(item)
-        if kind not in _PLAIN and not ((kind is dict or kind is list or kind is tuple) and _floatless(item)):
-            return False
-    return True
-
-
-def _encoder(slow, option):
-    def encode(value):
-        if _floatless(value):
-            try:
-                return orjson.dumps(value, option=option).decode()
-            except (TypeError, orjson.JSONEncodeError):
-                pass
-        return slow(value)
-    return encode
-
-
-_CANONICAL = _encoder(_CANONICAL_JSON, orjson.OPT_SORT_KEYS)
-_HASHED = _encoder(_HASHED_JSON, 0)
-_INSERT = f"INSERT INTO audit ({', '.join([*FIELDS, 'hash'])}) VALUES ({','.join('?' * (len(FIELDS) + 1))})"
-
-
-def _json(value):
-    return None if value is None else _CANONICAL(value)
-
-
-def row_hash(row):
-    """The hash of one audit row: every field but the hash itself, the
-    previous row's hash included, in a fixed canonical form."""
-    body = _HASHED([row[f] for f in FIELDS])
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-# max(id) is one step down the rowid tree, and the plan says so (SEARCH);
-# ORDER BY id DESC LIMIT 1 reads one row too but its plan says SCAN, which
-# tests/test_year_scale.py refuses for tables that grow with the year.
-_NEWEST = "SELECT id, hash FROM audit WHERE id = (SELECT max(id) FROM audit)"
-
-
-def head(db):
-    """The hash of the newest row: the chain's head (GENESIS when empty)."""
-    row = db.conn.execute(_NEWEST).fetchone()
-    return row[1] if row else GENESIS
-
-
-def record(db, action, *, inspection_id=None, user_id=None, link_id=None, device="", subject="",
-           before=None, after=None):
-    """Append one event to the chain; call inside the write's transaction."""
-    return record_many(db, [event(action, inspection_id=inspection_id, user_id=user_id, link_id=link_id,
-                                  device=device, subject=subject, before=before, after=after)])
-
-
-def event(action, *, inspection_id=None, user_id=None, link_id=None, device="", subject="", before=None,
-          after=None):
-    """One event to record later with ``record_many`` (the arguments of ``record``)."""
-    return {"inspection_id": inspection_id, "user_id": user_id, "link_id": link_id, "device": device or "",
-            "action": action, "subject": subject or "", "before": _json(before), "after": _json(after)}
-
-
-def record_many(db, events):
-    """Append events (from ``event``) to the chain in order, reading the head
-    once and writing them in one statement: a push records a batch of ops so.
-    Call inside the writes' transaction. Returns the new head."""
-    last = db.conn.execute(_NEWEST).fetchone()
-    number, prev = (last[0], last[1]) if last else (0, GENESIS)
-    at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    rows = []
-    for number, item in enumerate(events, start=number + 1):
-        row = {"id": number, "at": at, **item, "prev_hash": prev}
-        prev = row_hash(row)
-        rows.append([*(row[f] for f in FIELDS), prev])
-    db.conn.executemany(_INSERT, rows)
-    return prev
+# The chain's primitives live in chain.py (a module that imports nothing of
+# ours); they are re-exported here, where the rest of the app calls them.
+from .chain import (_CANONICAL, _CANONICAL_JSON, _HASHED, _HASHED_JSON, FIELDS, GENESIS,  # noqa: F401
+                    event, head, record, record_many, row_hash)
 
 
 # --- verifying the chain ---------------------------------------------------------------
@@ -185,9 +87,173 @@ def _fault(db, previous, row):
     return None
 
 
+# --- the op log checked against the trail ----------------------------------------------------
+
+class OpProblem(NamedTuple):
+    """Where the op log and the trail disagree: the op (its id and log
+    position, as the log or its record names them), the audit row recording it
+    (None when no row does), what kind of fault (changed, missing, added,
+    forged) and a sentence saying so."""
+    op_id: str
+    seq: int
+    row: int
+    kind: str
+    what: str
+
+    def __str__(self):
+        return self.what
+
+
+class OpCheck(NamedTuple):
+    """What ``verify_ops`` found: how many ops the log holds, the first
+    problems (at most PROBLEMS_KEPT) and how many there are in all."""
+    ops: int
+    problems: list
+    total: int
+
+    @property
+    def intact(self):
+        return self.total == 0
+
+
+PROBLEMS_KEPT = 100  # a log emptied by someone must not fill the memory with a million sentences
+
+class _Vouched(NamedTuple):
+    seq: int
+    op_id: str
+    op_hash: str
+    row: int
+    known: dict  # columns of the op the record names besides the hash
+
+
+class _Found:
+    def __init__(self):
+        self.kept, self.total = [], 0
+
+    def add(self, op_id, seq, row, kind, what):
+        self.total += 1
+        if len(self.kept) < PROBLEMS_KEPT:
+            self.kept.append(OpProblem(op_id, seq, row, kind, what))
+
+
+def verify_ops(db):
+    """Check every op in the log against the hash its audit record holds, and
+    every op record against an op: names each op changed, removed or added
+    behind the server's back, and each record no server wrote (one after the
+    log was sealed without its op's hash, one naming an op the log never
+    held). Meaningful on an intact chain (``verify``): the records are the
+    reference."""
+    found = _Found()
+    ops = db.conn.execute(f"SELECT {', '.join(chain.OP_COLUMNS)} FROM ops ORDER BY seq")
+    if not db.conn.execute("SELECT 1 FROM audit WHERE action = ? LIMIT 1", [chain.SEAL]).fetchone():
+        found.add(None, None, None, "forged", "the audit trail holds no seal of the op log: its ops cannot be "
+                                              "checked (the seal was removed, or the trail replaced)")
+        return OpCheck(sum(1 for _ in ops), found.kept, found.total)
+    # The log's high-water mark: AUTOINCREMENT records the largest seq ever
+    # logged, so a record naming a seq past it names an op that never was.
+    reached = db.conn.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'ops'").fetchone()[0]
+    records = _vouched(db, found)
+    record, op, count, last = next(records, None), ops.fetchone(), 0, 0
+    # Both come in log order (a batch writes its ops and their records in the
+    # same order): one walk down both, never the whole log in memory.
+    while record is not None or op is not None:
+        if record is not None and record.seq <= last:
+            found.add(record.op_id, record.seq, record.row, "forged",
+                      f"audit row {record.row} records op {record.op_id} at seq {record.seq}, out of order "
+                      f"(after seq {last}): not written by this server (forged or moved)")
+            record = next(records, None)
+        elif op is not None and (record is None or op["seq"] < record.seq):
+            found.add(op["op_id"], op["seq"], None, "added",
+                      f"op {op['op_id']} (seq {op['seq']}) has no audit record: added to the log behind the "
+                      f"server's back")
+            count, op = count + 1, ops.fetchone()
+        elif op is None or record.seq < op["seq"]:
+            if record.seq > reached:
+                found.add(record.op_id, record.seq, record.row, "forged",
+                          f"audit row {record.row} records op {record.op_id} at seq {record.seq}, which the log "
+                          f"never reached: a forged record")
+            else:
+                found.add(record.op_id, record.seq, record.row, "missing",
+                          f"op {record.op_id} (seq {record.seq}) is missing from the log: deleted (audit row "
+                          f"{record.row} records it)")
+            last, record = record.seq, next(records, None)
+        else:
+            if chain.op_hash(op["seq"], op, op["status"]) != record.op_hash:
+                found.add(op["op_id"], op["seq"], record.row, "changed", _changed(op, record))
+            count, last, op, record = count + 1, record.seq, ops.fetchone(), next(records, None)
+    return OpCheck(count, found.kept, found.total)
+
+
+def _changed(op, record):
+    named = [f"{name} was {was!r}, is {op[name]!r}" for name, was in record.known.items() if op[name] != was]
+    what = "; ".join(named) if named else (
+        "its value, stamp (hlc), device seq or status: the columns its record holds only in the hash")
+    return (f"op {op['op_id']} (seq {op['seq']}) was changed in the log: it no longer matches the hash audit row "
+            f"{record.row} holds ({what})")
+
+
+_OP_RECORDS = ("SELECT id, action, inspection_id, user_id, link_id, device, subject, after FROM audit "
+               "WHERE action LIKE 'op.%' OR action = ? ORDER BY id")
+
+
+def _vouched(db, found):
+    """The ops the trail vouches for, in trail order: the sealed ones from the
+    sealing records, then one per op record after the seal. Records written
+    before the seal without a hash are the chain's alone (their ops are in
+    the sealing records); a record no server could have written is named."""
+    sealed = None
+    for record in db.conn.execute(_OP_RECORDS, [chain.SEAL]):
+        number, action = record["id"], record["action"]
+        if action == chain.SEAL:
+            if sealed is not None:
+                found.add(None, None, number, "forged", f"audit row {number} seals the op log a second time "
+                                                        f"(row {sealed} did): only the migration writes a seal")
+            sealed = number
+            continue
+        if sealed is None and action != chain.SEALED:
+            continue
+        after = _readable(record["after"])
+        if action == chain.SEALED:
+            entries = after.get("ops") if isinstance(after, dict) else None
+            if sealed is not None or not isinstance(entries, list):
+                found.add(None, None, number, "forged", f"audit row {number} is a sealing record the migration "
+                                                        f"did not write (forged)")
+                continue
+            for entry in entries:
+                if isinstance(entry, list) and len(entry) == 3 and _is_seq(entry[0]) and all(
+                        isinstance(part, str) for part in entry[1:]):
+                    yield _Vouched(entry[0], entry[1], entry[2], number, {"op_id": entry[1]})
+                else:
+                    found.add(None, None, number, "forged", f"audit row {number} seals an op it cannot name (forged)")
+            continue
+        if not (isinstance(after, dict) and _is_seq(after.get("seq")) and isinstance(after.get("op_id"), str)
+                and isinstance(after.get("op_hash"), str)):
+            found.add(after.get("op_id") if isinstance(after, dict) else None, None, number, "forged",
+                      f"audit row {number} is an op record without its op's hash, written after the log was "
+                      f"sealed: not written by this server (forged)")
+            continue
+        # What the record names outside the hash, to say what changed.
+        known = {"op_id": after["op_id"], "field": after.get("field"), "inspection_id": record["inspection_id"],
+                 "standard_code": record["subject"], "user_id": record["user_id"], "link_id": record["link_id"],
+                 "device_id": record["device"]}
+        yield _Vouched(after["seq"], after["op_id"], after["op_hash"], number, known)
+
+
+def _readable(text):
+    try:
+        return None if text is None else orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _is_seq(value):
+    return type(value) is int and value > 0
+
+
 # --- one inspection's trail in plain words -------------------------------------------------
 
 SHORT = 80  # longer texts are cut to this many characters on the History page
+HIDDEN = "private to the inspection team"  # shown for a value the reader may not read
 
 
 class Event(NamedTuple):
@@ -200,15 +266,18 @@ class Event(NamedTuple):
     after: str
 
 
-def history(db, inspection_id):
-    """The trail of one inspection, oldest first, each row told in plain words."""
+def history(db, inspection_id, read_private=False):
+    """The trail of one inspection, oldest first, each row told in plain words.
+    Unless the reader may ``read_private`` (access.can_read_private_notes),
+    the values of the team's private fields (access.PRIVATE_FIELDS) are left
+    out: the reader learns that a note changed, by whom and when, not what it says."""
     people = {r["id"]: r for r in db.conn.execute("SELECT id, username, display_name, role FROM users")}
     by_username = {r["username"]: r["display_name"] for r in people.values()}
     links = {r["id"]: r for r in db.conn.execute(
         "SELECT id, issued_to, email FROM review_links WHERE inspection_id = ?", [inspection_id])}
     scale_row = db.conn.execute("SELECT i.scale FROM inspections i "
                                 "WHERE i.id = ?", [inspection_id]).fetchone()
-    words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"])
+    words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"], read_private)
     return [words.event(row) for row in db.conn.execute(
         "SELECT * FROM audit WHERE inspection_id = ? ORDER BY id", [inspection_id])]
 
@@ -226,8 +295,9 @@ class _Words:
     """Turns audit rows into sentences. An action it does not know is still
     told, in general words, so a new kind of record needs no change here."""
 
-    def __init__(self, people, by_username, links, verdicts):
+    def __init__(self, people, by_username, links, verdicts, read_private=False):
         self.people, self.by_username, self.links, self.verdicts = people, by_username, links, verdicts
+        self.read_private = read_private
 
     def event(self, row):
         before, after = _loads(row["before"]), _loads(row["after"])
@@ -268,8 +338,14 @@ class _Words:
     def shown(self, family, before, after):
         if family == "op":
             field = (after or before or {}).get("field")
+            if self.withheld(field):
+                return HIDDEN, HIDDEN
             return tuple(self.op_value(field, side.get("value") if side else None) for side in (before, after))
         return self.value(before), self.value(after)
+
+    def withheld(self, field):
+        """Whether this reader sees only that ``field`` changed (access.can_read_private_notes)."""
+        return not self.read_private and field in PRIVATE_FIELDS
 
     def op_value(self, field, value):
         if value is None:
@@ -322,6 +398,10 @@ class _Words:
             "review_outcome": lambda: f"reviewed the response to citation {code}",
             "review_comment": lambda: f"commented on the response to citation {code}",
         }.get(field, lambda: f"changed {str(field).replace('_', ' ')} of {code}")()
+        if self.withheld(field):
+            # That it changed, not to what: even "cleared" or "flagged" tells the value.
+            done = {"note": f"changed the note on {code}", "caption": f"changed a photo's caption on {code}",
+                    "flag": f"changed the follow-up flag on {code}"}.get(field, f"changed {field} of {code}")
         if verb == "superseded":
             return done + self.device(row) + " (kept in the log, not applied: a newer change already stood)"
         return done + self.device(row) if verb == "applied" else None

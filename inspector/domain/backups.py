@@ -20,8 +20,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import audit
-from .db import database_path
+from . import audit, chain
+from .db import MIGRATIONS, database_path
 
 BLOB_FOLDERS = ("photos", "documents")
 SECRET_KEY = "secret_key"
@@ -62,7 +62,8 @@ def _copy_database(source, target):
 
 def check(path):
     """(ops, audit verification) of the database at ``path``; BackupError
-    if SQLite finds it damaged or its audit trail is broken."""
+    if SQLite finds it damaged, its audit trail is broken or its op log does
+    not match the trail."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
         conn.row_factory = sqlite3.Row
         try:
@@ -74,6 +75,12 @@ def check(path):
         result = audit.verify(sqlite_utils.Database(conn))
         if not result.intact:
             raise BackupError(f"{path}: audit trail broken at row {result.broken_at}: {result.reason}")
+        # A copy from before the op log was sealed is sealed when it is next opened.
+        if conn.execute("PRAGMA user_version").fetchone()[0] > MIGRATIONS.index(chain.seal_op_log):
+            checked = audit.verify_ops(sqlite_utils.Database(conn))
+            if not checked.intact:
+                more = f" (and {checked.total - 1} more)" if checked.total > 1 else ""
+                raise BackupError(f"{path}: the op log does not match the audit trail: {checked.problems[0]}{more}")
         ops = conn.execute("SELECT count(*) FROM ops").fetchone()[0]
     return ops, result
 

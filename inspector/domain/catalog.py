@@ -11,6 +11,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+# chain, not audit: the audit trail reads the scales defined here.
+from . import chain
 from .db import transaction
 
 FIELDS = ("code", "parent", "title", "text", "guidance", "roles")
@@ -202,9 +204,11 @@ def _plain_text(text):
     return all(c.isprintable() or c in "\n\r\t" for c in text)
 
 
-def import_rows(db, rows, edition, source, illustrative=False, scale="fact"):
-    """Store checked rows as a new edition with its verdict scale. Refuses an edition that exists."""
-    edition = (edition or "").strip()
+def import_rows(db, rows, edition, source, illustrative=False, scale="fact", by=None, device="cli"):
+    """Store checked rows as a new edition with its verdict scale, recorded in
+    the audit trail as imported by the user ``by`` (None at the command line).
+    Refuses an edition that exists."""
+    rows, edition = list(rows), (edition or "").strip()
     if not edition:
         raise CatalogError("an edition name is required")
     if scale not in SCALES:
@@ -216,6 +220,11 @@ def import_rows(db, rows, edition, source, illustrative=False, scale="fact"):
             {"edition": edition, "source": source, "illustrative": int(illustrative), "scale": scale}).last_pk
         db["standards"].insert_all(
             ({"catalog_id": catalog_id, **row} for row in rows), batch_size=500)
+        # The edition's text is what every verdict is given against: its
+        # import is a write like any other, and commits with its record.
+        chain.record(db, "catalog.imported", user_id=by, device=device, subject=edition,
+                     after={"catalog_id": catalog_id, "source": source, "scale": scale,
+                            "illustrative": bool(illustrative), "rows": len(rows)})
     return catalog_id
 
 

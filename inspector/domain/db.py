@@ -15,7 +15,10 @@ from pathlib import Path
 import sqlite_utils
 from flask import current_app, g
 
-# Each entry is applied once, in order, inside a transaction. Append only:
+from . import chain
+
+# Each entry is applied once, in order, inside a transaction: SQL, or a
+# function given the database for a step SQL alone cannot take. Append only:
 # never edit a migration that has shipped.
 MIGRATIONS = [
     """
@@ -405,6 +408,11 @@ MIGRATIONS = [
     ALTER TABLE review_links ADD COLUMN documents_uploaded INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE review_links ADD COLUMN document_bytes INTEGER NOT NULL DEFAULT 0;
     """,
+    # The op log inside the evidence: from here on each op's audit record
+    # holds the op's hash, so `inspector audit verify` finds an op changed,
+    # removed or added behind the server's back. The ops logged before are
+    # hashed now, into records that seal them (chain.seal_op_log).
+    chain.seal_op_log,
 ]
 
 
@@ -432,8 +440,12 @@ def migrate(conn):
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version < len(MIGRATIONS):
-                for statement in statements(MIGRATIONS[version]):
-                    conn.execute(statement)
+                step = MIGRATIONS[version]
+                if callable(step):
+                    step(sqlite_utils.Database(conn))
+                else:
+                    for statement in statements(step):
+                        conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={version + 1}")
             conn.execute("COMMIT")
         except BaseException:

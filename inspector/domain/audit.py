@@ -17,7 +17,7 @@ from . import chain
 from .catalog import SCALES
 # The chain's primitives live in chain.py (a module that imports nothing of
 # ours); they are re-exported here, where the rest of the app calls them.
-from .chain import (_CANONICAL, _CANONICAL_JSON, _HASHED, _HASHED_JSON, FIELDS, GENESIS,  # noqa: F401
+from .chain import (_CANONICAL, _HASHED, FIELDS, GENESIS,  # noqa: F401
                     event, head, record, record_many, row_hash)
 
 

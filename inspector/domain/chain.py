@@ -6,7 +6,6 @@ without an import cycle; ``inspector.domain.audit`` re-exports what they use
 and holds the checks and the plain-words History.
 """
 import hashlib
-import json
 from datetime import datetime, timezone
 
 import orjson
@@ -16,47 +15,22 @@ FIELDS = ("id", "at", "inspection_id", "user_id", "link_id", "device", "action",
           "prev_hash")
 
 
-# The chain's canonical JSON is json's (sort_keys, compact, ensure_ascii=False):
-# rows hashed before orjson came must verify for ever. orjson writes the same
-# bytes 5x faster for what audit records hold (text, integers, booleans,
-# None, lists, objects), so it is used for those; a float (orjson writes
-# 1e-05 as 0.00001), an integer past 64 bits or a lone surrogate (orjson
-# refuses both) goes to json. tests/test_audit.py holds the two to the same bytes.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-_HASHED_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# The chain's canonical JSON comes from one encoder, orjson: compact, UTF-8
+# as it is, object keys sorted in a record's values. For what records hold
+# (text, integers, booleans, None, lists, objects) it writes the bytes json
+# wrote before orjson came (tests/test_audit.py holds the two together), so
+# chains written then verify now. What it refuses (an integer past 64 bits, a
+# lone surrogate, a key that is not text) never reaches a record: op values
+# are exactly their schema (sync/shapes.py), and the rest is the server's own;
+# should one ever come, the write fails and its transaction is rolled back.
+def _CANONICAL(value):
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-_PLAIN = {str, int, bool, type(None)}
+def _HASHED(items):
+    return orjson.dumps(items).decode()
 
 
-def _floatless(value):
-    """Whether ``value`` holds only text, integers, booleans, None, lists and
-    objects (anything else, a float first of all, goes to json)."""
-    kind = type(value)
-    if kind is dict:
-        value = value.values()
-    elif kind is not list and kind is not tuple:
-        return kind in _PLAIN
-    for item in value:
-        kind = type(item)
-        if kind not in _PLAIN and not ((kind is dict or kind is list or kind is tuple) and _floatless(item)):
-            return False
-    return True
-
-
-def _encoder(slow, option):
-    def encode(value):
-        if _floatless(value):
-            try:
-                return orjson.dumps(value, option=option).decode()
-            except (TypeError, orjson.JSONEncodeError):
-                pass
-        return slow(value)
-    return encode
-
-
-_CANONICAL = _encoder(_CANONICAL_JSON, orjson.OPT_SORT_KEYS)
-_HASHED = _encoder(_HASHED_JSON, 0)
 _INSERT = f"INSERT INTO audit ({', '.join([*FIELDS, 'hash'])}) VALUES ({','.join('?' * (len(FIELDS) + 1))})"
 
 
@@ -130,14 +104,9 @@ def op_hash(seq, row, status):
     server's back no longer matches the trail (``audit.verify_ops``)."""
     items = ["op", seq, *[row[c] for c in _OP_ROW], status]
     # A log row holds only text and integers (SQLite gives back what push
-    # wrote), which orjson writes as json does: its bytes straight into the
-    # hash, 3x faster than _HASHED, on every op of every push. An integer
-    # past 64 bits, which orjson refuses, goes to json.
-    try:
-        body = orjson.dumps(items)
-    except orjson.JSONEncodeError:
-        body = _HASHED_JSON(items).encode("utf-8")
-    return hashlib.sha256(body).hexdigest()
+    # wrote, each within the schema's bounds): orjson's bytes straight into
+    # the hash, on every op of every push.
+    return hashlib.sha256(orjson.dumps(items)).hexdigest()
 
 
 SEAL = "oplog.sealed"   # one record: op records after it carry their op's hash

@@ -9,7 +9,6 @@ import json
 import sqlite3
 
 import orjson
-
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings

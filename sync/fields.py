@@ -47,9 +47,11 @@ def by_user(capability):
     return refusal
 
 
-def by_link(actor, inspection):
-    """The site's fields: written through its review link only."""
-    return access.respond_refusal(actor.link, inspection)
+def by_link(field):
+    """A site's field: written through its review link only, in the state that takes it."""
+    def refusal(actor, inspection):
+        return access.respond_refusal(actor.link, inspection, field)
+    return refusal
 
 
 def _on_scale(value, inspection):
@@ -62,7 +64,8 @@ def _on_scale(value, inspection):
 
 VERDICT = shapes.choice("verdict", ALL_VERDICTS, nullable=True)
 PHOTO = shapes.sha256("the photo")
-ROUND = shapes.integer("round", 1, 1000, "the value must say which round it answers: {\"round\": 1, ...}")
+# Round 0 is the factual accuracy review's; corrections answer rounds 1, 2, ...
+ROUND = shapes.integer("round", 0, 1000, "the value must say which round it answers: {\"round\": 1, ...}")
 
 
 def _round_text(name, limit):
@@ -130,20 +133,20 @@ FIELDS = {
                            shapes.record("release_photo", sha256=PHOTO, released=shapes.boolean("released")),
                            stored=lambda v: int(v["released"]), client="bool", client_key="released"),
     # The site's response to a citation, round by round, written by its review link.
-    "factual_comment": Field(RESPONSES, "factual_comment", _response_round, by_link,
+    "factual_comment": Field(RESPONSES, "factual_comment", _response_round, by_link("factual_comment"),
                              _round_text("factual accuracy comment", MAX_NOTE), stored=lambda v: v["text"],
                              precheck=_site_writes),
-    "corrective_action": Field(RESPONSES, "corrective_action", _response_round, by_link,
+    "corrective_action": Field(RESPONSES, "corrective_action", _response_round, by_link("corrective_action"),
                                _round_text("corrective action plan", MAX_NOTE), stored=lambda v: v["text"],
                                precheck=_site_writes),
-    "target_date": Field(RESPONSES, "target_date", _response_round, by_link,
+    "target_date": Field(RESPONSES, "target_date", _response_round, by_link("target_date"),
                          shapes.record("target_date", round=ROUND, text=shapes.iso_date_or_empty("target date")),
                          stored=lambda v: v["text"], precheck=_site_writes),
-    "evidence": Field(RESPONSE_DOCUMENTS, "attached", _response_document, by_link,
+    "evidence": Field(RESPONSE_DOCUMENTS, "attached", _response_document, by_link("evidence"),
                       shapes.record("evidence", round=ROUND, sha256=shapes.sha256("the document"),
                                     attached=shapes.boolean("attached")),
                       stored=lambda v: int(v["attached"]), precheck=_site_writes),
-    "submitted": Field(RESPONSES, "submitted", _response_round, by_link,
+    "submitted": Field(RESPONSES, "submitted", _response_round, by_link("submitted"),
                        shapes.record("submitted", round=ROUND, submitted=shapes.true("submitted")),
                        stored=lambda v: 1, precheck=_site_writes),
     # The lead's review of a submitted round: accepted, or more information needed.

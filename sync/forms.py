@@ -39,10 +39,12 @@ def _op(form, id_name, inspection_id, code, field, value):
             "field": field, "value": value}
 
 
-def site_answers(form, inspection_id):
-    """The site's form (Save draft / Submit response) as ops: only the fields
-    changed since the form was shown (someone else's edit of another field is
-    left alone), and on Submit the submission of every answered citation's round."""
+def site_answers(form, inspection_id, submit=None):
+    """The site's form (Save draft / Submit) as ops: only the fields changed
+    since the form was shown (someone else's edit of another field is left
+    alone), and when submitting the submission of every answered citation's
+    round (``submit``; by default, the form's own action says)."""
+    submit = form.get("action") == "submit" if submit is None else submit
     ops = []
     for code in form.getlist("citation"):
         round_ = form.get(f"round-{code}", type=int)
@@ -52,7 +54,7 @@ def site_answers(form, inspection_id):
                 continue
             ops.append(_op(form, f"id-{field}-{code}", inspection_id, code, field,
                            {"round": round_, "text": value.strip()}))
-        if form.get("action") == "submit" and any(form.get(f"{f}-{code}", "").strip() for f in RESPONSE_FIELDS):
+        if submit and any(form.get(f"{f}-{code}", "").strip() for f in RESPONSE_FIELDS):
             ops.append(_op(form, f"id-submitted-{code}", inspection_id, code, "submitted",
                            {"round": round_, "submitted": True}))
     return ops

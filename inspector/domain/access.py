@@ -13,18 +13,26 @@ from typing import NamedTuple
 
 from flask import abort, g, jsonify, redirect, request, url_for
 
-# An inspection moves forward through these states (the lead moves it).
-STATES = ("on_site", "merging", "with_site", "site_responded", "final")
+# The cycle as FACT and JACIE run it: an inspection moves forward through
+# these states. An internal audit (the program auditing itself) has no
+# factual accuracy review by a site and no committee: it skips them.
+STATES = ("preparing", "on_site", "merging", "factual_accuracy", "committee", "corrections", "closed")
 STATE_LABELS = {
+    "preparing": "Preparing",
     "on_site": "On site",
     "merging": "Merging findings",
-    "with_site": "With the site",
-    "site_responded": "Site responded",
-    "final": "Final",
+    "factual_accuracy": "Factual accuracy review",
+    "committee": "Committee review",
+    "corrections": "Corrections",
+    "closed": "Closed",
 }
-# Inspectors' findings may change until the report is final: a finding that
-# arrives late is kept and flagged for the lead, never lost.
-FINDING_STATES = ("on_site", "merging", "with_site", "site_responded")
+SKIPPED = {"internal": ("factual_accuracy", "committee")}
+# Inspectors' findings are frozen once the draft citations leave the team:
+# a finding sent after that is refused with its reason, and the tablet keeps it.
+FINDING_STATES = ("preparing", "on_site", "merging")
+# The lead's decisions (verdict, citation, suggestion, photos) may change
+# until the inspection goes to the committee, which may amend them itself.
+DECISION_STATES = ("preparing", "on_site", "merging", "factual_accuracy")
 
 
 class Refusal(NamedTuple):
@@ -83,8 +91,8 @@ def can_set_up_inspections(user):
 
 
 def can_join_teams(user):
-    """Admins manage inspections; they are never on a team."""
-    return user["role"] != "admin"
+    """Admins manage inspections and coordinators record committees: neither is ever on a team."""
+    return user["role"] not in ("admin", "coordinator")
 
 
 def can_lead_teams(user):
@@ -147,8 +155,9 @@ def merge_refusal(user, inspection):
     Consolidating the team's findings is the team leader's, until the report is final."""
     if not can_see_team_findings(user, inspection):
         return Refusal("not_team_leader", "Only the team leader consolidates the team's findings.")
-    if inspection["state"] == "final":
-        return Refusal("inspection_state", "The report is final: decisions can no longer change.")
+    if inspection["state"] not in DECISION_STATES:
+        return Refusal("inspection_state", f"The inspection is in {STATE_LABELS[inspection['state']].lower()}: "
+                                           f"decisions can no longer change.")
     return None
 
 
@@ -179,16 +188,27 @@ def can_read_private_notes(user, inspection):
 
 
 def can_view_report(user, inspection):
-    """The draft report: the team leader, and admins (read only)."""
-    return can_view_arrivals(user, inspection)
+    """The report: the team leader, admins (read only), and the accrediting
+    body's coordinator once the inspection is with the committee."""
+    return can_view_arrivals(user, inspection) or can_read_for_committee(user, inspection)
 
 
 # --- the lifecycle -----------------------------------------------------------------
 
-# What the lead's button says to move an inspection forward from each state;
-# ``with_site`` moves on when the site submits its response, not by the lead.
-FORWARD = {"on_site": "Start merging findings", "merging": "Send draft citations to site",
-           "site_responded": "Finalize report"}
+# What the lead's button says to move an inspection forward from each state.
+# The committee's step is not the lead's: recording the committee's decision
+# (the coordinator) moves the inspection on to its corrections.
+FORWARD = {"preparing": "Start the visit", "on_site": "Start merging findings",
+           "merging": "Send draft citations to site", "factual_accuracy": "Send to committee",
+           "corrections": "Close inspection"}
+# Irreversible steps: the lead is shown what is still open and asked first.
+CONFIRMED = ("merging", "factual_accuracy", "corrections")
+
+
+def path(inspection):
+    """The states this inspection goes through, in order (its body may skip some)."""
+    skipped = SKIPPED.get(inspection["body"] if "body" in inspection.keys() else "fact", ())
+    return [s for s in STATES if s not in skipped]
 
 
 def can_move_state(user, inspection):
@@ -198,15 +218,45 @@ def can_move_state(user, inspection):
 
 def next_state(inspection):
     """The state the lead's forward button leads to, or None."""
-    state = inspection["state"]
-    if state not in FORWARD:
+    states, state = path(inspection), inspection["state"]
+    if state not in FORWARD or state not in states or state == states[-1]:
         return None
-    return STATES[STATES.index(state) + 1]
+    return states[states.index(state) + 1]
+
+
+def forward_label(inspection):
+    """What the lead's forward button says (an internal audit has no site to send to)."""
+    if inspection["state"] == "merging" and next_state(inspection) == "corrections":
+        return "Freeze findings and start corrections"
+    return FORWARD.get(inspection["state"])
 
 
 def previous_state(inspection):
-    index = STATES.index(inspection["state"])
-    return STATES[index - 1] if index else None
+    states, state = path(inspection), inspection["state"]
+    index = states.index(state) if state in states else 0
+    return states[index - 1] if index else None
+
+
+# --- the committee -------------------------------------------------------------------
+
+def is_coordinator(user):
+    """The accrediting body's office: records the committee's decisions. Admins may act as one."""
+    return user is not None and user["role"] in ("coordinator", "admin")
+
+
+def committee_refusal(user, inspection):
+    """None if the user may record the committee's decision on this inspection now."""
+    if not is_coordinator(user):
+        return Refusal("not_coordinator", "Only the accrediting body's coordinator records the committee's decision.")
+    if inspection is None or inspection["state"] != "committee":
+        return Refusal("inspection_state", "The inspection is not with the committee.")
+    return None
+
+
+def can_read_for_committee(user, inspection):
+    """The coordinator reads the report of an inspection from the committee's step on."""
+    return (inspection is not None and is_coordinator(user)
+            and inspection["state"] in ("committee", "corrections", "closed"))
 
 
 # --- the site's review, by signed link --------------------------------------------
@@ -216,30 +266,49 @@ def can_manage_links(user, inspection):
     return can_see_team_findings(user, inspection)
 
 
-def respond_refusal(link, inspection):
-    """None if the site, by this link, may write its response now, else why not."""
+# What the site writes in each state: factual accuracy comments on the draft
+# citations (and nothing else: "make no changes until the committee's
+# decision"), then its corrections with evidence, round by round.
+SITE_STATES = {"factual_accuracy": ("factual_comment", "submitted"),
+               "corrections": ("corrective_action", "target_date", "evidence", "submitted")}
+
+
+def respond_refusal(link, inspection, field=None):
+    """None if the site, by this link, may write (``field``, or anything) now, else why not."""
     if link is None or inspection is None or link["inspection_id"] != inspection["id"]:
         return Refusal("not_this_inspection", "This review link is not for this inspection.")
-    if inspection["state"] != "with_site":
-        return Refusal("inspection_state", "The draft citations are not open for a response now.")
+    open_fields = SITE_STATES.get(inspection["state"], ())
+    if not open_fields or (field is not None and field not in open_fields):
+        what = {"factual_accuracy": "factual accuracy comments only",
+                "corrections": "corrections"}.get(inspection["state"])
+        return Refusal("inspection_state", f"The site's {what} are open now." if what
+                       else "The draft citations are not open for a response now.")
     return None
 
 
 def review_refusal(user, inspection):
-    """None if the user may mark the site's responses (accepted, more information needed)."""
+    """None if the user may mark the site's corrections (accepted, more information needed)."""
     if not can_see_team_findings(user, inspection):
-        return Refusal("not_team_leader", "Only the team leader reviews the site's responses.")
-    if inspection["state"] not in ("with_site", "site_responded"):
-        return Refusal("inspection_state", "Responses are reviewed while the draft citations are with the site.")
+        return Refusal("not_team_leader", "Only the team leader reviews the site's corrections.")
+    if inspection["state"] != "corrections":
+        return Refusal("inspection_state", "Corrections are reviewed once the committee has decided.")
     return None
 
 
-# --- photos ------------------------------------------------------------------------
-
 def respond_view_ok(link, inspection):
-    """The site may read its draft citations while they are with it, and after."""
+    """The site may read its draft citations once they are sent to it, and after."""
     return (link is not None and inspection is not None and link["inspection_id"] == inspection["id"]
-            and inspection["state"] in ("with_site", "site_responded", "final"))
+            and inspection["state"] in ("factual_accuracy", "committee", "corrections", "closed"))
+
+
+def link_waits(link, inspection):
+    """A valid link of an inspection whose draft citations are not sent yet:
+    it says so (and opens when they are) instead of looking dead."""
+    return (link is not None and inspection is not None and link["inspection_id"] == inspection["id"]
+            and STATES.index(inspection["state"]) < STATES.index("factual_accuracy"))
+
+
+# --- photos ------------------------------------------------------------------------
 
 
 def can_view_photo(user, uploaded_by_user, attachments):

@@ -413,6 +413,38 @@ MIGRATIONS = [
     # removed or added behind the server's back. The ops logged before are
     # hashed now, into records that seal them (chain.seal_op_log).
     chain.seal_op_log,
+    # The cycle as FACT and JACIE run it (inspector/domain/access.py,
+    # STATES): Preparing, On site, Merging findings, Factual accuracy review,
+    # Committee review, Corrections, Closed. Today's "with the site" and
+    # "site responded" become the factual accuracy review; "final" becomes
+    # closed. SQLite cannot widen a CHECK in place: the column is made anew.
+    # The accrediting body's office records the committee's decision (role
+    # coordinator): per citation confirmed, amended or withdrawn, with its
+    # correction's due date; for the inspection its date and outcome.
+    """
+    ALTER TABLE inspections ADD COLUMN stage TEXT NOT NULL DEFAULT 'on_site' CHECK (stage IN (
+        'preparing', 'on_site', 'merging', 'factual_accuracy', 'committee', 'corrections', 'closed'));
+    UPDATE inspections SET stage = CASE state WHEN 'with_site' THEN 'factual_accuracy'
+        WHEN 'site_responded' THEN 'factual_accuracy' WHEN 'final' THEN 'closed' ELSE state END;
+    ALTER TABLE inspections DROP COLUMN state;
+    ALTER TABLE inspections RENAME COLUMN stage TO state;
+    ALTER TABLE inspections ADD COLUMN committee_date TEXT;
+    ALTER TABLE inspections ADD COLUMN outcome TEXT CHECK (outcome IN ('accredited', 'deferred', 'not_accredited'));
+    ALTER TABLE inspections ADD COLUMN decided_by INTEGER REFERENCES users(id);
+    ALTER TABLE users ADD COLUMN role_v2 TEXT NOT NULL DEFAULT 'inspector'
+        CHECK (role_v2 IN ('admin', 'lead', 'inspector', 'coordinator'));
+    UPDATE users SET role_v2 = role;
+    ALTER TABLE users DROP COLUMN role;
+    ALTER TABLE users RENAME COLUMN role_v2 TO role;
+    CREATE TABLE committee_decisions (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('confirmed', 'amended', 'withdrawn')),
+        text TEXT NOT NULL DEFAULT '',
+        due_on TEXT,
+        PRIMARY KEY (inspection_id, standard_code)
+    );
+    """,
 ]
 
 

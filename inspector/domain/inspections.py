@@ -37,8 +37,14 @@ _WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, m.team_role FROM inspectio
 
 
 def listed_for(db, user):
-    """Inspections the user is on, newest first (an admin sees all, to manage them)."""
-    scope = "" if access.sees_every_inspection(user) else "WHERE m.user_id IS NOT NULL "
+    """Inspections the user is on, newest first (an admin sees all, to manage
+    them; a coordinator those that reached the committee)."""
+    if access.sees_every_inspection(user):
+        scope = ""
+    elif user["role"] == "coordinator":
+        scope = "WHERE i.state IN ('committee', 'corrections', 'closed') "
+    else:
+        scope = "WHERE m.user_id IS NOT NULL "
     return db.conn.execute(_WITH_ROLE + scope + "ORDER BY i.starts_on DESC, i.id DESC", {"u": user["id"]}).fetchall()
 
 

@@ -147,22 +147,46 @@ def rounds(db, inspection_id):
     return {code: [by_round[n] for n in sorted(by_round)] for code, by_round in out.items()}
 
 
-def all_submitted(db, inspection_id):
-    """Whether every citation's current round is submitted (the site has answered everything)."""
-    codes = citation_codes(db, inspection_id)
-    answered = {r[0] for r in db.conn.execute(
-        "SELECT r.standard_code FROM responses r WHERE r.inspection_id = ? AND r.submitted = 1 AND r.round = "
-        "1 + (SELECT count(*) FROM reviews v WHERE v.inspection_id = r.inspection_id "
-        "AND v.standard_code = r.standard_code AND v.outcome = 'more_info')", [inspection_id])}
-    return bool(codes) and codes <= answered
+def unreviewed(db, inspection_id):
+    """Codes of citations whose submitted round of corrections the lead has not reviewed."""
+    return sorted({r[0] for r in db.conn.execute(
+        "SELECT r.standard_code FROM responses r LEFT JOIN reviews v ON v.inspection_id = r.inspection_id "
+        "AND v.standard_code = r.standard_code AND v.round = r.round "
+        "WHERE r.inspection_id = ? AND r.round > 0 AND r.submitted = 1 AND v.outcome IS NULL", [inspection_id])})
+
+
+def open_round(db, inspection, code):
+    """The round the site answers now: 0 in the factual accuracy review (its
+    comments on the draft), then 1, 2, ... for its corrections."""
+    return 0 if inspection["state"] == "factual_accuracy" else current_round(db, inspection["id"], code)
+
+
+def answerable_codes(db, inspection):
+    """The citations the site answers now: every draft citation in the factual
+    accuracy review; then those the committee confirmed or amended."""
+    if inspection["state"] == "factual_accuracy":
+        return citation_codes(db, inspection["id"])
+    return {r[0] for r in db.conn.execute(
+        "SELECT standard_code FROM committee_decisions WHERE inspection_id = ? AND decision != 'withdrawn'",
+        [inspection["id"]])}
+
+
+def unanswered(db, inspection):
+    """Codes of the citations whose open round the site has not submitted."""
+    sent = {r[0]: r[1] for r in db.conn.execute(
+        "SELECT standard_code, max(round) FROM responses WHERE inspection_id = ? AND submitted = 1 "
+        "GROUP BY standard_code", [inspection["id"]])}
+    return sorted(code for code in answerable_codes(db, inspection)
+                  if sent.get(code, -1) < open_round(db, inspection, code))
 
 
 def round_refusal(db, inspection, code, round_):
     """Why the site may not answer this round of this citation, or None: only
-    a citation, only its current round, and not once that round is submitted."""
-    if code not in citation_codes(db, inspection["id"]):
-        return Refusal("not_a_citation", "That is not one of the draft citations.")
-    if round_ != current_round(db, inspection["id"], code):
+    a citation it answers now, only its open round, and not once that round
+    is submitted."""
+    if code not in answerable_codes(db, inspection):
+        return Refusal("not_a_citation", "That is not one of the citations to answer.")
+    if round_ != open_round(db, inspection, code):
         return Refusal("round_closed", "This round of the response is closed: answer the current one.")
     submitted = db.conn.execute("SELECT submitted FROM responses WHERE inspection_id = ? AND standard_code = ? "
                                 "AND round = ?", [inspection["id"], code, round_]).fetchone()
@@ -189,7 +213,7 @@ def upload_refusal(db, link, inspection, code, round_, kept_bytes, quota):
     as its writes through the log (the link's state rule, the citation, its
     open round), then the link's ``quota`` (documents, bytes kept): every
     document it stored counts, by the size kept."""
-    refusal = access.respond_refusal(link, inspection) or round_refusal(db, inspection, code, round_)
+    refusal = access.respond_refusal(link, inspection, "evidence") or round_refusal(db, inspection, code, round_)
     if refusal:
         return refusal
     max_documents, max_bytes = quota

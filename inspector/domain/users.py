@@ -13,7 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import audit, sessions
 from .db import joined_transaction, transaction
 
-ROLES = ("admin", "lead", "inspector")
+# coordinator: the accrediting body's office, which records the committee's decisions.
+ROLES = ("admin", "lead", "inspector", "coordinator")
 # Werkzeug's default (scrypt) costs tens of milliseconds on purpose. Tests
 # that create many users pass a cheaper method; a hash names its own method,
 # so checking a password never depends on this setting.

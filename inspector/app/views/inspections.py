@@ -91,10 +91,12 @@ def standard(inspection_id, code):
     finding = findings.my_finding(db, g.user, inspection_id, code)
     photos = findings.my_photos(db, g.user, inspection_id, code)
     flagged, flag_hlc = findings.my_flag(db, g.user, inspection_id, code)
+    # The rule push applies: a page never offers an edit the server would refuse.
+    frozen = access.edit_finding_refusal(g.user, ins)
     return render_template("inspections/standard.html", inspection=ins, standard=std, section=sec,
                            prev=prev, next=nxt, finding=finding, photos=photos,
-                           flagged=bool(flagged), flag_hlc=flag_hlc,
-                           editable=access.can_view_inspection(g.user, ins))
+                           flagged=bool(flagged), flag_hlc=flag_hlc, editable=frozen is None,
+                           read_only_why=frozen.reason if frozen else "")
 
 
 @bp.route("/inspections/<int:inspection_id>/jump")

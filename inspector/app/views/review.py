@@ -21,7 +21,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from sync import forms
 
-from inspector.domain import access, audit, documents, inspections, photos, review, team
+from inspector.domain import access, audit, committee, documents, inspections, photos, review, steps, team
 from inspector.domain.db import get_db, transaction
 from inspector.app import errors, throttle
 from inspector.app.views import inspection_or_404
@@ -77,9 +77,14 @@ def _site(inspection_id, token, cost=1):
     row = review.link(db, data["l"])
     inspection = inspections.plain(db, inspection_id)
     # The nonce: a link id is reused after a restore, the nonce never is.
-    if not review.is_issued_as(row, data.get("n")) or not review.is_live(row) \
-            or not access.respond_view_ok(row, inspection):
+    if not review.is_issued_as(row, data.get("n")) or not review.is_live(row):
         _bad_link()
+    if access.link_waits(row, inspection):
+        # A valid link is not a dead one: it opens when the team sends its draft.
+        abort(Response(render_template("review/not_yet.html"), 409))
+    if not access.respond_view_ok(row, inspection):
+        _bad_link()
+    g.inspection = inspection  # its body's words on the site's pages
     g.site_link = row
     return row, inspection
 
@@ -118,19 +123,32 @@ def site(inspection_id, token):
     return _site_page(link, ins, token)
 
 
-def _site_page(link, ins, token, upload_error=None, status=200):
+# The site's fields in each state, as its form shows them.
+SITE_FIELDS = {"factual_accuracy": [("factual_comment", "Factual accuracy comment", "text")],
+               "corrections": [("corrective_action", "Explanation of correction", "text"),
+                               ("target_date", "Target date", "date")]}
+
+
+def _site_page(link, ins, token, upload_error=None, status=200, confirm_unanswered=None):
     """The site's page; ``upload_error`` ({code, error, message}) is shown next
     to the upload control of that citation (at the top when it has none)."""
     db = get_db()
     cited, suggested = review.citations(db, ins)
     rounds = review.rounds(db, ins["id"])
-    current = {c["code"]: review.current_round(db, ins["id"], c["code"]) for c in cited}
+    current = {c["code"]: review.open_round(db, ins, c["code"]) for c in cited}
     is_open = access.respond_refusal(link, ins) is None
+    answerable = review.answerable_codes(db, ins) if is_open else set()
+    decided = committee.decisions(db, ins["id"])
+    if ins["state"] in ("corrections", "closed"):
+        cited = [c for c in cited if decided.get(c["code"], {}).get("decision") != "withdrawn"]
     # A citation takes documents while its current round is open: the rule the upload itself is checked by.
-    uploadable = {c["code"] for c in cited
-                  if is_open and review.round_refusal(db, ins, c["code"], current[c["code"]]) is None}
+    uploadable = {c["code"] for c in cited if access.respond_refusal(link, ins, "evidence") is None
+                  and review.round_refusal(db, ins, c["code"], current[c["code"]]) is None}
     return render_template("review/site.html", inspection=ins, link=link, token=token, citations=cited,
                            suggestions=suggested, rounds=rounds, current=current, uploadable=uploadable,
+                           answerable=answerable, fields=SITE_FIELDS.get(ins["state"], []),
+                           decisions=decided, corrections=committee.corrections(db, ins),
+                           committee_labels=committee.DECISIONS, confirm_unanswered=confirm_unanswered,
                            upload_error=upload_error, team=team.members(db, ins["id"]),
                            op_id=lambda: str(uuid.uuid4()), open=is_open, outcomes=review.OUTCOMES), status
 
@@ -138,21 +156,28 @@ def _site_page(link, ins, token, upload_error=None, status=200):
 @bp.route("/review/<int:inspection_id>/<token>", methods=("POST",))
 def site_save(inspection_id, token):
     """Save draft (only the fields changed since the form was shown), or
-    Submit response (save, then submit every answered citation's round)."""
+    Submit (save, then submit every answered citation's round). A submission
+    that leaves citations unanswered says so and asks first."""
     link, ins = _site(inspection_id, token)
     db = get_db()
     form = request.form
-    _, refused = forms.write(db, forms.site_answers(form, inspection_id), link=link)
+    action = form.get("action")
+    if action == "submit" and ins["state"] == "corrections":
+        # Asked before anything is sent: the answers on this form count as given.
+        typed = {code for code in form.getlist("citation")
+                 if any(form.get(f"{f}-{code}", "").strip() for f in forms.RESPONSE_FIELDS)}
+        left = [code for code in review.unanswered(db, ins) if code not in typed]
+        if left:
+            forms.write(db, forms.site_answers(form, inspection_id, submit=False), link=link)  # kept as a draft
+            return _site_page(link, ins, token, status=200, confirm_unanswered=left)
+    _, refused = forms.write(db, forms.site_answers(form, inspection_id, submit=action in ("submit", "submit_anyway")),
+                             link=link)
     refused = [r for r in refused if r["code"] != "submitted"]
-    if form.get("action") == "submit":
-        with transaction(db):
-            fresh = inspections.plain(db, inspection_id)
-            if fresh["state"] == "with_site" and review.all_submitted(db, inspection_id):
-                inspections.move(db, fresh, "site_responded", link_id=link["id"])
     if refused:
         flash("Some changes could not be saved: " + "; ".join(sorted({r["reason"] for r in refused})))
-    elif form.get("action") == "submit":
-        flash("Your response is submitted. The lead inspector will review it.")
+    elif action in ("submit", "submit_anyway"):
+        flash("Your comments are sent to the lead inspector." if ins["state"] == "factual_accuracy"
+              else "Your response is submitted. The lead inspector will review it.")
     else:
         flash("Draft saved. You can come back to it with the same link.")
     return redirect(url_for(".site", inspection_id=inspection_id, token=token) + "#citations")
@@ -178,7 +203,13 @@ def site_upload(inspection_id, token):
     db = get_db()
     config = current_app.config
     quota = (config["REVIEW_LINK_MAX_DOCUMENTS"], config["REVIEW_LINK_MAX_DOCUMENT_BYTES"])
-    code, round_ = request.form.get("citation", ""), request.form.get("round", type=int)
+    # The upload is a button of the page's one form: the text typed anywhere
+    # on it is saved as a draft first, so attaching a file loses no typing.
+    form = request.form
+    code = form.get("attach") or form.get("citation", "")
+    round_ = form.get(f"round-{code}", type=int) if form.get("attach") else form.get("round", type=int)
+    if form.get("attach"):
+        forms.write(db, forms.site_answers(form, inspection_id, submit=False), link=link)
 
     def refused(error, message, status):
         if errors.wants_json():
@@ -189,7 +220,7 @@ def site_upload(inspection_id, token):
     refusal = review.upload_refusal(db, link, ins, code, round_, 0, quota)
     if refusal:
         return refused(refusal.code, refusal.reason, UPLOAD_REFUSALS[refusal.code])
-    upload = request.files.get("document")
+    upload = request.files.get(f"document-{code}") or request.files.get("document")
     if upload is None or not upload.filename:
         return refused("no_file", "Choose a file to attach (PDF, JPEG or PNG).", 400)
     try:
@@ -208,8 +239,7 @@ def site_upload(inspection_id, token):
             review.count_upload(db, link["id"], len(kept))
     if refusal:
         return refused(refusal.code, refusal.reason, UPLOAD_REFUSALS[refusal.code])
-    _, not_attached = forms.write(db, forms.evidence(request.form, inspection_id, code, round_, doc["sha256"]),
-                                  link=link)
+    _, not_attached = forms.write(db, forms.evidence(form, inspection_id, code, round_, doc["sha256"]), link=link)
     flash(f"Could not attach {doc['filename']}: {not_attached[0]['reason']}" if not_attached
           else f"Attached {doc['filename']}.")
     return redirect(url_for(".site", inspection_id=inspection_id, token=token) + _at_citation(code))
@@ -273,6 +303,10 @@ def move_state(inspection_id):
     db = get_db()
     ins = inspection_or_404(inspection_id, access.can_move_state)
     if request.form.get("direction") == "forward" and access.next_state(ins):
+        # An irreversible step shows what is still open and asks first.
+        if ins["state"] in access.CONFIRMED and request.form.get("confirmed") != "yes":
+            return render_template("review/confirm_move.html", inspection=ins, still_open=steps.still_open(db, ins),
+                                   label=access.forward_label(ins), next_state=access.next_state(ins))
         with transaction(db):
             inspections.move(db, ins, access.next_state(ins), user_id=g.user["id"])
         flash(f"The inspection is now: {access.STATE_LABELS[access.next_state(ins)]}.")
@@ -341,11 +375,6 @@ def review_response(inspection_id, code):
     if refused:
         flash("Not saved: " + refused[0]["reason"])
     else:
-        with transaction(db):
-            fresh = inspections.plain(db, inspection_id)
-            if outcome == "more_info" and fresh["state"] == "site_responded":
-                inspections.move(db, fresh, "with_site", user_id=g.user["id"],
-                                 reason=f"More information needed on {code}")
         flash(f"{code}: {review.OUTCOMES.get(outcome, outcome)}.")
     return redirect(url_for(".lead", inspection_id=ins["id"]) + _at_citation(code))
 

@@ -1,4 +1,4 @@
--- The database schema as the 15 migrations in inspector/domain/db.py make it.
+-- The database schema as the 16 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -45,6 +45,15 @@ CREATE TABLE catalogs (
     illustrative INTEGER NOT NULL DEFAULT 0,
     imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 , scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie')));
+
+CREATE TABLE committee_decisions (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    standard_code TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('confirmed', 'amended', 'withdrawn')),
+    text TEXT NOT NULL DEFAULT '',
+    due_on TEXT,
+    PRIMARY KEY (inspection_id, standard_code)
+);
 
 CREATE TABLE decisions (
     inspection_id INTEGER NOT NULL REFERENCES inspections(id),
@@ -122,9 +131,9 @@ CREATE TABLE inspections (
     ends_on TEXT NOT NULL,
     created_by INTEGER NOT NULL REFERENCES users(id),
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-, request_id TEXT, state TEXT NOT NULL DEFAULT 'on_site'
-    CHECK (state IN ('on_site', 'merging', 'with_site', 'site_responded', 'final')), body TEXT NOT NULL DEFAULT 'fact'
-    CHECK (body IN ('fact', 'jacie', 'internal')), scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie')));
+, request_id TEXT, body TEXT NOT NULL DEFAULT 'fact'
+    CHECK (body IN ('fact', 'jacie', 'internal')), scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie')), state TEXT NOT NULL DEFAULT 'on_site' CHECK (state IN (
+    'preparing', 'on_site', 'merging', 'factual_accuracy', 'committee', 'corrections', 'closed')), committee_date TEXT, outcome TEXT CHECK (outcome IN ('accredited', 'deferred', 'not_accredited')), decided_by INTEGER REFERENCES users(id));
 
 CREATE UNIQUE INDEX inspections_request ON inspections(request_id);
 
@@ -295,7 +304,7 @@ CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
     display_name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'lead', 'inspector')),
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-, disabled_at TEXT);
+, disabled_at TEXT, role TEXT NOT NULL DEFAULT 'inspector'
+    CHECK (role IN ('admin', 'lead', 'inspector', 'coordinator')));

@@ -110,7 +110,7 @@ def test_an_inspectors_pull_holds_no_decisions(as_user, demo_inspection):
 
 
 def test_a_final_report_takes_no_more_decisions(as_user, db, demo_inspection):
-    inspections.set_state(db, demo_inspection, "final")
+    inspections.set_state(db, demo_inspection, "closed")
     op = Device().op(demo_inspection, "B1.3", "citation", "too late")
     result = push(as_user("lead"), [op]).json["results"][0]
     assert (result["status"], result["code"]) == ("rejected", "inspection_state")

@@ -52,15 +52,23 @@ def test_only_released_photos_are_in_the_report(as_user, db, demo_inspection):
 
 
 @pytest.mark.parametrize("suffix", ["", ".csv", ".xlsx", ".pdf"])
-def test_private_notes_and_captions_are_in_no_report_format(as_user, demo_inspection, suffix):
+def test_private_notes_and_unreleased_captions_are_in_no_report_format(as_user, db, demo_inspection, suffix):
+    """A photo the lead releases goes out with its caption (the report shows
+    what it is); notes, and the captions of photos kept back, never do."""
     from inspector.app import demo
     data = report(as_user("lead"), demo_inspection, suffix).data
     text = {"": lambda d: d.decode(), ".csv": lambda d: d.decode("utf-8-sig"), ".xlsx": xlsx_text,
-            ".pdf": pdf_text}[suffix](data)
-    assert "B2.3" in text or "B2.3" in text.replace("\n", "")
-    captions = [f[4] for f in demo.FINDINGS if f[4]]  # an inspector's caption is their words too
-    for private in DEMO_NOTES + captions:
-        assert private not in text.replace("\n", " "), (suffix, private)
+            ".pdf": pdf_text}[suffix](data).replace("\n", " ")
+    assert "B2.3" in text
+    released = {r[0] for r in db.conn.execute("SELECT f.caption FROM finding_photos f JOIN photo_releases r "
+                                              "ON r.inspection_id = f.inspection_id AND r.standard_code = "
+                                              "f.standard_code AND r.sha256 = f.sha256 AND r.released = 1")}
+    kept_back = [f[4] for f in demo.FINDINGS if f[4] and f[4] not in released]
+    assert kept_back and released
+    for private in DEMO_NOTES + kept_back:
+        assert private not in text, (suffix, private)
+    if suffix in ("", ".pdf"):
+        assert all(caption in text for caption in released)
 
 
 def test_the_csv_has_one_row_per_standard_with_every_inspectors_verdict(as_user, db, demo_inspection):
@@ -69,8 +77,8 @@ def test_the_csv_has_one_row_per_standard_with_every_inspectors_verdict(as_user,
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     header, body = rows[0], rows[1:]
-    assert header[:5] == ["Code", "Standard", "Consolidated verdict", "Citation", "Suggestion"]
-    assert header[5:] == ["Verdict: Ines Quality", "Verdict: Iris Clinical", "Verdict: Ivo Processing"]
+    assert header[:7] == ["Code", "Standard", "Consolidated verdict", "Citation", "Suggestion", "Due date", "Status"]
+    assert header[7:] == ["Verdict: Ines Quality", "Verdict: Iris Clinical", "Verdict: Ivo Processing"]
     assert [r[0] for r in body] == [r[0] for r in db.conn.execute(
         "SELECT code FROM standards WHERE catalog_id = 1 AND depth > 0 ORDER BY position")]
     b13 = dict(zip(header, next(r for r in body if r[0] == "B1.3")))

@@ -56,7 +56,7 @@ def report_csv(inspection_id):
 def report_xlsx(inspection_id):
     ins = _report_inspection(inspection_id)
     header, rows = reports.table(get_db(), ins)
-    body = reports.as_xlsx(header, rows, f"Draft report: {ins['site_name']}")
+    body = reports.as_xlsx(header, rows, f"{reports.reference(ins)}: {ins['site_name']}")
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ins, "xlsx")
 
 
@@ -69,7 +69,8 @@ def _head_after():
 def _download(body, mimetype, inspection, suffix):
     name = re.sub(r"[^A-Za-z0-9]+", "-", inspection["site_name"]).strip("-")[:60] or "inspection"
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="draft-report-{name}.{suffix}"'
+    kind = "draft-report" if inspection["state"] not in reports.DECIDED_STATES else "inspection-report"
+    response.headers["Content-Disposition"] = f'attachment; filename="{kind}-{name}.{suffix}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

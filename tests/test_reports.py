@@ -110,3 +110,37 @@ def test_the_pdf_is_a_real_pdf_with_the_citations(as_user, demo_inspection):
     assert "Suggestions" in text
 
 
+
+
+def test_the_report_is_a_draft_until_the_committee_decides_then_a_deliverable(as_user, db, demo_inspection):
+    from inspector.domain import committee, inspections, review
+    lead = as_user("lead")
+    html = report(lead, demo_inspection).get_data(as_text=True)
+    assert 'class="watermark"' in html and ">Draft report</h1>" in html
+    assert "FACT-2026-1" in html and "Not issued yet" in html
+    assert "Appendix: verifying this report" in html and "Compliance by section" in html
+    assert "Standards not decided" in html and "Team leader: Lena Lead" in html
+    # Through the factual accuracy review and the committee to corrections.
+    for state in ("merging", "factual_accuracy", "committee"):
+        inspections.move(db, inspections.plain(db, demo_inspection), state, user_id=users.by_username(db, "lead")["id"])
+    ins = inspections.plain(db, demo_inspection)
+    cited, _ = review.citations(db, ins)
+    form = {"committee_date": "2026-12-01", "outcome": "deferred"}
+    for c in cited:
+        form |= {f"decision-{c['code']}": "confirmed", f"due-{c['code']}": "2027-03-01"}
+    form[f"decision-{cited[0]['code']}"] = "amended"
+    form[f"text-{cited[0]['code']}"] = "Amended by the committee: the agreement must be renewed."
+    decided, errors = committee.check(ins, cited, form)
+    assert errors == {}
+    coordinator = users.create(db, "coord", "coordinator", "x-long-password", "Cora Coordinator")
+    committee.record(db, ins, coordinator, decided)
+    final = report(lead, demo_inspection).get_data(as_text=True)
+    assert 'class="watermark"' not in final and ">Inspection report</h1>" in final
+    assert "Accreditation deferred" in final and "correction due 2027-03-01" in final
+    assert "As amended: Amended by the committee" in final
+    assert "recorded by Cora Coordinator" in final and re.search(r"Version</dt><dd>3, issued \d{4}-\d\d-\d\d", final)
+    # The coordinator reads the report from the committee's step on; the CSV says what is due.
+    assert as_user("coord").get(f"/inspections/{demo_inspection}/report").status_code == 200
+    rows = list(csv.reader(io.StringIO(report(lead, demo_inspection, ".csv").data.decode("utf-8-sig"))))
+    b15 = dict(zip(rows[0], next(r for r in rows if r[0] == cited[0]["code"])))
+    assert (b15["Due date"], b15["Status"]) == ("2027-03-01", "Open")

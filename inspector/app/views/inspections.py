@@ -3,15 +3,19 @@
 Pages only read. Every edit an inspector makes goes through the device's
 outbox and the sync API (sync/api.py), online or not: one write path.
 """
+from datetime import date
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inspector.domain import access, catalog, findings, inspections, search, team
+from inspector.domain import access, catalog, deadlines, findings, inspections, search, team
 from inspector.domain.db import get_db
 from inspector.app.extensions import htmx
 from inspector.domain.findings import FILTER_EMPTY, FILTERS
 from inspector.app.views import found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
+# Who owes a deadline, as the home card says it.
+OWED_BY = {"inspectors": "the inspectors", "lead": "the team leader", "site": "the site", "committee": "the committee"}
 
 
 @bp.route("/")
@@ -19,8 +23,10 @@ bp = Blueprint("inspections", __name__)
 def home():
     db = get_db()
     listed = inspections.listed_for(db, g.user)
-    return render_template("inspections/home.html", inspections=listed,
-                           progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
+    # The next deadline of each inspection still under way (a closed one has none).
+    due = {i["id"]: deadlines.next_due(db, i) for i in listed if i["state"] != "closed"}
+    return render_template("inspections/home.html", inspections=listed, due=due, today=date.today(),
+                           owed=OWED_BY, progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
 
 
 @bp.route("/inspections/<int:inspection_id>")
@@ -58,6 +64,7 @@ def inspection(inspection_id):
             by_section.setdefault(r["section_code"], []).append(r)
         groups = [(s, by_section[s["code"]]) for s in (mine or sections) if s["code"] in by_section]
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
+                           next_due=deadlines.next_due(db, ins), today=date.today(), owed=OWED_BY,
                            team=team.members(db, inspection_id),
                            my_standards=my_standards,
                            groups=groups, marks=marks, **filtering)

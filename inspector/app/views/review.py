@@ -12,6 +12,7 @@ with the site's review link or the lead as its actor; each form carries the
 op ids made when it was shown, so sending it twice changes nothing.
 """
 import uuid
+from datetime import date
 from urllib.parse import quote, urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
@@ -21,10 +22,11 @@ from werkzeug.exceptions import TooManyRequests
 
 from sync import forms
 
-from inspector.domain import access, audit, committee, documents, inspections, photos, review, steps, team
+from inspector.domain import access, audit, committee, deadlines, documents, inspections, photos, review, steps, team
 from inspector.domain.db import get_db, transaction
 from inspector.app import errors, throttle
 from inspector.app.views import inspection_or_404
+from inspector.app.views.inspections import OWED_BY
 
 bp = Blueprint("review", __name__)
 SALT = "inspector site review link"
@@ -294,7 +296,9 @@ def lead(inspection_id):
                            link_url=link_url, outcomes=review.OUTCOMES,
                            op_id=lambda: str(uuid.uuid4()), next_state=access.next_state(ins),
                            previous_state=access.previous_state(ins), max_days=review.MAX_DAYS,
-                           can_review=access.review_refusal(g.user, ins) is None)
+                           can_review=access.review_refusal(g.user, ins) is None,
+                           next_due=deadlines.next_due(db, ins), today=date.today(), owed=OWED_BY,
+                           corrections=committee.corrections(db, ins), decisions=committee.decisions(db, inspection_id))
 
 
 @bp.route("/inspections/<int:inspection_id>/state", methods=("POST",))

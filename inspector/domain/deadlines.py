@@ -1,0 +1,61 @@
+"""Deadlines: what is due when in an inspection's cycle, and who owes it.
+
+From the body's defaults (bodies.py: FACT wants each inspector's findings 3
+days after the visit and the lead's consolidation in 2 weeks; JACIE 2 weeks
+for both), the site's review link (its factual accuracy comments are due
+when it expires), the committee's date and each correction's due date.
+"""
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from . import bodies, committee, review
+
+
+class Deadline(NamedTuple):
+    what: str       # in the body's words
+    due: date
+    owed_by: str    # "inspectors", "lead", "site", "committee"
+    code: str = ""  # the citation, for a correction
+
+    def overdue(self, today):
+        return self.due < today
+
+
+def _day(text):
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def of(db, inspection):
+    """The deadlines of the inspection's current stage, soonest first."""
+    body, words = bodies.of(inspection), bodies.words(inspection)
+    ends = _day(inspection["ends_on"])
+    state, out = inspection["state"], []
+    if state in ("on_site", "merging") and ends:
+        if state == "on_site":
+            out.append(Deadline("Inspectors' findings complete", ends + timedelta(days=body.deadlines["findings"]),
+                                "inspectors"))
+        out.append(Deadline(f"The lead's consolidation (draft {words['citations']} to the {words['program']})",
+                            ends + timedelta(days=body.deadlines["consolidation"]), "lead"))
+    elif state == "factual_accuracy":
+        expiries = [_day(link["expires_at"]) for link in review.live_links(db, inspection["id"])]
+        if expiries:
+            out.append(Deadline("The site's factual accuracy comments", max(expiries), "site"))
+    elif state == "committee":
+        held = _day(inspection["committee_date"])
+        if held:
+            out.append(Deadline(f"The {words['committee']}'s decision", held, "committee"))
+    elif state == "corrections":
+        for code, c in sorted(committee.corrections(db, inspection).items()):
+            due = _day(c["due_on"])
+            if due and not c["accepted"]:
+                out.append(Deadline(f"Correction of {code}", due, "site", code))
+    return sorted(out, key=lambda d: d.due)
+
+
+def next_due(db, inspection):
+    """The soonest deadline, or None."""
+    found = of(db, inspection)
+    return found[0] if found else None

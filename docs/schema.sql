@@ -307,4 +307,4 @@ CREATE TABLE users (
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 , disabled_at TEXT, role TEXT NOT NULL DEFAULT 'inspector'
-    CHECK (role IN ('admin', 'lead', 'inspector', 'coordinator')));
+    CHECK (role IN ('admin', 'lead', 'inspector', 'coordinator')), calendar_nonce TEXT);

@@ -40,3 +40,30 @@ def test_the_home_card_and_the_inspection_page_say_what_is_overdue_and_who_owes_
 def test_a_closed_inspection_owes_nothing(db, demo_inspection):
     inspections.set_state(db, demo_inspection, "closed")
     assert deadlines.next_due(db, inspections.plain(db, demo_inspection)) is None
+
+
+def test_a_personal_calendar_feed_lists_the_deadlines_and_stops_when_asked(app, as_user, db):
+    admin = users.by_username(db, "admin")["id"]
+    i = inspections.create(db, "Late Hospital", 1, "2020-01-01", "2020-01-02", admin)
+    team.add_member(db, i, users.by_username(db, "inspector1")["id"], "inspector")
+    me = as_user("inspector1")
+    assert me.post("/calendar", data={"action": "new"}).status_code == 302
+    home = me.get("/").get_data(as_text=True)
+    url = re.search(r'id="calendar-url" value="([^"]+)"', home).group(1).replace("&amp;", "&")
+    feed = app.test_client().get(url)  # a phone's calendar: no session
+    body = feed.get_data(as_text=True)
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    assert body.startswith("BEGIN:VCALENDAR\r\n") and "DTSTART;VALUE=DATE:20200105" in body
+    assert "SUMMARY:Late Hospital: Inspectors' findings complete" in body
+    # Another user's token, a forged one: nothing.
+    assert app.test_client().get(url[:-3] + "abc").status_code == 404
+    # A new address stops the old one; stopping stops the new one.
+    me.post("/calendar", data={"action": "new"})
+    assert app.test_client().get(url).status_code == 404
+    new = re.search(r'id="calendar-url" value="([^"]+)"', me.get("/").get_data(as_text=True)).group(1)
+    new = new.replace("&amp;", "&")
+    assert app.test_client().get(new).status_code == 200
+    me.post("/calendar", data={"action": "stop"})
+    assert app.test_client().get(new).status_code == 404
+    actions = [r[0] for r in db.conn.execute("SELECT action FROM audit WHERE action LIKE 'calendar.%' ORDER BY id")]
+    assert actions == ["calendar.issued", "calendar.issued", "calendar.stopped"]

@@ -444,6 +444,9 @@ MIGRATIONS = [
         due_on TEXT,
         PRIMARY KEY (inspection_id, standard_code)
     );
+    -- A user's calendar feed of deadlines (/calendar.ics): its address is
+    -- signed with this nonce, and a new nonce (or none) stops the old address.
+    ALTER TABLE users ADD COLUMN calendar_nonce TEXT;
     """,
 ]
 

@@ -59,3 +59,29 @@ def next_due(db, inspection):
     """The soonest deadline, or None."""
     found = of(db, inspection)
     return found[0] if found else None
+
+
+def for_user(db, user, listed):
+    """[(inspection, deadline)] of the inspections ``listed`` for the user,
+    those still under way, soonest first."""
+    return sorted(((ins, d) for ins in listed if ins["state"] != "closed" for d in of(db, ins)),
+                  key=lambda pair: pair[1].due)
+
+
+def _ical_text(text):
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def ical(pairs, stamp):
+    """An iCalendar (RFC 5545) of all-day events, one per deadline; ``stamp``
+    is when it was made (UTC, 20261207T190600Z)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//inspector//deadlines//EN", "CALSCALE:GREGORIAN",
+             "X-WR-CALNAME:Inspection deadlines"]
+    for ins, d in pairs:
+        day = d.due.strftime("%Y%m%d")
+        uid = f"{ins['id']}-{d.owed_by}-{d.code or d.what.split()[0].lower()}-{day}@inspector"
+        summary = _ical_text(ins["site_name"] + ": " + d.what)
+        lines += ["BEGIN:VEVENT", f"UID:{_ical_text(uid)}", f"DTSTAMP:{stamp}", f"DTSTART;VALUE=DATE:{day}",
+                  f"SUMMARY:{summary}", f"DESCRIPTION:Owed by {d.owed_by}.", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"

@@ -2,6 +2,7 @@
 of failed logins that slows password guessing down."""
 import functools
 import hashlib
+import secrets
 import sqlite3
 import time
 import unicodedata
@@ -278,3 +279,19 @@ def login_succeeded(db, attempt, username, device=None):
         else:
             db.conn.execute("DELETE FROM login_failures WHERE user_key = ?",
                             [_key("u", normalise_username(username))])
+
+
+def new_calendar_nonce(db, user_id, by=None):
+    """A new address for the user's calendar feed: the old one stops working.
+    Returns the nonce the address is signed with."""
+    nonce = secrets.token_hex(16)
+    with joined_transaction(db):
+        db.conn.execute("UPDATE users SET calendar_nonce = ? WHERE id = ?", [nonce, user_id])
+        audit.record(db, "calendar.issued", user_id=by or user_id, subject=str(user_id))
+    return nonce
+
+
+def stop_calendar(db, user_id, by=None):
+    with joined_transaction(db):
+        db.conn.execute("UPDATE users SET calendar_nonce = NULL WHERE id = ?", [user_id])
+        audit.record(db, "calendar.stopped", user_id=by or user_id, subject=str(user_id))

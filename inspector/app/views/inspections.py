@@ -7,11 +7,11 @@ from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inspector.domain import access, catalog, deadlines, findings, inspections, search, team
+from inspector.domain import access, catalog, deadlines, findings, inspections, search, team, users
 from inspector.domain.db import get_db
 from inspector.app.extensions import htmx
 from inspector.domain.findings import FILTER_EMPTY, FILTERS
-from inspector.app.views import found_or_404, inspection_or_404
+from inspector.app.views import calendar, found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
 # Who owes a deadline, as the home card says it.
@@ -26,6 +26,7 @@ def home():
     # The next deadline of each inspection still under way (a closed one has none).
     due = {i["id"]: deadlines.next_due(db, i) for i in listed if i["state"] != "closed"}
     return render_template("inspections/home.html", inspections=listed, due=due, today=date.today(),
+                           calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
                            owed=OWED_BY, progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
 
 

@@ -106,7 +106,8 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
         summary = seed(db, None if keep else password)
     db.conn.close()
     click.echo(f"Demo data in {Path(data_dir).resolve()}")
-    click.echo(f"Inspection: {summary['site']} ({summary['standards']} standards, illustrative catalog)")
+    click.echo(f"Inspections: {summary['site']} (FACT, on site: {summary['standards']} standards, illustrative "
+               f"catalog); {summary['jacie_site']} (JACIE, in its corrections)")
     if keep:
         click.echo("Log in as any of these, password unchanged (use --reset-password for a new one):")
     else:
@@ -119,6 +120,8 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo("The site's review link (it opens once the lead presses Send draft citations to site):")
     click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['link'], secret)}")
+    click.echo("The JACIE centre's link (its corrections are open):")
+    click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['jacie_link'], secret)}")
     if not no_serve:
         _serve(data_dir, host, port, cert, key, workers, threads)
 

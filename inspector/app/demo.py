@@ -1,9 +1,18 @@
-"""Demo data: the illustrative catalog, one user per role, and an inspection
-on its last evening on site: the team's findings are in (with photos, and
-two standards where inspectors disagree), the team leader has settled some
-of them, written citations, a suggestion, released photos to the site, and
-one finding changed after the lead decided. Safe to run again: every write
-goes through the same push path as a tablet, with stable op ids."""
+"""Demo data: the illustrative catalog, one user per role, and two
+inspections at different stages of the cycle.
+
+A FACT inspection on its last evening on site: the team's findings are in
+(with photos, and two standards where inspectors disagree), the team leader
+has settled some of them, written citations, a suggestion, released photos
+to the site, and one finding changed after the lead decided.
+
+A JACIE inspection two months on, in its corrections: the centre commented
+on the draft deficiencies, the committee confirmed, amended and withdrew
+them with due dates (one already overdue), and the centre has submitted one
+correction for the lead to review.
+
+Safe to run again: every write goes through the same push path as a tablet,
+with stable op ids, and the JACIE inspection is made once."""
 import hashlib
 import io
 import uuid
@@ -21,6 +30,7 @@ USERS = [
     ("inspector1", "inspector", "Iris Clinical"),
     ("inspector2", "inspector", "Ivo Processing"),
     ("inspector3", "inspector", "Ines Quality"),
+    ("coordinator", "coordinator", "Cora Coordinator"),
 ]
 # Who covers which sections; B1 and D11 are covered twice on purpose.
 SECTIONS = {
@@ -121,7 +131,10 @@ def seed(db, password):
             link_id = review.issue_link(db, inspection_id, *SITE_REVIEWER, 30, ids["lead"])
             audit.record(db, "link.issued", inspection_id=inspection_id, user_id=ids["lead"], subject=str(link_id),
                          after={"issued_to": SITE_REVIEWER[0], "email": SITE_REVIEWER[1], "days": 30})
+    jacie = inspections.by_site(db, JACIE_SITE)
+    jacie_id = jacie[0] if jacie else _jacie_inspection(db, catalog_id, ids)
     return {"site": SITE, "inspection_id": inspection_id, "standards": catalog.count_standards(db, catalog_id),
+            "jacie_site": JACIE_SITE, "jacie_link": dict(review.live_links(db, jacie_id)[0]),
             "users": [(u, r) for u, r, _ in USERS], "link": dict(review.link(db, link_id))}
 
 
@@ -200,3 +213,103 @@ def _record(db, inspection_id, ids):
     late.op(code, field, value, key="late")
     late.ops[0]["hlc"] = f"{CLOCK_MS + 10_000:015d}:00000:{late.device}"
     late.push()
+
+
+# --- the JACIE inspection, in its corrections -----------------------------------------
+
+JACIE_SITE = "Riverside Centre for Cell Therapy (JACIE demo)"
+JACIE_REVIEWER = ("Rosa Riverside (quality manager)", "quality@riverside.example")
+# (inspector, standard, verdict, note)
+JACIE_FINDINGS = [
+    ("inspector1", "B2.3", "partially_compliant", "Transfer to intensive care agreed by phone, not in writing."),
+    ("inspector1", "B3.1", "compliant", ""),
+    ("inspector3", "B4.5", "not_compliant", "Two deviations closed without a root cause."),
+    ("inspector2", "D8.2", "partially_compliant", "Alarm tests logged monthly, not weekly as the SOP says."),
+    ("inspector2", "D11.4", "compliant", ""),
+]
+# The lead's decisions: (standard, verdict, deficiency text, recommendation)
+JACIE_DECISIONS = [
+    ("B2.3", "partially_compliant", "There is no written agreement for transfer to intensive care.", ""),
+    ("B3.1", "compliant", "", "Keep the yearly toxicity training records together."),
+    ("B4.5", "not_compliant", "Deviations are closed without an investigation of their root cause.", ""),
+    ("D8.2", "partially_compliant", "Dewar alarm tests are not done at the frequency the procedure sets.", ""),
+    ("D11.4", "compliant", "", ""),
+]
+
+
+def _jacie_inspection(db, catalog_id, ids):
+    """A JACIE inspection taken through the cycle to its corrections, each
+    step by the path the app itself takes (ops, the committee's record)."""
+    from sync import forms
+    from inspector.domain import committee
+    today = date.today()
+    with transaction(db):
+        inspection_id = inspections.create(
+            db, JACIE_SITE, catalog_id, (today - timedelta(days=61)).isoformat(),
+            (today - timedelta(days=60)).isoformat(), ids["admin"], device="cli", body="jacie")
+        team.save(db, inspection_id, {ids["lead"]: ("lead", set()), ids["inspector1"]: ("inspector", {"B2", "B3"}),
+                                      ids["inspector2"]: ("inspector", {"D8", "D11"}),
+                                      ids["inspector3"]: ("inspector", {"B4"})}, ids["admin"], device="cli")
+    tablets = {u: _Tablet(db, inspection_id, u, ids[u]) for u in ("inspector1", "inspector2", "inspector3", "lead")}
+    for username, code, verdict, note in JACIE_FINDINGS:
+        tablets[username].op(code, "verdict", verdict)
+        if note:
+            tablets[username].op(code, "note", note)
+    sent = [op_id for u in ("inspector1", "inspector2", "inspector3") for op_id in tablets[u].push()]
+    from sync import oplog
+    basis = oplog.newest_seq_of(db, sent)
+    lead = tablets["lead"]
+    for code, verdict, text, recommendation in JACIE_DECISIONS:
+        lead.op(code, "decision_verdict", verdict)
+        lead.op(code, "decision_basis", basis)
+        if text:
+            lead.op(code, "citation", text)
+        if recommendation:
+            lead.op(code, "suggestion", recommendation)
+    lead.push()
+
+    def move(state):
+        with transaction(db):
+            inspections.move(db, inspections.plain(db, inspection_id), state, user_id=ids["lead"])
+
+    move("merging")
+    move("factual_accuracy")
+    with transaction(db):
+        link_id = review.issue_link(db, inspection_id, *JACIE_REVIEWER, 90, ids["lead"])
+        audit.record(db, "link.issued", inspection_id=inspection_id, user_id=ids["lead"], subject=str(link_id),
+                     after={"issued_to": JACIE_REVIEWER[0], "email": JACIE_REVIEWER[1], "days": 90})
+    link = review.link(db, link_id)
+    comment = {"citation": ["B4.5"], "round-B4.5": "0", "factual_comment-B4.5":
+               "One of the two deviations did have a root cause analysis: it is filed under DEV-2026-014."}
+    forms.write(db, forms.site_answers(_Form(comment), inspection_id, submit=True), link=link)
+    move("committee")
+    ins = inspections.plain(db, inspection_id)
+    cited, _ = review.citations(db, ins)
+    held = today - timedelta(days=20)
+    decided, errors = committee.check(ins, cited, _Form({
+        "committee_date": held.isoformat(), "outcome": "deferred",
+        "decision-B2.3": "confirmed", "due-B2.3": (today + timedelta(days=40)).isoformat(),
+        "decision-B4.5": "amended", "due-B4.5": (today - timedelta(days=5)).isoformat(),
+        "text-B4.5": "One deviation of two was closed without an investigation of its root cause.",
+        "decision-D8.2": "withdrawn"}))
+    assert not errors, errors
+    with transaction(db):
+        committee.record(db, ins, ids["coordinator"], decided)
+    # The centre has answered one deficiency; the lead is to review it.
+    forms.write(db, forms.site_answers(_Form({
+        "citation": ["B2.3"], "round-B2.3": "1", "corrective_action-B2.3":
+        "A written agreement with the intensive care unit was signed on 2 November; copy attached.",
+        "target_date-B2.3": ""}), inspection_id, submit=True), link=link)
+    return inspection_id
+
+
+class _Form(dict):
+    """A dict with the two methods the server's form readers ask of a request form."""
+
+    def getlist(self, key):
+        value = self.get(key, [])
+        return value if isinstance(value, list) else [value]
+
+    def get(self, key, default=None, type=None):
+        value = super().get(key, default)
+        return type(value) if type is not None and value is not None else value

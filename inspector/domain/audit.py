@@ -450,6 +450,18 @@ class _Words:
         return {"issued": f"issued a review link to {whom}", "opened": opened,
                 "revoked": f"revoked the review link of {whom}"}.get(verb)
 
+    def _committee(self, verb, row, before, after):
+        after = after if isinstance(after, dict) else {}
+        if verb == "citation":
+            due = f", correction due {after['due_on']}" if after.get("due_on") else ""
+            return f"recorded the committee's decision on {row['subject']}: {after.get('decision', '')}{due}"
+        if verb == "decided":
+            return f"recorded the committee of {after.get('committee_date', '')}: outcome {row['subject']}"
+        return None
+
+    def _calendar(self, verb, row, before, after):
+        return {"issued": "made a new calendar feed address", "stopped": "stopped their calendar feed"}.get(verb)
+
     def _photo(self, verb, row, before, after):
         return "uploaded an evidence photo" + self.device(row) if verb == "uploaded" else None
 

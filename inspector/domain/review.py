@@ -233,8 +233,11 @@ def count_upload(db, link_id, kept_bytes):
 
 
 def review_precheck(db, op, inspection):
-    """The lead reviews a submitted round only."""
+    """The lead reviews a submitted round of corrections only (round 0 holds
+    the site's factual accuracy comments: read, never accepted or sent back)."""
     code, round_ = op["standard"], op["value"]["round"]
+    if round_ < 1:
+        return Refusal("not_submitted", "Factual accuracy comments are read, not reviewed: review a correction.")
     submitted = db.conn.execute("SELECT submitted FROM responses WHERE inspection_id = ? AND standard_code = ? "
                                 "AND round = ?", [inspection["id"], code, round_]).fetchone()
     if not (submitted and submitted[0]):

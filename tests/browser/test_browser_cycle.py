@@ -141,6 +141,7 @@ def test_the_cycle_from_finding_to_closed_inspection(live_server, chromium, tmp_
     for code in codes:
         citation(office, code).get_by_label("Confirmed").check()
         citation(office, code).get_by_label("Correction due").fill("2099-01-31" if code == "B3.4" else "2026-12-02")
+    office.get_by_label(re.compile("These are the committee's decisions")).check()
     office.get_by_role("button", name="Record the committee's decision").click()
     expect(office.get_by_role("alert")).to_contain_text("The committee's decision is recorded")
     expect(office.locator(".stage.current")).to_have_text("Corrections")

@@ -29,6 +29,8 @@ def decision(inspection_id):
             errors["form"] = refusal.reason
         else:
             decided, errors = committee.check(ins, cited, form)
+            if form.get("confirm") != "yes":
+                errors["confirm"] = "Tick the box to confirm these are the committee's decisions."
             if not errors:
                 with transaction(db):
                     fresh = inspections.for_user(db, g.user, inspection_id)

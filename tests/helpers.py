@@ -171,6 +171,38 @@ def push(client, ops, **kw):
     return client.post("/sync/push", json={"ops": ops}, headers=SYNC, **kw)
 
 
+# --- the cycle after the visit ------------------------------------------------------
+
+# A due date no test outlives: a correction due then is never overdue.
+FAR_DUE = "2099-12-31"
+
+
+def forward(client, inspection_id, confirmed=True):
+    """The lead's forward button; an irreversible step confirmed as its page
+    asks (``confirmed=False``: the first press, which shows that page)."""
+    data = {"direction": "forward", **({"confirmed": "yes"} if confirmed else {})}
+    return client.post(f"/inspections/{inspection_id}/state", data=data)
+
+
+def coordinator_id(db, username="cora"):
+    """The id of a coordinator account (the accrediting body's office), made the first time."""
+    row = users.by_username(db, username)
+    return row["id"] if row else users.create(db, username, "coordinator", PASSWORD, "Cora Coordinator")
+
+
+def committee_decides(db, inspection_id, by, decisions=None, *, held="2027-01-15", outcome="deferred",
+                      due=FAR_DUE):
+    """Record the committee's decision on an inspection with the committee,
+    as its coordinator ``by`` would: every draft citation confirmed, its
+    correction due ``due``, unless ``decisions`` ({code: (decision, amended
+    text, due)}) say otherwise. The inspection is then in its corrections."""
+    from inspector.domain import committee, inspections, review
+    inspection = inspections.plain(db, inspection_id)
+    decided = {c["code"]: ("confirmed", "", due) for c in review.citations(db, inspection)[0]}
+    committee.record(db, inspection, by, {"committee_date": held, "outcome": outcome,
+                                          "citations": {**decided, **(decisions or {})}})
+
+
 # --- sessions without the login form --------------------------------------------
 
 def _start_session(data_dir, user_id):

@@ -4,7 +4,8 @@ this test, so no new page ships without its rule being written down.
 
 Actors: anonymous; the site by this inspection's review link; the site by
 another inspection's link; an inspector on the inspection; an inspector not
-on it; its team leader; the leader of another inspection; an admin."""
+on it; its team leader; the leader of another inspection; an admin; the
+accrediting body's coordinator (who records the committee's decision)."""
 import io
 import zipfile
 
@@ -12,18 +13,23 @@ import pytest
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from inspector.app.views.calendar import feed_url
 from inspector.domain import inspections, review, team, users
-from tests.helpers import Device, log_in_test_client, push, small_pdf
+from tests.helpers import Device, committee_decides, coordinator_id, log_in_test_client, push, small_pdf
 from inspector.app.views.review import link_path
 
-ACTORS = ("anonymous", "site", "other_site", "inspector", "outsider", "lead", "other_lead", "admin")
+ACTORS = ("anonymous", "site", "other_site", "inspector", "outsider", "lead", "other_lead", "admin", "coordinator")
 EVERYONE = set(ACTORS)
-USERS = {"inspector", "outsider", "lead", "other_lead", "admin"}
+USERS = {"inspector", "outsider", "lead", "other_lead", "admin", "coordinator"}
 TEAM = {"inspector", "lead"}
 TEAM_OR_ADMIN = TEAM | {"admin"}
 LEAD = {"lead"}
 LEAD_OR_ADMIN = {"lead", "admin"}
 SETS_UP = {"lead", "other_lead", "admin"}
+# The accrediting body's office (an admin may act as one): the committee's
+# decision, and the report once the inspection has reached the committee.
+COMMITTEE = {"coordinator", "admin"}
+REPORT_READERS = LEAD_OR_ADMIN | {"coordinator"}
 
 # (endpoint, method) -> the actors allowed in. Anyone else must be refused.
 RULES = {
@@ -31,6 +37,9 @@ RULES = {
     ("static", "GET"): EVERYONE, ("sync.static", "GET"): EVERYONE,
     ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
     ("inspections.home", "GET"): USERS,
+    # One's own deadlines: the feed by its signed address (each user here holds
+    # their own; anyone else a forged one), issued or stopped by its user.
+    ("calendar.feed", "GET"): USERS, ("calendar.manage", "POST"): USERS,
     # Admins read every inspection (never on a team, so push refuses their ops below).
     ("inspections.inspection", "GET"): TEAM_OR_ADMIN, ("inspections.section", "GET"): TEAM_OR_ADMIN,
     ("inspections.standard", "GET"): TEAM_OR_ADMIN, ("inspections.jump", "GET"): TEAM_OR_ADMIN,
@@ -41,8 +50,11 @@ RULES = {
     ("team.new_inspection", "GET"): SETS_UP, ("team.new_inspection", "POST"): SETS_UP,
     ("team.team", "GET"): LEAD_OR_ADMIN, ("team.team", "POST"): LEAD_OR_ADMIN,
     ("merge.merge_screen", "GET"): LEAD, ("merge.arrival_board", "GET"): LEAD_OR_ADMIN,
-    ("reports.draft_report", "GET"): LEAD_OR_ADMIN, ("reports.report_pdf", "GET"): LEAD_OR_ADMIN,
-    ("reports.report_csv", "GET"): LEAD_OR_ADMIN, ("reports.report_xlsx", "GET"): LEAD_OR_ADMIN,
+    ("reports.draft_report", "GET"): REPORT_READERS, ("reports.report_pdf", "GET"): REPORT_READERS,
+    ("reports.report_csv", "GET"): REPORT_READERS, ("reports.report_xlsx", "GET"): REPORT_READERS,
+    # Past the committee (the world's inspection is in its corrections) the
+    # form answers its coordinator that nothing can be recorded: let in, not turned away.
+    ("committee.decision", "GET"): COMMITTEE, ("committee.decision", "POST"): COMMITTEE,
     ("review.lead", "GET"): LEAD, ("review.move_state", "POST"): LEAD, ("review.issue_link", "POST"): LEAD,
     ("review.revoke_link", "POST"): LEAD, ("review.review_response", "POST"): LEAD,
     ("review.lead_document", "GET"): LEAD,
@@ -69,8 +81,10 @@ def test_every_route_has_a_row(app):
 
 @pytest.fixture
 def world(app, db, demo_inspection):
-    """The demo with its citations with the site, a document the site attached,
-    and a second inspection with its own lead, inspector and site link."""
+    """The demo through the factual accuracy review and the committee (every
+    draft citation confirmed) into its corrections, a document the site
+    attached, and a second inspection in its factual accuracy review with its
+    own lead, inspector and site link; a coordinator."""
     uid = {u: users.by_username(db, u)["id"] for u in ("admin", "lead", "inspector1")}
     # Words only the team may read: inspector1's note on B1.5 and the caption
     # of a photo of theirs, the one the lead released to the site.
@@ -86,26 +100,37 @@ def world(app, db, demo_inspection):
     other = inspections.create(db, "Southfield Hospital", 1, "2026-06-01", "2026-06-02", uid["admin"])
     team.add_member(db, other, uid["lead2"], "lead")
     team.add_member(db, other, uid["inspector4"], "inspector")
-    inspections.set_state(db, other, "with_site")
-    inspections.set_state(db, demo_inspection, "with_site")
+    uid["coordinator"] = coordinator_id(db)
+    inspections.set_state(db, other, "factual_accuracy")
+    inspections.set_state(db, demo_inspection, "committee")
+    committee_decides(db, demo_inspection, uid["coordinator"])
     link = review.issue_link(db, demo_inspection, "Sam Site", "sam@example.org", 7, uid["lead"])
     other_link = review.issue_link(db, other, "Olu Site", "olu@example.org", 7, uid["lead2"])
     site = app.test_client()
     path = link_path(review.link(db, link), app.secret_key)
-    site.post(f"{path}/documents", data={"citation": "B1.5", "round": "1",
-                                         "document": (io.BytesIO(small_pdf()), "p.pdf")},
-              content_type="multipart/form-data")
+    assert site.post(f"{path}/documents", data={"citation": "B1.5", "round": "1",
+                                                "document": (io.BytesIO(small_pdf()), "p.pdf")},
+                     content_type="multipart/form-data").status_code == 302
     document = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
     own = db.conn.execute("SELECT sha256 FROM finding_photos WHERE standard_code = 'B2.3'").fetchone()[0]
     tokens = {"site": path.rsplit("/", 1)[1],
               "other_site": link_path(review.link(db, other_link), app.secret_key).rsplit("/", 1)[1]}
+    feeds = {}
+    with app.test_request_context():
+        for who, user in uid.items():
+            users.new_calendar_nonce(db, user)
+            feeds[who] = feed_url(users.by_id(db, user)).split("localhost", 1)[1]
     return {"inspection": demo_inspection, "uid": uid, "tokens": tokens, "document": document,
-            "released": released, "own_photo": own, "link": link}
+            "released": released, "own_photo": own, "link": link, "feeds": feeds}
+
+
+# The world's user behind each actor that has an account.
+ACCOUNTS = {"inspector": "inspector1", "outsider": "inspector4", "lead": "lead", "other_lead": "lead2",
+            "admin": "admin", "coordinator": "coordinator"}
 
 
 def client_for(app, world, actor):
-    who = {"inspector": "inspector1", "outsider": "inspector4", "lead": "lead", "other_lead": "lead2",
-           "admin": "admin"}.get(actor)
+    who = ACCOUNTS.get(actor)
     client = app.test_client()
     return log_in_test_client(client, world["uid"][who]) if who else client
 
@@ -114,6 +139,8 @@ def request_for(endpoint, method, world, actor):
     """(path, keyword arguments) for one route, as the actor would send it."""
     i = world["inspection"]
     token = world["tokens"].get(actor, "not-a-link")  # only the site holds a link
+    who = ACCOUNTS.get(actor)
+    feed = world["feeds"][who] if who else world["feeds"]["lead"][:-3] + "abc"  # a forged one
     site = f"/review/{i}/{token}"
     paths = {
         "auth.login": "/login", "auth.logout": "/logout", "static": "/static/css/app.css",
@@ -134,7 +161,8 @@ def request_for(endpoint, method, world, actor):
         "review.revoke_link": f"/inspections/{i}/links/{world['link']}/revoke",
         "review.review_response": f"/inspections/{i}/responses/B1.5/review",
         "review.lead_document": f"/inspections/{i}/documents/{world['document']}",
-        "history.history": f"/inspections/{i}/history",
+        "history.history": f"/inspections/{i}/history", "committee.decision": f"/inspections/{i}/committee",
+        "calendar.feed": feed, "calendar.manage": "/calendar",
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
         "review.site_document": f"{site}/documents/{world['document']}",
         "review.site_photo": f"{site}/photos/{world['released']}",

@@ -142,7 +142,7 @@ def test_an_unknown_role_is_refused(data):
     assert not database_path(data).exists() or count(data, "SELECT count(*) FROM users") == 0
 
 
-DEMO_USERS = ["admin", "lead", "inspector1", "inspector2", "inspector3"]
+DEMO_USERS = ["admin", "lead", "inspector1", "inspector2", "inspector3", "coordinator"]
 
 
 def demo_counts(data_dir):
@@ -158,7 +158,8 @@ def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
     for username in DEMO_USERS:
         assert re.search(rf"^\s+{username}\s", first.output, re.M), username
     before = demo_counts(data)
-    assert before["users"] == 5 and before["inspections"] == 1 and before["ops"] > 0
+    # Two inspections: FACT's on site, JACIE's in its corrections.
+    assert before["users"] == len(DEMO_USERS) and before["inspections"] == 2 and before["ops"] > 0
 
     second = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase")
     assert second.exit_code == 0, second.output
@@ -167,7 +168,7 @@ def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
 
 def test_the_demo_prints_a_site_link_that_opens_once_the_citations_are_sent(data):
     from inspector.app import create_app
-    from tests.helpers import log_in_test_client, user_id
+    from tests.helpers import forward, log_in_test_client, user_id
     result = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase", "--port", "8080")
     assert result.exit_code == 0, result.output
     path = re.search(r"http://localhost:8080(/review/\d+/\S+)", result.output).group(1)
@@ -175,10 +176,11 @@ def test_the_demo_prints_a_site_link_that_opens_once_the_citations_are_sent(data
     assert path in again.output                           # the same link while it is valid
     app = create_app({"DATA_DIR": str(data), "TESTING": True, "WTF_CSRF_ENABLED": False})
     site = app.test_client()
-    assert site.get(path).status_code == 403              # the lead has not sent the draft citations yet
+    waiting = site.get(path)                              # the lead has not sent the draft citations yet
+    assert waiting.status_code == 409 and "This link will open when they do." in waiting.get_data(as_text=True)
     lead = log_in_test_client(app.test_client(), user_id(data, "lead"))
     inspection = re.search(r"/review/(\d+)/", path).group(1)
-    assert lead.post(f"/inspections/{inspection}/state", data={"direction": "forward"}).status_code == 302
+    assert forward(lead, inspection).status_code == 302   # Send draft citations to site, confirmed
     page = site.get(path).get_data(as_text=True)
     assert "Draft citations" in page and "Sam Site" in page
 
@@ -340,7 +342,7 @@ def test_db_tables_lists_the_tables_with_their_rows(seeded):
     result = run("db", "tables", "--data", seeded)
     assert result.exit_code == 0, result.output
     listed = dict(re.findall(r"^(\w+) +(\d+)", result.output, re.M))
-    assert listed["users"] == "5" and listed["standards"] == str(count(seeded, "SELECT count(*) FROM standards"))
+    assert listed["users"] == str(len(DEMO_USERS)) and listed["standards"] == str(count(seeded, "SELECT count(*) FROM standards"))
     assert re.search(r"^sessions +1  \(not dumped\)$", result.output, re.M)
     assert "sqlite_sequence" not in listed
 
@@ -362,8 +364,7 @@ def test_db_dump_leaves_out_password_hashes_and_refuses_sessions(seeded):
     secrets += [r[0] for r in db.conn.execute("SELECT id FROM sessions")]
     users = run("db", "dump", "users", "--data", seeded, "--format", "json")
     assert users.exit_code == 0, users.output
-    assert [u["username"] for u in json.loads(users.stdout)] == ["admin", "lead", "inspector1", "inspector2",
-                                                                  "inspector3"]
+    assert [u["username"] for u in json.loads(users.stdout)] == DEMO_USERS
     assert "password_hash" not in users.stdout
     for table in ("sessions", "login_failures"):
         refused = run("db", "dump", table, "--data", seeded)
@@ -379,7 +380,7 @@ def test_db_dump_refuses_a_table_it_does_not_know(seeded, table):
     result = run("db", "dump", table, "--data", seeded)
     assert result.exit_code == 1 and result.stdout == ""
     assert f"no table {table!r}: choose one of assignments, audit," in result.output
-    assert count(seeded, "SELECT count(*) FROM users") == 5
+    assert count(seeded, "SELECT count(*) FROM users") == len(DEMO_USERS)
 
 
 def test_db_commands_never_make_a_database(data):

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.domain import catalog, review
+from inspector.domain import catalog, inspections, review
 from sync import protocol
-from tests.helpers import Device, log_in_test_client, user_id
+from tests.helpers import Device, coordinator_id, log_in_test_client, user_id
 
-from test_site_review import issue, send_to_site
+from test_site_review import issue, send_to_site, to_corrections
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SYNC = {"X-Inspector-Sync": "1"}
@@ -173,8 +173,13 @@ ROUTES = {
                                                  f"was-factual_comment-{CITED}", f"id-factual_comment-{CITED}",
                                                  f"corrective_action-{CITED}", f"target_date-{CITED}",
                                                  f"id-submitted-{CITED}", "action"]),
-    "review.site_upload": ("/review/{i}/{token}/documents", ["citation", "round", "op_id"]),
-    "review.move_state": ("/inspections/{i}/state", ["direction", "reason"]),
+    "review.site_upload": ("/review/{i}/{token}/documents", ["citation", "round", "op_id", "attach",
+                                                            f"round-{CITED}", f"corrective_action-{CITED}",
+                                                            f"was-corrective_action-{CITED}"]),
+    "review.move_state": ("/inspections/{i}/state", ["direction", "reason", "confirmed"]),
+    "calendar.manage": ("/calendar", ["action"]),
+    "committee.decision": ("/inspections/{i}/committee", ["committee_date", "outcome", f"decision-{CITED}",
+                                                          f"text-{CITED}", f"due-{CITED}"]),
     "review.issue_link": ("/inspections/{i}/links", ["issued_to", "email", "days"]),
     "review.revoke_link": ("/inspections/{i}/links/{link}/revoke", []),
     "review.review_response": ("/inspections/{i}/responses/{code}/review",
@@ -183,7 +188,7 @@ ROUTES = {
     "sync.upload_photo": ("/sync/photos/{sha}", []),
 }
 # "site" holds the site's review link (in the path); "anonymous" a forged one.
-ROLES = ["inspector1", "lead", "admin", "anonymous", "site"]
+ROLES = ["inspector1", "lead", "admin", "coordinator", "anonymous", "site"]
 
 
 def test_every_route_that_takes_a_body_is_fuzzed(app):
@@ -194,10 +199,14 @@ def test_every_route_that_takes_a_body_is_fuzzed(app):
 
 @pytest.fixture
 def world(app, db, as_user, demo_inspection):
-    """The demo sent to the site with a live link; what the routes' paths name."""
+    """The demo with a live link, through the committee into its corrections
+    (where the site's form and uploads take the most); a coordinator; what
+    the routes' paths name."""
     lead = as_user("lead")
     send_to_site(lead, demo_inspection)
     token = issue(lead, demo_inspection).rsplit("/", 1)[1]
+    coordinator_id(db, "coordinator")
+    to_corrections(lead, db, demo_inspection)
     link = max(row["id"] for row in review.links_of(db, demo_inspection))
     people = {name: str(user_id(app.config["DATA_DIR"], name)) for name in ("lead", "inspector1")}
     return {"i": str(demo_inspection), "token": token, "link": str(link), "code": CITED, "sha": "ab" * 32, **people}
@@ -211,7 +220,7 @@ def _form_bytes(pairs):
     return urlencode(pairs, encoding="utf-8", errors="surrogatepass").encode("ascii")
 
 
-def _multipart(pairs, file=None):
+def _multipart(pairs, file=None, file_field="document"):
     """A multipart/form-data body; its text encoded as a hostile client may (lone surrogates as bytes)."""
     boundary = "fuzzboundary7MA4YWxk"
     out = []
@@ -219,7 +228,7 @@ def _multipart(pairs, file=None):
         out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n')
     if file is not None:
         filename, raw = file
-        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="document"; filename="{filename}"\r\n'
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
                    "Content-Type: application/pdf\r\n\r\n")
         return (("".join(out).encode("utf-8", "surrogatepass") + raw + f"\r\n--{boundary}--\r\n".encode()),
                 f"multipart/form-data; boundary={boundary}")
@@ -254,7 +263,8 @@ def requests_to(draw, endpoint, world):
         return role, path, dumps(dict(pairs)).encode(), "application/json"
     if kind == "multipart":
         file = (draw(TEXT), draw(st.binary(max_size=200))) if endpoint == "review.site_upload" else None
-        return (role, path, *_multipart(pairs, file))
+        # The page's one form names its file field by citation (attach=<code>); older forms "document".
+        return (role, path, *_multipart(pairs, file, draw(st.sampled_from(["document", f"document-{CITED}"]))))
     return role, path, _form_bytes(pairs), "application/x-www-form-urlencoded"
 
 
@@ -266,13 +276,15 @@ def near_ops(world):
 
 
 @pytest.mark.parametrize("endpoint", sorted(ROUTES))
-def test_no_input_to_any_route_from_anyone_gets_a_500(app, world, endpoint):
+def test_no_input_to_any_route_from_anyone_gets_a_500(app, db, world, endpoint):
     """Every route that takes a form or a body, sent anything (text over all of
     Unicode, lone surrogates included, as a form, multipart or JSON, in its
     path too) by an inspector, the lead, an admin, no one and the site's
     link: it answers, never with a 500."""
     method = "PUT" if endpoint == "sync.upload_photo" else "POST"
     clients = {}
+    if endpoint == "committee.decision":
+        inspections.set_state(db, int(world["i"]), "committee")   # the only state its form records in
 
     def client(role):
         # A logged-in client is kept from one example to the next (a login is

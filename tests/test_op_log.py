@@ -94,28 +94,34 @@ def test_an_unterminated_migration_is_an_error():
 
 # --- the inspection's state ---------------------------------------------------------------
 
-def test_a_final_inspection_refuses_findings_with_a_reason_code(as_user, db, demo_inspection, device):
-    inspections.set_state(db, demo_inspection, "final")
+# Findings are frozen once the draft citations leave the team (access.FINDING_STATES).
+@pytest.mark.parametrize("state, words", [("factual_accuracy", "factual accuracy review"),
+                                          ("committee", "committee review"), ("corrections", "corrections"),
+                                          ("closed", "closed")])
+def test_an_inspection_past_merging_refuses_findings_with_a_reason_code(as_user, db, demo_inspection, device,
+                                                                         state, words):
+    inspections.set_state(db, demo_inspection, state)
     before = db.conn.execute("SELECT count(*) FROM ops").fetchone()[0]
     op = device.op(demo_inspection, "B2.1", "verdict", "compliant")
     result = push(as_user("inspector1"), [op]).json["results"][0]
     assert result["status"] == "rejected" and result["code"] == "inspection_state"
-    assert "final" in result["reason"]
+    assert words in result["reason"]
     assert db.conn.execute("SELECT count(*) FROM ops").fetchone()[0] == before
 
 
-@pytest.mark.parametrize("state", ["on_site", "merging", "with_site", "site_responded"])
-def test_findings_are_taken_until_the_report_is_final(as_user, db, demo_inspection, device, state):
+@pytest.mark.parametrize("state", ["preparing", "on_site", "merging"])
+def test_findings_are_taken_until_the_draft_citations_are_sent(as_user, db, demo_inspection, device, state):
     inspections.set_state(db, demo_inspection, state)
     op = device.op(demo_inspection, "B2.1", "note", f"seen while {state}")
     assert push(as_user("inspector1"), [op]).json["results"][0]["status"] == "applied"
 
 
-def test_an_unknown_state_is_refused(db, demo_inspection):
+@pytest.mark.parametrize("state", ["with_site", "final", "nonsense"])   # the first two: states before the cycle
+def test_an_unknown_state_is_refused(db, demo_inspection, state):
     with pytest.raises(ValueError):
-        inspections.set_state(db, demo_inspection, "closed")
+        inspections.set_state(db, demo_inspection, state)
     with pytest.raises(sqlite3.IntegrityError):
-        db.conn.execute("UPDATE inspections SET state = 'closed' WHERE id = ?", [demo_inspection])
+        db.conn.execute("UPDATE inspections SET state = ? WHERE id = ?", [state, demo_inspection])
 
 
 # --- defects found in review: each test failed before its fix ------------------------------

@@ -1,6 +1,8 @@
 """The site answers its draft citations through a signed, expiring link: a
-bad link shows one plain page and nothing else; the site sees only its own
-draft citations, suggestions and released photos; each field saves on its
+bad link shows one plain page and nothing else (a valid one not open yet
+says so); the site sees only its own draft citations, suggestions and
+released photos; it comments on their factual accuracy, then, once the
+committee has decided, submits its corrections; each field saves on its
 own; evidence documents are checked by their bytes; the lead reviews each
 round; and the lifecycle is enforced by the server."""
 import base64
@@ -23,7 +25,9 @@ from inspector.app import demo
 from inspector.app.throttle import TokenBuckets
 from inspector.app.views.review import SALT, UPLOAD_COST
 from inspector.domain import backups, documents, inspections, review
-from tests.helpers import Device, demo_photo_hashes, push, read_only_db, small_pdf
+from inspector.domain.db import connect, database_path
+from tests.helpers import (Device, committee_decides, coordinator_id, demo_photo_hashes, forward, push,
+                           read_only_db, small_pdf)
 
 
 from test_merge import DEMO_NOTES
@@ -33,8 +37,20 @@ CITED = ["B1.5", "B2.3", "B8.10"]  # the demo's draft citations, in catalog orde
 PDF = small_pdf("Action plan")
 
 
+def state_of(db, inspection):
+    return inspections.plain(db, inspection)["state"]
+
+
 def send_to_site(lead, inspection):
-    assert lead.post(f"/inspections/{inspection}/state", data={"direction": "forward"}).status_code == 302
+    """Send draft citations to site, confirmed: the factual accuracy review opens."""
+    assert forward(lead, inspection).status_code == 302
+
+
+def to_corrections(lead, db, inspection, decisions=None, **kw):
+    """Send to committee, and the committee's decision recorded (every draft
+    citation confirmed unless ``decisions`` say otherwise): the corrections open."""
+    assert forward(lead, inspection).status_code == 302
+    committee_decides(db, inspection, coordinator_id(db), decisions, **kw)
 
 
 def issue(lead, inspection, name="Jane Site", email="jane@northbridge.example", days="7"):
@@ -49,6 +65,14 @@ def link(as_user, demo_inspection):
     lead = as_user("lead")
     send_to_site(lead, demo_inspection)
     return issue(lead, demo_inspection)
+
+
+@pytest.fixture
+def correcting(as_user, db, demo_inspection, link):
+    """The same link once the committee has confirmed every draft citation:
+    the site's corrections are open (round 1)."""
+    to_corrections(as_user("lead"), db, demo_inspection)
+    return link
 
 
 @pytest.fixture
@@ -81,14 +105,14 @@ def save(site, link, changes, action="save", html=None):
 
 @pytest.fixture
 def make_other_inspection(db):
-    """Another inspection, led by the same lead, with its citations with its site."""
+    """Another inspection, led by the same lead, in its factual accuracy review."""
     from inspector.domain import inspections, team, users
 
     def make():
         admin, lead = users.by_username(db, "admin")["id"], users.by_username(db, "lead")["id"]
         other = inspections.create(db, "Southfield Children's Hospital", 1, "2026-06-01", "2026-06-02", admin)
         team.add_member(db, other, lead, "lead")
-        inspections.set_state(db, other, "with_site")
+        inspections.set_state(db, other, "factual_accuracy")
         return other
     return make
 
@@ -137,9 +161,15 @@ def test_a_bad_link_shows_one_plain_page_and_nothing_else(db, link, site, case, 
             assert leak not in html, (case, leak)
 
 
-def test_a_link_before_the_citations_are_sent_does_not_open(as_user, demo_inspection, site):
+def test_a_link_before_the_citations_are_sent_says_it_opens_when_they_are(as_user, demo_inspection, site):
     link = issue(as_user("lead"), demo_inspection)  # still merging
-    assert site.get(link).status_code == 403
+    for response in (site.get(link), site.post(link, data={"action": "save"})):
+        html = response.get_data(as_text=True)
+        assert response.status_code == 409
+        assert "The inspection team has not sent its draft citations yet. This link will open when they do." in html
+        assert "ask the lead inspector for a new link" not in html                 # not a dead link
+        for leak in ("Northbridge", "B1.5", "Iris", "There is no written agreement"):
+            assert leak not in html
 
 
 # --- what the site sees -----------------------------------------------------------------
@@ -171,32 +201,36 @@ def test_the_site_reads_a_released_photo_and_never_an_unreleased_one(db, link, s
 
 # --- saving, submitting, reviewing ------------------------------------------------------
 
+@pytest.mark.usefixtures("correcting")
 def test_two_people_on_two_links_never_overwrite_each_others_fields(as_user, demo_inspection, link, site, app, db):
     other = issue(as_user("lead"), demo_inspection, name="Omar Quality", email="omar@northbridge.example")
     omar = app.test_client()
     jane_page, omar_page = site.get(link).get_data(as_text=True), omar.get(other).get_data(as_text=True)
-    save(site, link, {"corrective_action-B2.3": "Sign an ICU transfer agreement by June."}, html=jane_page)
-    save(omar, other, {"factual_comment-B2.3": "The email was from the ICU director."}, html=omar_page)
-    row = db.conn.execute("SELECT corrective_action, factual_comment FROM responses WHERE standard_code = 'B2.3'")
-    assert tuple(row.fetchone()) == ("Sign an ICU transfer agreement by June.", "The email was from the ICU director.")
-    actors = {r[0] for r in db.conn.execute("SELECT link_id FROM ops WHERE field IN ('corrective_action', "
-                                            "'factual_comment')")}
+    save(site, link, {"corrective_action-B2.3": "Signed an ICU transfer agreement."}, html=jane_page)
+    save(omar, other, {"target_date-B2.3": "2027-06-30"}, html=omar_page)
+    row = db.conn.execute("SELECT corrective_action, target_date FROM responses WHERE inspection_id = ? "
+                          "AND standard_code = 'B2.3'", [demo_inspection])
+    assert tuple(row.fetchone()) == ("Signed an ICU transfer agreement.", "2027-06-30")
+    actors = {r[0] for r in db.conn.execute("SELECT link_id FROM ops WHERE inspection_id = ? AND field IN "
+                                            "('corrective_action', 'target_date')", [demo_inspection])}
     assert len(actors) == 2 and None not in actors                             # each saved by its own link
 
 
-def test_the_same_form_sent_twice_saves_once(link, site, db):
+def test_the_same_form_sent_twice_saves_once(link, site, db, demo_inspection):
     html = site.get(link).get_data(as_text=True)
     for _ in range(2):
-        save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, html=html)
-    assert db.conn.execute("SELECT count(*) FROM ops WHERE field = 'corrective_action'").fetchone()[0] == 1
+        save(site, link, {"factual_comment-B1.5": "The agreement was renewed in April."}, html=html)
+    assert db.conn.execute("SELECT count(*) FROM ops WHERE inspection_id = ? AND field = 'factual_comment'",
+                           [demo_inspection]).fetchone()[0] == 1
 
 
+@pytest.mark.usefixtures("correcting")
 def test_submit_then_more_information_then_accepted_keeps_every_round(as_user, demo_inspection, link, site, db):
     for code in CITED:
         save(site, link, {f"corrective_action-{code}": f"Plan for {code}", f"target_date-{code}": "2027-03-31"})
     save(site, link, {}, action="submit")
     lead = as_user("lead")
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "site_responded"
+    assert review.unanswered(db, inspections.plain(db, demo_inspection)) == []
     page = lead.get(f"/inspections/{demo_inspection}/review").get_data(as_text=True)
     assert "Plan for B2.3" in page and "2027-03-31" in page                      # beside its citation
     # Submitted: the site can no longer change that round.
@@ -205,13 +239,13 @@ def test_submit_then_more_information_then_accepted_keeps_every_round(as_user, d
 
     lead.post(f"/inspections/{demo_inspection}/responses/B2.3/review",
               data={"round": "1", "outcome": "more_info", "comment": "Please send the signed agreement."})
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "with_site"
     html = site.get(link).get_data(as_text=True)
     assert "More information needed" in html and "Please send the signed agreement." in html
     assert 'name="round-B2.3" value="2"' in html                                 # a second round opens
     save(site, link, {"corrective_action-B2.3": "Agreement signed on 2 March, attached."}, action="submit")
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "site_responded"
     lead.post(f"/inspections/{demo_inspection}/responses/B2.3/review", data={"round": "2", "outcome": "accepted"})
+    # Nothing moves the inspection by itself: the lead closes it.
+    assert state_of(db, demo_inspection) == "corrections"
     rounds = review.rounds(db, demo_inspection)["B2.3"]
     assert [(r["round"], r["response"]["corrective_action"], r["review"]["outcome"]) for r in rounds] == [
         (1, "Plan for B2.3", "more_info"), (2, "Agreement signed on 2 March, attached.", "accepted")]
@@ -228,6 +262,7 @@ def gps_jpeg():
     return (PHOTOS / "gps_upright.jpg").read_bytes()
 
 
+@pytest.mark.usefixtures("correcting")
 def test_a_pdf_is_kept_and_served_only_as_a_download(link, site, db, as_user, demo_inspection):
     assert upload(site, link, "plan.pdf", PDF).status_code == 302
     sha = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
@@ -239,6 +274,7 @@ def test_a_pdf_is_kept_and_served_only_as_a_download(link, site, db, as_user, de
     assert as_user("inspector1").get(f"/inspections/{demo_inspection}/documents/{sha}").status_code == 404
 
 
+@pytest.mark.usefixtures("correcting")
 @pytest.mark.parametrize("name, data, status", [
     ("plan.pdf", b"MZ\x90\x00 this is a program, not a PDF", 415),
     ("notes.pdf", b"<html><script>alert(1)</script></html>", 415),
@@ -255,6 +291,7 @@ def test_a_document_that_is_not_what_it_says_is_refused_and_nothing_kept(link, s
     assert db.conn.execute("SELECT count(*) FROM ops WHERE field = 'evidence'").fetchone()[0] == 0
 
 
+@pytest.mark.usefixtures("correcting")
 def test_an_evidence_image_loses_its_gps_and_camera_data(link, site, db, app):
     raw = gps_jpeg()
     assert b"GPS" in raw or Image.open(io.BytesIO(raw)).getexif()
@@ -282,6 +319,7 @@ def nothing_stored(app, db):
 
 # --- evidence documents are what they claim ---------------------------------------------
 
+@pytest.mark.usefixtures("correcting")
 @pytest.mark.parametrize("name, data", [
     ("page.pdf", b"%PDF-1.7\n<!doctype html><html><script>alert(document.cookie)</script></html>\n%%EOF\n"),
     ("noise.pdf", b"%PDF-1.7\n" + random.Random(20).randbytes(2 * 1024 * 1024) + b"\n%%EOF\n"),
@@ -304,6 +342,7 @@ def locked_pdf():
     return out.getvalue()
 
 
+@pytest.mark.usefixtures("correcting")
 @pytest.mark.parametrize("case, status, words", [
     ("locked", 415, "protected by a password"),
     ("too many parts", 413, "made of too many parts"),
@@ -370,6 +409,7 @@ def everything_in(pdf):
     return keys, actions, annotations
 
 
+@pytest.mark.usefixtures("correcting")
 def test_a_pdf_is_stored_without_what_could_act_when_opened(link, site, db, app):
     raw = armed_pdf()
     with pikepdf.open(io.BytesIO(raw)) as pdf:                                   # the test's PDF is armed
@@ -398,13 +438,19 @@ def test_a_pdf_is_stored_without_what_could_act_when_opened(link, site, db, app)
 # --- uploads are checked before they are stored -----------------------------------------
 
 def _submit_b15(site, link, lead, inspection, db):
-    save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, action="submit")
+    # B1.5 alone: the others left unanswered, as the site confirms it means to.
+    save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, action="submit_anyway")
 
 
 def _send_b15_back(site, link, lead, inspection, db):
     _submit_b15(site, link, lead, inspection, db)
     lead.post(f"/inspections/{inspection}/responses/B1.5/review",
               data={"round": "1", "outcome": "more_info", "comment": "Send the signed copy."})
+
+
+def _withdraw_b15(site, link, lead, inspection, db):
+    db.conn.execute("UPDATE committee_decisions SET decision = 'withdrawn', due_on = NULL "
+                    "WHERE inspection_id = ? AND standard_code = 'B1.5'", [inspection])
 
 
 def _state(state):
@@ -419,11 +465,15 @@ REFUSED_UPLOADS = {
     "a round not open yet": ("B1.5", "2", None, 409, "round_closed", True),
     "a closed round": ("B1.5", "1", _send_b15_back, 409, "round_closed", True),
     "a submitted round": ("B1.5", "1", _submit_b15, 409, "submitted", False),
-    "the site has responded": ("B1.5", "1", _state("site_responded"), 409, "inspection_state", False),
-    "the report is final": ("B1.5", "1", _state("final"), 409, "inspection_state", False),
+    "a withdrawn citation": ("B1.5", "1", _withdraw_b15, 400, "not_a_citation", False),
+    # Evidence of corrections: not while the draft is reviewed for factual accuracy or is with the committee.
+    "in the factual accuracy review": ("B1.5", "0", _state("factual_accuracy"), 409, "inspection_state", False),
+    "with the committee": ("B1.5", "1", _state("committee"), 409, "inspection_state", False),
+    "the inspection is closed": ("B1.5", "1", _state("closed"), 409, "inspection_state", False),
 }
 
 
+@pytest.mark.usefixtures("correcting")
 @pytest.mark.parametrize("case", list(REFUSED_UPLOADS))
 def test_an_upload_the_link_may_not_make_is_refused_before_anything_is_stored(
         case, link, site, db, app, as_user, demo_inspection):
@@ -443,6 +493,7 @@ def test_an_upload_the_link_may_not_make_is_refused_before_anything_is_stored(
     assert nothing_stored(app, db)
 
 
+@pytest.mark.usefixtures("correcting")
 @pytest.mark.parametrize("limit", ["documents", "bytes"])
 def test_a_link_stores_no_more_than_its_quota(limit, app, link, site, db, as_user, demo_inspection):
     first, second = small_pdf("Plan 1"), small_pdf("Plan 2")
@@ -503,6 +554,9 @@ def test_an_upload_counts_as_several_requests(new_app, tmp_path, as_user, demo_i
     lead = as_user("lead", app=fast)
     send_to_site(lead, demo_inspection)
     link, site = issue(lead, demo_inspection), fast.test_client()
+    db = connect(database_path(fast.config["DATA_DIR"]))
+    to_corrections(lead, db, demo_inspection)             # evidence is attached to corrections
+    db.conn.close()
     assert upload(site, link, "plan.pdf", PDF).status_code == 302
     assert site.get(link).status_code == 200          # what is left of the burst: one page
     assert upload(site, link, "plan.pdf", PDF).status_code == 429
@@ -546,11 +600,11 @@ def test_the_lead_moves_forward_and_back_with_a_reason(as_user, demo_inspection,
     html = lead.get(f"/inspections/{demo_inspection}/review").get_data(as_text=True)
     assert "Send draft citations to site" in html
     send_to_site(lead, demo_inspection)
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "with_site"
+    assert state_of(db, demo_inspection) == "factual_accuracy"
     lead.post(f"/inspections/{demo_inspection}/state", data={"direction": "back", "reason": ""})
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "with_site"  # no reason, no move
+    assert state_of(db, demo_inspection) == "factual_accuracy"  # no reason, no move
     lead.post(f"/inspections/{demo_inspection}/state", data={"direction": "back", "reason": "One more citation"})
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "merging"
+    assert state_of(db, demo_inspection) == "merging"
     page = as_user("inspector1").get(f"/inspections/{demo_inspection}").get_data(as_text=True)
     assert 'aria-current="step">Merging findings' in page                    # everyone on the inspection sees it
 
@@ -561,24 +615,30 @@ def test_only_the_lead_moves_the_lifecycle_or_issues_links(as_user, demo_inspect
     assert client.post(f"/inspections/{demo_inspection}/state", data={"direction": "forward"}).status_code == 404
     assert client.post(f"/inspections/{demo_inspection}/links", data={"issued_to": "x", "email": "x@y.z",
                                                                         "days": "3"}).status_code == 404
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "merging"
-    assert db.conn.execute("SELECT count(*) FROM review_links").fetchone()[0] == 1  # the demo's own
+    assert state_of(db, demo_inspection) == "merging"
+    assert db.conn.execute("SELECT count(*) FROM review_links WHERE inspection_id = ?",
+                           [demo_inspection]).fetchone()[0] == 1                  # the demo's own
 
 
-def test_final_freezes_findings_decisions_and_responses(as_user, demo_inspection, link, site, db):
-    save(site, link, {"corrective_action-B1.5": "Renew."}, action="submit")
-    for code in CITED[1:]:
-        save(site, link, {f"corrective_action-{code}": "Plan."}, action="submit")
+@pytest.mark.usefixtures("correcting")
+def test_closing_freezes_findings_decisions_and_responses(as_user, demo_inspection, link, site, db):
+    save(site, link, {"corrective_action-B1.5": "Renewed.", "corrective_action-B2.3": "Signed."},
+         action="submit_anyway")                                                 # B8.10 left open
     lead = as_user("lead")
-    lead.post(f"/inspections/{demo_inspection}/state", data={"direction": "forward"})  # Finalize report
-    assert db.conn.execute("SELECT state FROM inspections").fetchone()[0] == "final"
+    for code in ("B1.5", "B2.3"):
+        lead.post(f"/inspections/{demo_inspection}/responses/{code}/review", data={"round": "1", "outcome": "accepted"})
+    html = site.get(link).get_data(as_text=True)                                # B8.10 still takes an answer
+    assert 'name="corrective_action-B8.10"' in html
+    assert forward(lead, demo_inspection).status_code == 302                    # Close inspection, confirmed
+    assert state_of(db, demo_inspection) == "closed"
     finding = push(as_user("inspector1"), [Device().op(demo_inspection, "B2.1", "note", "late")]).json["results"][0]
     decision = push(lead, [Device().op(demo_inspection, "B2.3", "citation", "late")]).json["results"][0]
     assert [(r["status"], r["code"]) for r in (finding, decision)] == [("rejected", "inspection_state")] * 2
-    html = site.get(link).get_data(as_text=True)
-    assert "The report is final" in html and "Submit response" not in html
+    page = site.get(link).get_data(as_text=True)
+    assert "The inspection is closed" in page and "Submit response" not in page and "Attach to" not in page
     before = db.conn.execute("SELECT count(*) FROM ops").fetchone()[0]
-    save(site, link, {"factual_comment-B1.5": "too late"}, html=html)
+    save(site, link, {"corrective_action-B8.10": "too late", "target_date-B8.10": "2027-01-01"}, html=html,
+         action="submit")
     assert db.conn.execute("SELECT count(*) FROM ops").fetchone()[0] == before
 
 
@@ -589,13 +649,16 @@ def test_a_link_cannot_write_through_the_sync_api(as_user, demo_inspection, link
     assert (result["status"], result["code"]) == ("rejected", "not_this_inspection")
 
 
+@pytest.mark.usefixtures("correcting")
 def test_the_history_tells_the_sites_review_in_plain_words(as_user, demo_inspection, link, site, db):
     from inspector.domain import audit
     upload(site, link, "plan.pdf", PDF)
-    save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, action="submit")
+    save(site, link, {"corrective_action-B1.5": "Renew the agreement."}, action="submit_anyway")
     as_user("lead").post(f"/inspections/{demo_inspection}/links/1/revoke")
     told = [e.description for e in audit.history(db, demo_inspection)]
-    for words in ("Lena Lead moved the inspection from Merging findings to With the site",
+    for words in ("Lena Lead moved the inspection from Merging findings to Factual accuracy review",
+                  "Lena Lead moved the inspection from Factual accuracy review to Committee review",
+                  "Cora Coordinator moved the inspection from Committee review to Corrections",
                   "Lena Lead issued a review link to Jane Site (jane@northbridge.example)",
                   "Jane Site (review link) opened the review link",
                   "Jane Site (review link) uploaded the evidence document plan.pdf",

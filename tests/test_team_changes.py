@@ -3,9 +3,11 @@ later audit trail can say who joined, left or took a section."""
 from inspector.domain import team, users
 
 
-def rowids(db):
-    return ([tuple(r) for r in db.conn.execute("SELECT rowid, * FROM members ORDER BY rowid")],
-            [tuple(r) for r in db.conn.execute("SELECT rowid, * FROM assignments ORDER BY rowid")])
+def rowids(db, inspection_id=None):
+    """The team's rows, with their rowids (of one inspection, or of all)."""
+    where, args = ("WHERE inspection_id = ? ", [inspection_id]) if inspection_id else ("", [])
+    return ([tuple(r) for r in db.conn.execute(f"SELECT rowid, * FROM members {where}ORDER BY rowid", args)],
+            [tuple(r) for r in db.conn.execute(f"SELECT rowid, * FROM assignments {where}ORDER BY rowid", args)])
 
 
 def team_form(db, inspection_id):
@@ -31,14 +33,14 @@ def test_one_change_touches_one_row_and_is_reported(db, demo_inspection):
               for m in team.members(db, demo_inspection)}
     inspector1 = users.by_username(db, "inspector1")["id"]
     inspector3 = users.by_username(db, "inspector3")["id"]
-    members_before, assignments_before = rowids(db)
+    members_before, assignments_before = rowids(db, demo_inspection)
 
     wanted[inspector1][1].add("C1")
     del wanted[inspector3]
     changes = team.save(db, demo_inspection, wanted, users.by_username(db, "admin")["id"])
 
     assert changes == [("left", inspector3, "inspector"), ("assigned", inspector1, "C1")]
-    members_after, assignments_after = rowids(db)
+    members_after, assignments_after = rowids(db, demo_inspection)
     assert members_after == [m for m in members_before if m[2] != inspector3]
     kept = [a for a in assignments_before if a[3] != inspector3]
     assert assignments_after[:len(kept)] == kept and assignments_after[-1][1:] == (demo_inspection, "C1", inspector1)

@@ -179,7 +179,7 @@ ROUTES = {
     "review.move_state": ("/inspections/{i}/state", ["direction", "reason", "confirmed"]),
     "calendar.manage": ("/calendar", ["action"]),
     "committee.decision": ("/inspections/{i}/committee", ["committee_date", "outcome", f"decision-{CITED}",
-                                                          f"text-{CITED}", f"due-{CITED}"]),
+                                                          f"text-{CITED}", f"due-{CITED}", "confirm"]),
     "review.issue_link": ("/inspections/{i}/links", ["issued_to", "email", "days"]),
     "review.revoke_link": ("/inspections/{i}/links/{link}/revoke", []),
     "review.review_response": ("/inspections/{i}/responses/{code}/review",

@@ -15,10 +15,15 @@ from sync import protocol
 
 
 def database_before(path, migration_text):
-    """A database at the schema just before the migration holding ``migration_text``."""
-    index = next(i for i, m in enumerate(db_module.MIGRATIONS) if migration_text in m)
+    """A database at the schema just before the migration holding ``migration_text``
+    (a migration that is a function, not a script, is run as migrate runs it)."""
+    index = next(i for i, m in enumerate(db_module.MIGRATIONS) if isinstance(m, str) and migration_text in m)
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
     for script in db_module.MIGRATIONS[:index]:
+        if callable(script):
+            script(sqlite_utils.Database(conn))
+            continue
         for statement in statements(script):
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version={index}")
@@ -121,3 +126,35 @@ def test_links_issued_before_nonces_get_one_each_and_nothing_counted_against_the
     nonces = {r["nonce"] for r in rows}
     assert len(nonces) == 2 and all(re.fullmatch("[0-9a-f]{32}", n) for n in nonces)
     assert [(r["documents_uploaded"], r["document_bytes"]) for r in rows] == [(0, 0), (0, 0)]
+
+
+def test_inspections_from_before_the_cycle_take_its_states_and_users_keep_their_roles(tmp_path):
+    """With the site and Site responded become the factual accuracy review,
+    Final becomes Closed, the other states stay; every user keeps their role
+    (the column is made anew to widen its CHECK) and a coordinator can be added."""
+    conn = database_before(tmp_path / "old.sqlite3", "ADD COLUMN stage")
+    conn.execute("INSERT INTO users (id, username, display_name, role, password_hash, disabled_at) VALUES "
+                 "(1, 'ada', 'Ada', 'admin', 'h1', NULL), (2, 'lena', 'Lena', 'lead', 'h2', NULL), "
+                 "(3, 'iris', 'Iris', 'inspector', 'h3', '2026-05-01T00:00:00Z')")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # the role the old schema did not know
+        conn.execute("INSERT INTO users (username, display_name, role, password_hash) "
+                     "VALUES ('cora', 'Cora', 'coordinator', 'h4')")
+    conn.execute("INSERT INTO catalogs (id, edition, source) VALUES (1, 'e', 's')")
+    old_states = ["merging", "with_site", "site_responded", "final"]
+    for n, state in enumerate(old_states, 1):
+        conn.execute("INSERT INTO inspections (id, site_name, catalog_id, starts_on, ends_on, created_by, state) "
+                     "VALUES (?, ?, 1, '2026-01-01', '2026-01-02', 2, ?)", [n, f"Site {n}", state])
+    conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    assert [(r["site_name"], r["state"]) for r in db["inspections"].rows_where(order_by="id")] == [
+        ("Site 1", "merging"), ("Site 2", "factual_accuracy"), ("Site 3", "factual_accuracy"), ("Site 4", "closed")]
+    assert [(r["id"], r["username"], r["role"], r["password_hash"], r["disabled_at"])
+            for r in db["users"].rows_where(order_by="id")] == [
+        (1, "ada", "admin", "h1", None), (2, "lena", "lead", "h2", None),
+        (3, "iris", "inspector", "h3", "2026-05-01T00:00:00Z")]
+    db.conn.execute("INSERT INTO users (username, display_name, role, password_hash) "
+                    "VALUES ('cora', 'Cora', 'coordinator', 'h4')")
+    assert {"committee_date", "outcome", "decided_by"} <= set(db["inspections"].columns_dict)
+    assert db["committee_decisions"].exists()
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS)

@@ -1,6 +1,7 @@
 """One inspector on two tablets with clocks that disagree, and tablets that
 change hands: the latest edit wins, and nobody's work lands under, or is
 stored for, somebody else."""
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -37,8 +38,16 @@ def test_an_edit_on_a_tablet_whose_clock_is_an_hour_behind_still_wins(live_serve
     write_note(second, "Tocilizumab: only one dose; the second was used on Monday.")
     expect(second.get_by_role("status")).to_have_text("All synced", timeout=15_000)
 
-    with live_server.db() as db:
-        note = db.execute("SELECT note FROM findings WHERE standard_code = 'B6.1'").fetchone()[0]
+    # The badge can say "All synced" a moment before it counts the new edit
+    # (a clean-clone CI run read the server first): wait for the push itself.
+    def note_on_server():
+        with live_server.db() as db:
+            return db.execute("SELECT note FROM findings WHERE standard_code = 'B6.1'").fetchone()[0]
+    deadline = time.monotonic() + 15
+    while note_on_server() != "Tocilizumab: only one dose; the second was used on Monday." \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    note = note_on_server()
     assert note == "Tocilizumab: only one dose; the second was used on Monday."
     first.reload()
     expect(first.get_by_label("Note")).to_have_value(note)

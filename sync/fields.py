@@ -137,7 +137,7 @@ FIELDS = {
                              _round_text("factual accuracy comment", MAX_NOTE), stored=lambda v: v["text"],
                              precheck=_site_writes),
     "corrective_action": Field(RESPONSES, "corrective_action", _response_round, by_link("corrective_action"),
-                               _round_text("corrective action plan", MAX_NOTE), stored=lambda v: v["text"],
+                               _round_text("explanation of correction", MAX_NOTE), stored=lambda v: v["text"],
                                precheck=_site_writes),
     "target_date": Field(RESPONSES, "target_date", _response_round, by_link("target_date"),
                          shapes.record("target_date", round=ROUND, text=shapes.iso_date_or_empty("target date")),

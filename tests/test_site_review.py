@@ -663,7 +663,7 @@ def test_the_history_tells_the_sites_review_in_plain_words(as_user, demo_inspect
                   "Jane Site (review link) opened the review link",
                   "Jane Site (review link) uploaded the evidence document plan.pdf",
                   "Jane Site (review link) attached evidence to citation B1.5",
-                  "Jane Site (review link) wrote the corrective action plan for citation B1.5",
+                  "Jane Site (review link) wrote the explanation of correction for citation B1.5",
                   "Jane Site (review link) submitted the response to citation B1.5",
                   "Lena Lead revoked the review link of Sam Site (quality manager)"):
         assert any(t.startswith(words) for t in told), words

@@ -390,7 +390,7 @@ class _Words:
             "release_photo": lambda: (f"released a photo of {code} to the site" if value
                                       else f"withheld a photo of {code} from the site"),
             "factual_comment": lambda: f"wrote a factual accuracy comment on citation {code}",
-            "corrective_action": lambda: f"wrote the corrective action plan for citation {code}",
+            "corrective_action": lambda: f"wrote the explanation of correction for citation {code}",
             "target_date": lambda: f"set the target date for citation {code}",
             "evidence": lambda: (f"attached evidence to citation {code}" if value
                                  else f"removed evidence from citation {code}"),

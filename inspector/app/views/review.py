@@ -178,7 +178,9 @@ def site_save(inspection_id, token):
     if refused:
         flash("Some changes could not be saved: " + "; ".join(sorted({r["reason"] for r in refused})))
     elif action in ("submit", "submit_anyway"):
+        left = review.unanswered(db, inspections.plain(db, inspection_id)) if action == "submit_anyway" else []
         flash("Your comments are sent to the lead inspector." if ins["state"] == "factual_accuracy"
+              else f"Your response is submitted for the answered ones; still to answer: {', '.join(left)}." if left
               else "Your response is submitted. The lead inspector will review it.")
     else:
         flash("Draft saved. You can come back to it with the same link.")

@@ -156,6 +156,15 @@ def test_the_cycle_from_finding_to_closed_inspection(live_server, chromium, tmp_
     b34 = citation(site, "B3.4")
     expect(b34).to_contain_text("correction due 2099-01-31")
     b34.get_by_label("Explanation of correction").fill(EXPLANATION)
+    # A page saved as .pdf is refused beside its upload control, and the typing stays.
+    fake = tmp_path / "not-really.pdf"
+    fake.write_bytes(b"%PDF-1.7\n<html><script>alert(1)</script></html>\n%%EOF\n")
+    b34.get_by_label(re.compile("Evidence of implementation for B3.4")).set_input_files(str(fake))
+    b34.get_by_role("button", name="Attach to B3.4").click()
+    refused = citation(site, "B3.4").get_by_label(re.compile("Evidence of implementation for B3.4"))
+    expect(refused).to_have_accessible_description(re.compile("Nothing was saved from this file"))
+    expect(citation(site, "B3.4").get_by_label("Explanation of correction")).to_have_value(EXPLANATION)
+    b34 = citation(site, "B3.4")
     pdf = tmp_path / "training-plan.pdf"
     pdf.write_bytes(small_pdf("Training plan"))
     b34.get_by_label(re.compile("Evidence of implementation for B3.4")).set_input_files(str(pdf))

@@ -116,7 +116,7 @@ def test_the_report_is_a_draft_until_the_committee_decides_then_a_deliverable(as
     from inspector.domain import committee, inspections, review
     lead = as_user("lead")
     html = report(lead, demo_inspection).get_data(as_text=True)
-    assert 'class="watermark"' in html and ">Draft report</h1>" in html
+    assert 'class="report-draft"' in html and ">Draft report</h1>" in html
     assert "FACT-2026-1" in html and "Not issued yet" in html
     assert "Appendix: verifying this report" in html and "Compliance by section" in html
     assert "Standards not decided" in html and "Team leader: Lena Lead" in html
@@ -135,7 +135,7 @@ def test_the_report_is_a_draft_until_the_committee_decides_then_a_deliverable(as
     coordinator = users.create(db, "coord", "coordinator", "x-long-password", "Cora Coordinator")
     committee.record(db, ins, coordinator, decided)
     final = report(lead, demo_inspection).get_data(as_text=True)
-    assert 'class="watermark"' not in final and ">Inspection report</h1>" in final
+    assert 'class="report-draft"' not in final and ">Inspection report</h1>" in final
     assert "Accreditation deferred" in final and "correction due 2027-03-01" in final
     assert "As amended: Amended by the committee" in final
     assert "recorded by Cora Coordinator" in final and re.search(r"Version</dt><dd>3, issued \d{4}-\d\d-\d\d", final)

@@ -1,6 +1,7 @@
 """Accessibility of every page an inspector uses, checked by axe-core in real
 Chromium at tablet and phone size, and the finding form used with the
 keyboard alone."""
+import re
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,13 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport,
     assert (background == "rgb(255, 255, 255)") == (scheme == "light"), background
     # The site's pages: its draft citations by its link, and the page every bad link gets.
     page.get_by_role("button", name="Send draft citations to site").click()
+    # The confirmation before an irreversible step, then the new stage.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Send draft citations to site?")
+    assert violations(page) == [] and off_the_side(page) == []
+    page.get_by_role("button", name=re.compile(r"^Yes, ")).click()
     # The boosted form swaps the page in when the server answers: fill in the
     # new page's form, not the old one's (which the swap would empty).
-    expect(page.locator(".stage.current")).to_have_text("With the site")
+    expect(page.locator(".stage.current")).to_have_text("Factual accuracy review")
     page.get_by_label("Who it is for").fill("Sam Site")
     page.get_by_label("Their email").fill("sam@example.org")
     page.get_by_role("button", name="Issue review link").click()
@@ -62,8 +67,37 @@ def test_pages_have_no_accessibility_violations(live_server, chromium, viewport,
         site.goto(url)
         assert violations(site) == [], url
         assert off_the_side(site) == [], url
+    # The JACIE demo inspection in its corrections: the coordinator's committee
+    # page and report, and the centre's corrections by its link.
+    jacie = jacie_link(live_server)
+    site.goto(jacie)
+    expect(site.get_by_role("heading", level=1)).to_have_text("Corrections")
+    assert violations(site) == [], jacie
+    assert off_the_side(site) == [], jacie
+    office = context.browser.new_context(viewport=viewport, bypass_csp=True, color_scheme=scheme).new_page()
+    log_in_by_cookie(office, live_server, "coordinator")
+    jacie_id = jacie.split("/review/")[1].split("/")[0]
+    for path in ["/", f"/inspections/{jacie_id}/committee", f"/inspections/{jacie_id}/report"]:
+        office.goto(live_server.url + path)
+        assert violations(office) == [], path
+        assert off_the_side(office) == [], path
+    office.context.close()
     site.context.close()
     context.close()
+
+
+def jacie_link(server):
+    """The JACIE demo centre's review link, as the demo prints it."""
+    from inspector.domain import review
+    from inspector.domain.db import connect, database_path
+    from inspector.app.views.review import link_path
+    db = connect(database_path(server.data_dir))
+    try:
+        jacie = db.conn.execute("SELECT id FROM inspections WHERE body = 'jacie'").fetchone()[0]
+        secret = (server.data_dir / "secret_key").read_text().strip()
+        return server.url + link_path(review.live_links(db, jacie)[0], secret)
+    finally:
+        db.conn.close()
 
 
 @pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])

@@ -89,7 +89,7 @@ def test_a_16_mb_body_of_empty_gzip_members_is_refused_at_once(as_user):
     response = post(client, raw, "gzip")
     elapsed = time.perf_counter() - started
     assert (response.status_code, response.json["error"]) == (400, "too_many_members")
-    assert elapsed < 1.5, elapsed
+    assert elapsed < 0.5, elapsed  # well under a second (measured: 0.07 s)
 
 
 class CountingInflater:

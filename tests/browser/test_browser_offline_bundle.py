@@ -51,6 +51,9 @@ def test_one_download_fills_the_cache_with_the_servers_own_pages(live_server, ta
     log_in_by_cookie(page, live_server, "inspector1")
     inspection = demo_inspection_id(live_server.data_dir)
     page.goto(f"{live_server.url}/inspections/{inspection}")
+    # The worker first (waiting may reload the page once, which would drop
+    # the watcher: a clean-clone CI run lost it so), then watch the panel.
+    wait_for_worker(page)
     page.evaluate(WATCH_PANEL)
     make_available_offline(page)
     states = page.evaluate("window.panelStates")

@@ -106,7 +106,7 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
         summary = seed(db, None if keep else password)
     db.conn.close()
     click.echo(f"Demo data in {Path(data_dir).resolve()}")
-    click.echo(f"Inspections: {summary['site']} (FACT, on site: {summary['standards']} standards, illustrative "
+    click.echo(f"Inspections: {summary['site']} (FACT, merging findings: {summary['standards']} standards, illustrative "
                f"catalog); {summary['jacie_site']} (JACIE, in its corrections)")
     if keep:
         click.echo("Log in as any of these, password unchanged (use --reset-password for a new one):")

@@ -194,10 +194,22 @@ def _record(db, inspection_id, ids):
     for username, code in FLAGS:
         tablets[username].op(code, "flag", True)
     sent = [op_id for username in ("inspector1", "inspector2", "inspector3") for op_id in tablets[username].push()]
-    lead = tablets["lead"]
     # The lead decided having seen every finding above (the same basis on a re-run).
     basis = oplog.newest_seq_of(db, sent)
-    for code, verdict, citation, suggestion, release in DECISIONS:
+    _decide(tablets["lead"], DECISIONS, basis, hashes)
+    username, code, field, value = LATE
+    late = _Tablet(db, inspection_id, username, ids[username])
+    late.device = f"demo-{username}-evening"
+    late.op(code, field, value, key="late")
+    late.ops[0]["hlc"] = f"{CLOCK_MS + 10_000:015d}:00000:{late.device}"
+    late.push()
+
+
+def _decide(lead, decisions, basis, hashes=None):
+    """The lead's decisions (DECISIONS' shape) from the lead's tablet, each with
+    the basis of findings seen, and the photos released where asked."""
+    hashes = hashes or {}
+    for code, verdict, citation, suggestion, release in decisions:
         lead.op(code, "decision_verdict", verdict)
         lead.op(code, "decision_basis", basis)
         if citation:
@@ -207,12 +219,6 @@ def _record(db, inspection_id, ids):
         if release and code in hashes:
             lead.op(code, "release_photo", {"sha256": hashes[code], "released": True}, key=hashes[code])
     lead.push()
-    username, code, field, value = LATE
-    late = _Tablet(db, inspection_id, username, ids[username])
-    late.device = f"demo-{username}-evening"
-    late.op(code, field, value, key="late")
-    late.ops[0]["hlc"] = f"{CLOCK_MS + 10_000:015d}:00000:{late.device}"
-    late.push()
 
 
 # --- the JACIE inspection, in its corrections -----------------------------------------
@@ -227,13 +233,14 @@ JACIE_FINDINGS = [
     ("inspector2", "D8.2", "partially_compliant", "Alarm tests logged monthly, not weekly as the SOP says."),
     ("inspector2", "D11.4", "compliant", ""),
 ]
-# The lead's decisions: (standard, verdict, deficiency text, recommendation)
+# The lead's decisions, as DECISIONS: (standard, verdict, deficiency text, recommendation, release photos?)
 JACIE_DECISIONS = [
-    ("B2.3", "partially_compliant", "There is no written agreement for transfer to intensive care.", ""),
-    ("B3.1", "compliant", "", "Keep the yearly toxicity training records together."),
-    ("B4.5", "not_compliant", "Deviations are closed without an investigation of their root cause.", ""),
-    ("D8.2", "partially_compliant", "Dewar alarm tests are not done at the frequency the procedure sets.", ""),
-    ("D11.4", "compliant", "", ""),
+    ("B2.3", "partially_compliant", "There is no written agreement for transfer to intensive care.", "", False),
+    ("B3.1", "compliant", "", "Keep the yearly toxicity training records together.", False),
+    ("B4.5", "not_compliant", "Deviations are closed without an investigation of their root cause.", "", False),
+    ("D8.2", "partially_compliant", "Dewar alarm tests are not done at the frequency the procedure sets.", "",
+     False),
+    ("D11.4", "compliant", "", "", False),
 ]
 
 
@@ -258,15 +265,7 @@ def _jacie_inspection(db, catalog_id, ids):
     sent = [op_id for u in ("inspector1", "inspector2", "inspector3") for op_id in tablets[u].push()]
     from sync import oplog
     basis = oplog.newest_seq_of(db, sent)
-    lead = tablets["lead"]
-    for code, verdict, text, recommendation in JACIE_DECISIONS:
-        lead.op(code, "decision_verdict", verdict)
-        lead.op(code, "decision_basis", basis)
-        if text:
-            lead.op(code, "citation", text)
-        if recommendation:
-            lead.op(code, "suggestion", recommendation)
-    lead.push()
+    _decide(tablets["lead"], JACIE_DECISIONS, basis)
 
     def move(state):
         with transaction(db):

@@ -152,7 +152,8 @@ def can_edit_finding(user, inspection):
 
 def merge_refusal(user, inspection):
     """None if the user may record the lead's decisions now, else why not.
-    Consolidating the team's findings is the team leader's, until the report is final."""
+    Consolidating the team's findings is the team leader's, until the
+    inspection goes to the committee (which may amend them itself)."""
     if not can_see_team_findings(user, inspection):
         return Refusal("not_team_leader", "Only the team leader consolidates the team's findings.")
     if inspection["state"] not in DECISION_STATES:

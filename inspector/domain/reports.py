@@ -87,11 +87,12 @@ def draft(db, inspection):
         by_part[s["section_code"][:1]][s["verdict"] or "undecided"] += 1
         by_section[s["section_code"]][s["verdict"] or "undecided"] += 1
     version, issued_on = issues(db, i)
-    lead = next((m["display_name"] for m in team.members(db, i) if m["team_role"] == "lead"), "")
+    members = team.members(db, i)
+    lead = next((m["display_name"] for m in members if m["team_role"] == "lead"), "")
     coordinator = db.conn.execute("SELECT display_name FROM users WHERE id = ?",
                                   [inspection["decided_by"]]).fetchone() if inspection["decided_by"] else None
     return {
-        "team": team.members(db, i), "citations": citations, "suggestions": suggestions,
+        "team": members, "citations": citations, "suggestions": suggestions,
         "counts": [(labels[code], decided.get(code, 0)) for code in labels],
         "undecided": sum(1 for s in standards if not s["verdict"]), "total": len(standards),
         "not_decided": [s["code"] for s in standards if not s["verdict"]],

@@ -1,4 +1,4 @@
--- The database schema as the 16 migrations in inspector/domain/db.py make it.
+-- The database schema as the 17 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -155,7 +155,7 @@ CREATE INDEX login_failures_user ON login_failures(user_key, at);
 CREATE TABLE members (
     inspection_id INTEGER NOT NULL REFERENCES inspections(id),
     user_id INTEGER NOT NULL REFERENCES users(id),
-    team_role TEXT NOT NULL CHECK (team_role IN ('lead', 'inspector')),
+    team_role TEXT NOT NULL CHECK (team_role IN ('lead', 'inspector')), reviews_corrections INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (inspection_id, user_id)
 );
 

@@ -17,7 +17,7 @@ from tests.helpers import FAR_DUE, Device, committee_decides, coordinator_id, fo
 
 from test_site_review import form_of, issue, link_id_of, save, send_to_site, state_of, to_corrections
 
-CITED = ["B1.5", "B2.3", "B8.10"]  # the demo's draft citations, in catalog order
+CITED = ["B1.5", "B2.3", "B7.2.10"]  # the demo's draft citations, in catalog order
 AMENDED = "The written agreement with one commercial manufacturer lapsed for six weeks before its renewal."
 
 
@@ -201,13 +201,13 @@ def _corrections(db, lead, site, inspection):
 # state: (how to get there, the question, what is listed as still open, the next state)
 STEPS = {
     "merging": (_merging, "Send draft citations to site?",
-                ["2 disagreements not decided: B1.3, D11.4.", "Findings changed since you decided: B2.3."],
+                ["2 disagreements not decided: B1.3, D7.4.1.", "Findings changed since you decided: B2.3."],
                 "factual_accuracy"),
     "factual_accuracy": (_factual_accuracy, "Send to committee?",
-                         ["The site has sent no factual accuracy comment on 2 citations: B2.3, B8.10."],
+                         ["The site has sent no factual accuracy comment on 2 citations: B2.3, B7.2.10."],
                          "committee"),
     "corrections": (_corrections, "Close inspection?",
-                    ["3 corrections not accepted: B1.5, B2.3, B8.10.", "Submitted responses not reviewed: B1.5."],
+                    ["3 corrections not accepted: B1.5, B2.3, B7.2.10.", "Submitted responses not reviewed: B1.5."],
                     "closed"),
 }
 
@@ -261,7 +261,7 @@ def test_a_committee_form_with_something_missing_shows_each_error_beside_its_fie
     audit_rows = db.conn.execute("SELECT count(*) FROM audit").fetchone()[0]
     form = {"committee_date": "", "outcome": "",
             "decision-B1.5": "confirmed", "due-B1.5": "",                       # no due date
-            "decision-B2.3": "amended", "text-B2.3": "  ", "due-B2.3": FAR_DUE}  # no amended text; B8.10 undecided
+            "decision-B2.3": "amended", "text-B2.3": "  ", "due-B2.3": FAR_DUE}  # no amended text; B7.2.10 undecided
     response = coordinator.post(f"/inspections/{demo_inspection}/committee", data=form)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Nothing was recorded" in html
@@ -275,7 +275,7 @@ def test_a_committee_form_with_something_missing_shows_each_error_beside_its_fie
                       r'<p class="error" id="text-error-B2.3">Write the amended text of B2.3.</p>'}
     for field, pattern in beside.items():
         assert re.search(pattern, html, re.S), field
-    assert "Confirm, amend or withdraw B8.10." in article_fieldset(html, "B8.10")
+    assert "Confirm, amend or withdraw B7.2.10." in article_fieldset(html, "B7.2.10")
     early = coordinator.post(f"/inspections/{demo_inspection}/committee", data=decision_form(
         {code: ("confirmed", "", "2027-01-14") for code in CITED}, held="2027-01-15"))
     assert early.status_code == 400
@@ -300,11 +300,11 @@ def test_recording_the_committee_writes_its_decision_and_the_site_sees_what_is_d
     forward(lead, demo_inspection)                                              # Send to committee
     recorded = coordinator.post(f"/inspections/{demo_inspection}/committee", data=decision_form({
         "B1.5": ("confirmed", "", "2027-03-31"), "B2.3": ("amended", AMENDED, "2027-04-30"),
-        "B8.10": ("withdrawn", "", "")}, held="2027-01-15", outcome="deferred"))
+        "B7.2.10": ("withdrawn", "", "")}, held="2027-01-15", outcome="deferred"))
     assert recorded.status_code == 302
     assert committee_decisions(db, demo_inspection) == {
         "B1.5": ("confirmed", "", "2027-03-31"), "B2.3": ("amended", AMENDED, "2027-04-30"),
-        "B8.10": ("withdrawn", "", None)}
+        "B7.2.10": ("withdrawn", "", None)}
     row = inspections.plain(db, demo_inspection)
     cora = users.by_username(db, "cora")["id"]
     assert (row["state"], row["committee_date"], row["outcome"], row["decided_by"]) == (
@@ -317,8 +317,8 @@ def test_recording_the_committee_writes_its_decision_and_the_site_sees_what_is_d
     assert moves(db, demo_inspection)[-1] == ("committee", "corrections", cora, None)
 
     html = site.get(link).get_data(as_text=True)
-    assert re.findall(r'Citation \d+: <span class="code">([^<]+)</span>', html) == ["B1.5", "B2.3"]  # B8.10 withdrawn
-    assert 'id="cit-B8.10"' not in html and 'name="corrective_action-B8.10"' not in html
+    assert re.findall(r'Citation \d+: <span class="code">([^<]+)</span>', html) == ["B1.5", "B2.3"]  # B7.2.10 withdrawn
+    assert 'id="cit-B7.2.10"' not in html and 'name="corrective_action-B7.2.10"' not in html
     b23 = article(html, "B2.3")
     assert f'<p class="citation-text">{AMENDED}</p>' in b23 and "Amended by the committee. The draft said:" in b23
     assert 'correction due <time datetime="2027-04-30">2027-04-30</time>' in b23
@@ -369,13 +369,13 @@ def test_submitting_with_a_citation_unanswered_asks_first_then_sends_only_the_an
     asked = save(site, link, {"corrective_action-B1.5": "Renewed on 3 April."}, action="submit")
     html = asked.get_data(as_text=True)
     assert asked.status_code == 200
-    assert "2 citations still have no answer:</strong>\n    B2.3, B8.10." in html
+    assert "2 citations still have no answer:</strong>\n    B2.3, B7.2.10." in html
     assert 'value="submit_anyway"' in html and "Your response is submitted" not in html
     first = answer(db, demo_inspection, "B1.5", 1)["response"]
     assert (first["corrective_action"], first["submitted"]) == ("Renewed on 3 April.", 0)  # kept, not sent
     save(site, link, {}, action="submit_anyway", html=html)
     assert answer(db, demo_inspection, "B1.5", 1)["response"]["submitted"] == 1
-    assert review.unanswered(db, inspections.plain(db, demo_inspection)) == ["B2.3", "B8.10"]
+    assert review.unanswered(db, inspections.plain(db, demo_inspection)) == ["B2.3", "B7.2.10"]
     page = site.get(link).get_data(as_text=True)
     assert 'name="corrective_action-B2.3"' in page and "readonly" not in article(page, "B2.3")  # still open
 
@@ -408,6 +408,57 @@ def test_a_correction_overdue_is_shown_until_accepted_after_a_round_of_more_info
     assert [(r["round"], r["review"]["outcome"], [d["filename"] for d in r["documents"]])
             for r in review.rounds(db, demo_inspection)["B1.5"]] == [(1, "more_info", []),
                                                                      (2, "accepted", ["signed.pdf"])]
+
+
+def team_form(lead, inspection_id):
+    """The Team page's form as it stands: each member's role and sections, no reviewer ticked."""
+    html = lead.get(f"/inspections/{inspection_id}/team").get_data(as_text=True)
+    data = {}
+    for select in re.findall(r'<select id="member-\d+" name="(member-\d+)">(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([a-z]*)" selected>', select[1])
+        data[select[0]] = chosen.group(1) if chosen else ""
+    data.update({name: "1" for name in re.findall(r'name="(assign-[^"]+)" value="1"[^>]*\schecked', html)})
+    return data
+
+
+def test_an_inspector_the_lead_names_reviews_corrections_and_no_other_inspector_does(
+        db, correcting, site, lead, as_user, demo_inspection):
+    save(site, correcting, {"corrective_action-B1.5": "Renewed: copy attached."}, action="submit_anyway")
+    ines, iris = as_user("inspector3"), as_user("inspector1")
+    review_page = f"/inspections/{demo_inspection}/review"
+    assert ines.get(review_page).status_code == 404                  # not named yet
+    refused = ines.post(f"/inspections/{demo_inspection}/responses/B1.5/review", data={"round": "1",
+                                                                                       "outcome": "accepted"})
+    assert refused.status_code == 404 and answer(db, demo_inspection, "B1.5", 1)["review"] is None
+
+    ines_id = users.by_username(db, "inspector3")["id"]
+    form = team_form(lead, demo_inspection)
+    lead.post(f"/inspections/{demo_inspection}/team", data={**form, f"reviewer-{ines_id}": "1"})
+    assert {m["username"]: m["reviews_corrections"] for m in team.members(db, demo_inspection)}["inspector3"] == 1
+    assert team_form(lead, demo_inspection) == form                  # the team and its sections unchanged
+    history = lead.get(f"/inspections/{demo_inspection}/history").get_data(as_text=True)
+    assert "named Ines Quality to review the site&#39;s corrections" in history
+
+    page = ines.get(f"/inspections/{demo_inspection}").get_data(as_text=True)
+    assert "Review the site's corrections</a>" in page
+    assert ">1 correction to review</a>: B1.5" in ines.get("/").get_data(as_text=True)  # her home card
+    assert "correction to review" not in iris.get("/").get_data(as_text=True)
+    page = ines.get(review_page).get_data(as_text=True)
+    assert "The team leader named you to review" in page
+    assert "Issue review link" not in page and "/review/" not in page.replace(review_page, "")  # no link, no token
+    assert ines.post(f"/inspections/{demo_inspection}/responses/B1.5/review",
+                     data={"round": "1", "outcome": "more_info", "comment": "Attach the signed copy."}
+                     ).status_code == 302
+    assert answer(db, demo_inspection, "B1.5", 1)["review"]["outcome"] == "more_info"
+
+    # Another inspector, through the page or by push, is refused with a reason.
+    assert iris.get(review_page).status_code == 404
+    op = Device().op(demo_inspection, "B1.5", "review_outcome", {"round": 1, "outcome": "accepted"})
+    result = push(iris, [op]).json["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "not_reviewer")
+
+    lead.post(f"/inspections/{demo_inspection}/team", data=form)     # the lead takes it back
+    assert ines.get(review_page).status_code == 404
 
 
 def test_close_inspection_when_every_correction_is_accepted(db, correcting, site, lead, demo_inspection):

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from inspector.domain import deadlines, inspections, team, users
+from tests.helpers import coordinator_id
 
 
 @pytest.mark.parametrize("body, findings_days", [("fact", 3), ("jacie", 14)])
@@ -24,17 +25,42 @@ def test_the_bodys_timeline_sets_the_next_deadline_and_its_debtor(db, body, find
     assert (nxt.due, nxt.owed_by) == (ends + timedelta(days=14), "lead") and "consolidation" in nxt.what
 
 
-def test_the_home_card_and_the_inspection_page_say_what_is_overdue_and_who_owes_it(as_user, db):
+def card_of(html, site):
+    """The text of one home card, tags dropped."""
+    card = html[html.index(site):]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", card[:card.index("</li>")])).replace("&#39;", "'")
+
+
+@pytest.mark.parametrize("body, username, lines", [
+    # Both deadlines of an inspection on site are past: each shows, in the reader's words.
+    ("fact", "inspector1", ["Overdue Your findings complete, due 2020-01-05 (owed by you)",
+                            "Overdue The lead's consolidation (draft citations to the program), due 2020-01-16 "
+                            "(owed by the team leader)"]),
+    ("fact", "lead", ["Overdue Inspectors' findings complete, due 2020-01-05 (owed by the inspectors)",
+                      "Overdue Your consolidation: draft citations to the program, due 2020-01-16 (owed by you)"]),
+    ("jacie", "lead", ["Overdue Inspectors' findings complete, due 2020-01-16 (owed by the inspectors)",
+                       "Overdue Your consolidation: draft deficiencies to the centre, due 2020-01-16 (owed by you)"]),
+])
+def test_the_home_card_lists_what_is_overdue_in_the_readers_own_words(as_user, db, body, username, lines):
     admin = users.by_username(db, "admin")["id"]
-    i = inspections.create(db, "Late Hospital", 1, "2020-01-01", "2020-01-02", admin)
+    i = inspections.create(db, "Late Hospital", 1, "2020-01-01", "2020-01-02", admin, body=body)
     team.add_member(db, i, users.by_username(db, "inspector1")["id"], "inspector")
-    home = as_user("inspector1").get("/").get_data(as_text=True)
-    card = home[home.index("Late Hospital"):]
-    card = card[:card.index("</li>")]
-    assert "Overdue" in card and re.search(r"Inspectors&#39; findings complete, due .*2020-01-05.*the inspectors", card,
-                                           re.S)
-    page = as_user("inspector1").get(f"/inspections/{i}").get_data(as_text=True)
-    assert "Next deadline: Inspectors&#39; findings complete" in page and "Overdue" in page
+    team.add_member(db, i, users.by_username(db, "lead")["id"], "lead")
+    card = card_of(as_user(username).get("/").get_data(as_text=True), "Late Hospital")
+    assert [line for line in lines if line in card] == lines
+    page = as_user(username).get(f"/inspections/{i}").get_data(as_text=True).replace("&#39;", "'")
+    assert f"Next deadline: {lines[0].removeprefix('Overdue ').split(', due')[0]}," in page
+
+
+def test_the_coordinator_is_asked_to_record_the_decision(db, as_user):
+    admin = users.by_username(db, "admin")["id"]
+    i = inspections.create(db, "Committee Hospital", 1, "2020-01-01", "2020-01-02", admin)
+    db.conn.execute("UPDATE inspections SET state = 'committee', committee_date = '2020-02-01' WHERE id = ?", [i])
+    coordinator_id(db)
+    card = card_of(as_user("cora").get("/").get_data(as_text=True), "Committee Hospital")
+    assert "Overdue Record the Accreditation Committee's decision, due 2020-02-01 (owed by you)" in card
+    admin_card = card_of(as_user("admin").get("/").get_data(as_text=True), "Committee Hospital")
+    assert "Record the Accreditation Committee's decision" in admin_card  # an admin may act as the coordinator
 
 
 def test_a_closed_inspection_owes_nothing(db, demo_inspection):
@@ -54,7 +80,8 @@ def test_a_personal_calendar_feed_lists_the_deadlines_and_stops_when_asked(app, 
     body = feed.get_data(as_text=True)
     assert feed.status_code == 200 and feed.mimetype == "text/calendar"
     assert body.startswith("BEGIN:VCALENDAR\r\n") and "DTSTART;VALUE=DATE:20200105" in body
-    assert "SUMMARY:Late Hospital: Inspectors' findings complete" in body
+    assert "SUMMARY:Late Hospital: Your findings complete" in body  # her feed, in her words
+    assert "DESCRIPTION:Owed by you." in body
     # Another user's token, a forged one: nothing.
     assert app.test_client().get(url[:-3] + "abc").status_code == 404
     # A new address stops the old one; stopping stops the new one.

@@ -193,7 +193,7 @@ def test_a_disabled_user_is_logged_out_and_cannot_log_in(app, db):
 def test_a_session_idle_for_a_shift_ends_and_sync_answers_401(app, db, demo_inspection, device):
     client = logged_in(app)
     db.conn.execute("UPDATE sessions SET last_seen = last_seen - 15 * 3600")
-    response = push(client, [device.op(demo_inspection, "B7.1", "verdict", "compliant")])
+    response = push(client, [device.op(demo_inspection, "B7.1.1", "verdict", "compliant")])
     assert response.status_code == 401 and response.json["error"] == "login_required"
     assert client.get("/").status_code == 302
 

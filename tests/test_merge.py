@@ -56,17 +56,17 @@ def test_the_merge_screen_shows_every_standard_in_catalog_order_with_its_state(a
 
 def test_filters_work_as_plain_links_and_as_htmx_partials(as_user, demo_inspection):
     lead = as_user("lead")
-    assert shown_codes(merge_page(lead, demo_inspection, "?only=disagreements")) == ["B1.3", "D11.4"]
+    assert shown_codes(merge_page(lead, demo_inspection, "?only=disagreements")) == ["B1.3", "D7.4.1"]
     deficient = shown_codes(merge_page(lead, demo_inspection, "?only=not_compliant"))
-    assert {"B1.3", "B1.5", "B2.3", "B8.10", "B9.3", "B4.5", "D8.2", "D11.4"} == set(deficient)
-    assert set(shown_codes(merge_page(lead, demo_inspection, "?section=D11"))) == {
-        c for c in shown_codes(merge_page(lead, demo_inspection)) if c.startswith("D11.")}
+    assert {"B1.3", "B1.5", "B2.3", "B7.2.10", "B7.3.3", "B4.5", "D8.2", "D7.4.1"} == set(deficient)
+    assert set(shown_codes(merge_page(lead, demo_inspection, "?section=D7"))) == {
+        c for c in shown_codes(merge_page(lead, demo_inspection)) if c.startswith("D7.")}
     answer = lead.get(f"/inspections/{demo_inspection}/merge?only=disagreements",
                       headers={"HX-Request": "true", "HX-Target": "merge-rows"})
     assert answer.headers["X-Inspector-Fragment"] == "1"  # the service worker never stores it as the page
     partial = answer.get_data(as_text=True)
     assert partial.lstrip().startswith('<section id="merge-rows"') and "<html" not in partial
-    assert shown_codes(partial) == ["B1.3", "D11.4"]
+    assert shown_codes(partial) == ["B1.3", "D7.4.1"]
     page = merge_page(lead, demo_inspection)
     for label in ("Disagreements only", "Not compliant only"):
         assert label in page
@@ -118,21 +118,21 @@ def test_a_final_report_takes_no_more_decisions(as_user, db, demo_inspection):
 
 def test_a_finding_that_arrives_after_the_decision_is_flagged_and_never_overwrites_it(as_user, db, demo_inspection):
     lead = as_user("lead")
-    before = row_of(merge_page(lead, demo_inspection), "B8.10")
+    before = row_of(merge_page(lead, demo_inspection), "B7.2.10")
     assert "Changed since you decided" not in before and 'value="not_compliant" checked' in before
     # Iris, back online, changes her verdict and note on a standard the lead already settled.
     late = Device("iris-late", clock_ms=T0 + 3_600_000)
-    push(as_user("inspector1"), [late.op(demo_inspection, "B8.10", "verdict", "compliant"),
-                                 late.op(demo_inspection, "B8.10", "note", "Ampoule replaced while we were there.")])
-    after = row_of(merge_page(lead, demo_inspection), "B8.10")
+    push(as_user("inspector1"), [late.op(demo_inspection, "B7.2.10", "verdict", "compliant"),
+                                 late.op(demo_inspection, "B7.2.10", "note", "Ampoule replaced while we were there.")])
+    after = row_of(merge_page(lead, demo_inspection), "B7.2.10")
     assert "Changed since you decided" in after
     assert "Ampoule replaced" in after                                  # kept and shown
-    decision = db.conn.execute("SELECT verdict, citation FROM decisions WHERE standard_code = 'B8.10'").fetchone()
+    decision = db.conn.execute("SELECT verdict, citation FROM decisions WHERE standard_code = 'B7.2.10'").fetchone()
     assert tuple(decision) == ("not_compliant", "The emergency box on ward 7 held an expired adrenaline ampoule.")
     # The lead looks again and confirms: the basis moves past the late finding, the flag goes.
     basis = int(re.search(r'data-basis="(\d+)"', after).group(1))
-    push(lead, [Device("leadtab").op(demo_inspection, "B8.10", "decision_basis", basis)])
-    assert "Changed since you decided" not in row_of(merge_page(lead, demo_inspection), "B8.10")
+    push(lead, [Device("leadtab").op(demo_inspection, "B7.2.10", "decision_basis", basis)])
+    assert "Changed since you decided" not in row_of(merge_page(lead, demo_inspection), "B7.2.10")
 
 
 def test_the_demo_shows_a_finding_changed_after_the_leads_decision(as_user, demo_inspection):
@@ -147,8 +147,8 @@ def test_the_citation_starts_empty_and_the_notes_are_offered_not_written(as_user
     offered = re.search(r"<template data-notes>([^<]*)</template>", row).group(1)
     assert offered == "Alarm test of dewar 3 not recorded since August."
     assert "Start from the inspectors&#39; notes" in row or "Start from the inspectors' notes" in row
-    compliant = row_of(merge_page(as_user("lead"), demo_inspection), "D7.2")
-    assert re.search(r'<textarea id="citation-D7.2"[^>]*></textarea>', compliant) and "data-notes" not in compliant
+    compliant = row_of(merge_page(as_user("lead"), demo_inspection), "D7.2.2")
+    assert re.search(r'<textarea id="citation-D7.2.2"[^>]*></textarea>', compliant) and "data-notes" not in compliant
 
 
 def test_the_note_field_says_notes_are_private_to_the_team(as_user, demo_inspection):

@@ -54,7 +54,7 @@ def change_value(conn, op):
 
 
 def change_standard(conn, op):
-    conn.execute("UPDATE ops SET standard_code = 'B9.9' WHERE seq = ?", [op["seq"]])
+    conn.execute("UPDATE ops SET standard_code = 'B7.3.9' WHERE seq = ?", [op["seq"]])
 
 
 def delete(conn, op):
@@ -76,7 +76,7 @@ def insert(conn, op):
     (change_value, "op {op_id} (seq {seq}) was changed in the log: it no longer matches the hash audit row {row} "
                    "holds (its value, stamp (hlc), device seq or status"),
     (change_standard, "op {op_id} (seq {seq}) was changed in the log: it no longer matches the hash audit row {row} "
-                      "holds (standard_code was '{standard}', is 'B9.9')"),
+                      "holds (standard_code was '{standard}', is 'B7.3.9')"),
     (delete, "op {op_id} (seq {seq}) is missing from the log: deleted (audit row {row} records it)"),
     (insert, f"op {FORGED_OP_ID} (seq {{last}}) has no audit record: added to the log behind the server's back"),
 ])

@@ -41,6 +41,7 @@ def wheel_names(wheel):
     "sync/static/sw.js",
     "sync/static/outbox.js",
     "inspector/domain/catalogs/iec3_illustrative.csv",
+    "inspector/domain/catalogs/iec3_illustrative_v1_to_v2.json",
 ])
 def test_the_wheel_ships_the_assets_the_app_needs(wheel_names, name):
     assert name in wheel_names

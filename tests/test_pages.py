@@ -260,9 +260,9 @@ def progress(html, section):
 
 
 @pytest.mark.parametrize("username, sections", [
-    ("inspector1", ["B1", "B2", "B3", "B6", "B8", "B9", "B10"]),
-    ("inspector2", ["C6", "C7", "C8", "C9", "D7", "D8", "D9", "D11"]),
-    ("inspector3", ["B1", "B4", "B7", "B11", "D4", "D11"]),
+    ("inspector1", ["B1", "B2", "B3", "B6", "B7", "B8"]),
+    ("inspector2", ["C6", "C7", "C8", "C9", "D6", "D7", "D8", "D9"]),
+    ("inspector3", ["B1", "B4", "B9", "B10", "D4", "D7"]),
 ])
 def test_inspection_page_lists_my_sections_first(as_user, demo_inspection, username, sections):
     html = as_user(username).get(f"/inspections/{demo_inspection}").get_data(as_text=True)
@@ -272,9 +272,9 @@ def test_inspection_page_lists_my_sections_first(as_user, demo_inspection, usern
 @pytest.mark.parametrize("username, section, mine, team", [
     ("inspector1", "B1", 3, 3),
     ("inspector3", "B1", 3, 3),
-    ("inspector2", "D11", 2, 2),
-    ("inspector3", "D11", 1, 2),
-    ("inspector2", "D7", 1, 1),
+    ("inspector2", "D7", 3, 3),
+    ("inspector3", "D7", 1, 3),
+    ("inspector2", "D6", 1, 1),
     ("inspector1", "B3", 0, 0),
 ])
 def test_inspection_page_shows_progress_for_me_and_the_team(as_user, db, demo_inspection, username, section,
@@ -321,12 +321,12 @@ def test_standard_page_shows_the_standard_and_my_finding(as_user, db, demo_inspe
 
 def test_a_photo_only_finding_links_its_full_image_and_is_not_called_empty(as_user, demo_inspection, device):
     client = as_user("inspector2")
-    sha = attach_photo(client, device, demo_inspection, "D7.2", color="green")
-    html = client.get(f"/inspections/{demo_inspection}/standards/D7.2").get_data(as_text=True)
+    sha = attach_photo(client, device, demo_inspection, "D7.2.2", color="green")
+    html = client.get(f"/inspections/{demo_inspection}/standards/D7.2.2").get_data(as_text=True)
     assert "Nothing recorded yet" not in html
     assert f'href="/photos/{sha}"' in html  # the thumbnail opens the full image
     assert client.get(f"/photos/{sha}").status_code == 200
-    empty = client.get(f"/inspections/{demo_inspection}/standards/D7.1").get_data(as_text=True)
+    empty = client.get(f"/inspections/{demo_inspection}/standards/D7.2.1").get_data(as_text=True)
     assert "Nothing recorded yet" in empty
 
 
@@ -334,7 +334,8 @@ def test_a_photo_only_finding_links_its_full_image_and_is_not_called_empty(as_us
     ("B1.5", "B1.4", "B1.5.1"),
     ("B1.1", None, "B1.2"),
     ("B1.7", "B1.6", "B2.1"),
-    ("D12.2", "D12.1", None),
+    ("D10.3", "D10.2", None),
+    ("B7.3.3.3", "B7.3.3.2", "B7.3.4"),  # four levels deep, and back up
 ])
 def test_standard_page_links_to_previous_and_next(as_user, demo_inspection, code, prev, next_):
     html = as_user("inspector1").get(f"/inspections/{demo_inspection}/standards/{code}").get_data(as_text=True)
@@ -353,7 +354,7 @@ def test_unknown_codes_are_404(as_user, demo_inspection, path):
     ("B4.2", "/standards/B4.2"),
     ("b4.2", "/standards/B4.2"),
     (" b 4.2 ", "/standards/B4.2"),
-    ("d11.4.1", "/standards/D11.4.1"),
+    ("d7.4.1.1", "/standards/D7.4.1.1"),
     ("B4", "/sections/B4"),
     ("b 4", "/sections/B4"),
 ])
@@ -422,7 +423,7 @@ def test_photo_captions_are_labelled(as_user, demo_inspection, photo_on_b13):
 def test_offline_manifest_lists_exactly_my_sections_and_their_standards(as_user, db, demo_inspection):
     client = as_user("inspector2")
     manifest = client.get(f"/inspections/{demo_inspection}/offline-manifest").json
-    sections = ["C6", "C7", "C8", "C9", "D7", "D8", "D9", "D11"]
+    sections = ["C6", "C7", "C8", "C9", "D6", "D7", "D8", "D9"]
     standards = [r[0] for r in db.conn.execute(
         f"SELECT code FROM standards WHERE section_code IN ({','.join('?' * len(sections))}) AND depth > 0",
         sections)]
@@ -438,7 +439,7 @@ def test_offline_manifest_lists_my_photos(as_user, demo_inspection, device):
     client = as_user("inspector2")
     before = client.get(f"/inspections/{demo_inspection}/offline-manifest").json["photos"]
     assert len(before) == 1  # the demo's dewar alarm panel on D8.2
-    sha = attach_photo(client, device, demo_inspection, "D7.1", color="blue")
+    sha = attach_photo(client, device, demo_inspection, "D7.2.1", color="blue")
     manifest = client.get(f"/inspections/{demo_inspection}/offline-manifest").json
     assert manifest["photos"] == before + [f"/photos/{sha}?size=thumb"]
     for url in manifest["photos"]:
@@ -450,8 +451,8 @@ def test_offline_manifest_maps_typed_codes_to_pages_for_the_jump_box(as_user, de
     base = f"/inspections/{demo_inspection}"
     assert manifest["jump_url"] == f"{base}/jump"
     assert manifest["jump"]["D7"] == f"{base}/sections/D7"
-    assert manifest["jump"]["D7.3"] == f"{base}/standards/D7.3"
-    assert manifest["jump"]["D11.4.1"] == f"{base}/standards/D11.4.1"
+    assert manifest["jump"]["D7.2.3"] == f"{base}/standards/D7.2.3"
+    assert manifest["jump"]["D7.4.1.1"] == f"{base}/standards/D7.4.1.1"
     assert "B4.2" not in manifest["jump"]  # not one of inspector2's sections: not taken offline
 
 
@@ -466,8 +467,8 @@ def test_scripts_read_verdict_labels_and_markup_from_the_page(as_user, demo_insp
     from inspector.domain.catalog import SCALES
 
     client = as_user("inspector2")
-    attach_photo(client, device, demo_inspection, "D7.3", color="blue")
-    html = client.get(f"/inspections/{demo_inspection}/standards/D7.3").get_data(as_text=True)
+    attach_photo(client, device, demo_inspection, "D7.2.3", color="blue")
+    html = client.get(f"/inspections/{demo_inspection}/standards/D7.2.3").get_data(as_text=True)
     labels = re.search(r'<script type="application/json" id="verdict-labels" data-none="([^"]+)">(.*?)</script>',
                        html, re.S)
     assert json.loads(labels.group(2)) == SCALES["fact"] and labels.group(1) == "Not assessed"

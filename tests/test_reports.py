@@ -34,7 +34,7 @@ def test_the_draft_report_numbers_citations_in_catalog_order(as_user, demo_inspe
     html = report(as_user("lead"), demo_inspection).get_data(as_text=True)
     assert "<h1" in html and "Draft report" in html
     numbered = re.findall(r'Citation (\d+): <span class="code">([^<]+)</span>', html)
-    assert numbered == [("1", "B1.5"), ("2", "B2.3"), ("3", "B8.10")]
+    assert numbered == [("1", "B1.5"), ("2", "B2.3"), ("3", "B7.2.10")]
     assert "There is no written agreement guaranteeing transfer to intensive care" in html
     assert html.index("Draft citations") < html.index("Suggestions")
     assert "Consider a monthly check of the emergency boxes" in html
@@ -106,7 +106,7 @@ def test_the_pdf_is_a_real_pdf_with_the_citations(as_user, demo_inspection):
     response = report(as_user("lead"), demo_inspection, ".pdf")
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF-")
     text = pdf_text(response.data).replace("\n", " ")
-    assert "Draft report" in text and "Citation 1: B1.5" in text and "Citation 3: B8.10" in text
+    assert "Draft report" in text and "Citation 1: B1.5" in text and "Citation 3: B7.2.10" in text
     assert "Suggestions" in text
 
 

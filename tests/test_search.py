@@ -31,7 +31,7 @@ def test_rank_as_the_shared_table_says(case):
 def test_the_demo_catalog_holds_the_words_of_the_issue(as_user, demo_inspection):
     """ICU and tocilizumab, the issue's own examples, find real standards."""
     client = as_user("inspector1")
-    for query, codes in [("ICU", {"B2.3", "B9.7"}), ("tocilizumab", {"B9.4", "B8.11"})]:
+    for query, codes in [("ICU", {"B2.3", "B7.3.7"}), ("tocilizumab", {"B7.3.4", "B7.2.11"})]:
         html = client.get(f"/inspections/{demo_inspection}/search", query_string={"q": query}).get_data(as_text=True)
         assert codes <= set(re.findall(r'<span class="code">([^<]+)</span>', html)), query
 
@@ -46,8 +46,8 @@ def test_an_htmx_search_answers_with_a_fragment_ranked_by_the_rule(as_user, demo
     html = response.get_data(as_text=True)
     assert response.headers["X-Inspector-Fragment"] == "1"  # the worker never stores it as a page
     assert "<html" not in html
-    assert codes_in(html)[0] == "B9.4"  # its title holds the word: before the standards whose text does
-    assert f'href="/inspections/{demo_inspection}/standards/B9.4"' in html
+    assert codes_in(html)[0] == "B7.3.4"  # its title holds the word: before the standards whose text does
+    assert f'href="/inspections/{demo_inspection}/standards/B7.3.4"' in html
     assert re.search(r"\d+ standards found", html)
 
 
@@ -56,7 +56,7 @@ def test_the_search_page_works_without_javascript(as_user, demo_inspection):
     html = response.get_data(as_text=True)
     assert "X-Inspector-Fragment" not in response.headers
     assert "<h1>Standards holding “icu”</h1>" in html
-    assert {"B2.3", "B9.7"} <= set(codes_in(html))
+    assert {"B2.3", "B7.3.7"} <= set(codes_in(html))
 
 
 def test_the_search_shows_at_most_the_limit_and_says_how_many_there_are(as_user, demo_inspection):
@@ -81,22 +81,22 @@ def test_the_jump_box_takes_words_to_the_search_page(as_user, demo_inspection):
 
 
 def test_the_search_index_holds_what_the_inspector_takes_offline(as_user, demo_inspection):
-    """inspector1 is assigned B1, B2, B3, B6, B8, B9, B10: the index holds those
+    """inspector1 is assigned B1, B2, B3, B6, B7, B8: the index holds those
     sections and their standards, as the pages stored offline do."""
     client = as_user("inspector1")
     index = client.get(f"/inspections/{demo_inspection}/search-index").get_json()
     manifest = client.get(f"/inspections/{demo_inspection}/offline-manifest").get_json()
     codes = [code for code, _, _, _ in index["entries"]]
-    assert {c.split(".")[0] for c in codes} == {"B1", "B2", "B3", "B6", "B8", "B9", "B10"}
-    assert "B9" in codes and "B9.4" in codes and "C1" not in codes
+    assert {c.split(".")[0] for c in codes} == {"B1", "B2", "B3", "B6", "B7", "B8"}
+    assert "B7" in codes and "B7.3.4" in codes and "C1" not in codes
     urls = {url for _, _, _, url in index["entries"]}
     assert urls <= set(manifest["pages"])  # every match offline opens a stored page
     assert f"/inspections/{demo_inspection}/search-index" in manifest["pages"]  # stored with them
-    b94 = next(e for e in index["entries"] if e[0] == "B9.4")
+    b94 = next(e for e in index["entries"] if e[0] == "B7.3.4")
     assert b94[1] == "Tocilizumab available without delay" and "tocilizumab" in b94[2].lower()
     # Same answer as the server gives online, over the same entries.
     offline = [e["code"] for e in search.rank("ICU", [dict(zip(("code", "title", "text"), e)) for e in index["entries"]])]
-    assert offline[:2] == ["B2.3", "B9.7"]
+    assert offline[:2] == ["B2.3", "B7.3.7"]
 
 
 def test_an_inspector_with_no_section_gets_every_standard_in_the_index(as_user, db, demo_inspection):

@@ -33,7 +33,7 @@ from tests.helpers import (Device, committee_decides, coordinator_id, demo_photo
 from test_merge import DEMO_NOTES
 
 PHOTOS = Path(__file__).parent / "fixtures" / "photos"
-CITED = ["B1.5", "B2.3", "B8.10"]  # the demo's draft citations, in catalog order
+CITED = ["B1.5", "B2.3", "B7.2.10"]  # the demo's draft citations, in catalog order
 PDF = small_pdf("Action plan")
 
 
@@ -187,7 +187,7 @@ def test_the_site_sees_only_its_draft_citations_suggestions_and_released_photos(
     for note in DEMO_NOTES + [f[3] for f in demo.FINDINGS if f[3]]:
         assert note not in html                                                 # never an inspector's note
     for private in ("Merge findings", "Arrival board", "Changed since you decided", "data-user-id", "Log out",
-                    "B1.3", "D11.4", "Ivo Processing</strong>"):
+                    "B1.3", "D7.4.1", "Ivo Processing</strong>"):
         assert private not in html
     assert "Lena Lead (team leader)" in html and "Iris Clinical" in html        # the team list, nothing more
 
@@ -623,12 +623,12 @@ def test_only_the_lead_moves_the_lifecycle_or_issues_links(as_user, demo_inspect
 @pytest.mark.usefixtures("correcting")
 def test_closing_freezes_findings_decisions_and_responses(as_user, demo_inspection, link, site, db):
     save(site, link, {"corrective_action-B1.5": "Renewed.", "corrective_action-B2.3": "Signed."},
-         action="submit_anyway")                                                 # B8.10 left open
+         action="submit_anyway")                                                 # B7.2.10 left open
     lead = as_user("lead")
     for code in ("B1.5", "B2.3"):
         lead.post(f"/inspections/{demo_inspection}/responses/{code}/review", data={"round": "1", "outcome": "accepted"})
-    html = site.get(link).get_data(as_text=True)                                # B8.10 still takes an answer
-    assert 'name="corrective_action-B8.10"' in html
+    html = site.get(link).get_data(as_text=True)                                # B7.2.10 still takes an answer
+    assert 'name="corrective_action-B7.2.10"' in html
     assert forward(lead, demo_inspection).status_code == 302                    # Close inspection, confirmed
     assert state_of(db, demo_inspection) == "closed"
     finding = push(as_user("inspector1"), [Device().op(demo_inspection, "B2.1", "note", "late")]).json["results"][0]
@@ -637,7 +637,7 @@ def test_closing_freezes_findings_decisions_and_responses(as_user, demo_inspecti
     page = site.get(link).get_data(as_text=True)
     assert "The inspection is closed" in page and "Submit response" not in page and "Attach to" not in page
     before = db.conn.execute("SELECT count(*) FROM ops").fetchone()[0]
-    save(site, link, {"corrective_action-B8.10": "too late", "target_date-B8.10": "2027-01-01"}, html=html,
+    save(site, link, {"corrective_action-B7.2.10": "too late", "target_date-B7.2.10": "2027-01-01"}, html=html,
          action="submit")
     assert db.conn.execute("SELECT count(*) FROM ops").fetchone()[0] == before
 

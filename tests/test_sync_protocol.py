@@ -408,22 +408,22 @@ def test_a_truncated_upload_is_refused_and_the_whole_file_then_works_once(app, a
 
 def test_a_push_after_the_session_ended_is_401_then_applies_after_login(app, db, demo_inspection, device):
     client = app.test_client()          # the session cookie expired during the offline shift
-    batch = [device.op(demo_inspection, "B7.1", "verdict", "compliant"),
-             device.op(demo_inspection, "B7.1", "note", "Typed offline at 11:40.")]
+    batch = [device.op(demo_inspection, "B7.1.1", "verdict", "compliant"),
+             device.op(demo_inspection, "B7.1.1", "note", "Typed offline at 11:40.")]
     before = ops_log(db)
     response = push(client, batch)
     assert response.status_code == 401
     assert response.is_json and response.json["error"] == "login_required"
-    assert ops_log(db) == before and finding(db, demo_inspection, "B7.1", "inspector1") is None
+    assert ops_log(db) == before and finding(db, demo_inspection, "B7.1.1", "inspector1") is None
 
     assert client.post("/login", data={"username": "inspector1", "password": PASSWORD}).status_code == 302
     assert statuses(push(client, batch)) == [(op["op_id"], "applied") for op in batch]
-    assert finding(db, demo_inspection, "B7.1", "inspector1")["note"] == "Typed offline at 11:40."
+    assert finding(db, demo_inspection, "B7.1.1", "inspector1")["note"] == "Typed offline at 11:40."
 
 
 def test_sync_needs_its_header_and_refuses_cross_site_requests(as_user, db, demo_inspection, device):
     client = as_user("inspector1")
-    op = device.op(demo_inspection, "B7.2", "verdict", "compliant")
+    op = device.op(demo_inspection, "B7.1.2", "verdict", "compliant")
     before = ops_log(db)
 
     response = client.post("/sync/push", json={"ops": [op]})
@@ -448,7 +448,7 @@ def test_sync_needs_its_header_and_refuses_cross_site_requests(as_user, db, demo
                            headers={**SYNC, "Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"})
     assert statuses(response) == [(op["op_id"], "applied")]
     # Behind the README's HTTPS proxy the page is https:// and the app sees http://.
-    op2 = device.op(demo_inspection, "B7.3", "verdict", "compliant")
+    op2 = device.op(demo_inspection, "B7.1.3", "verdict", "compliant")
     response = client.post("/sync/push", json={"ops": [op2]},
                            headers={**SYNC, "Sec-Fetch-Site": "same-origin", "Origin": "https://localhost"})
     assert statuses(response) == [(op2["op_id"], "applied")]
@@ -601,22 +601,22 @@ def test_rebuilding_from_the_log_gives_the_same_state(as_user, db, demo_inspecti
         assert put_photo(one, raw, sha).status_code == 201
     assert put_photo(three, raw2, sha2).status_code == 201
 
-    a_ops = [a.op(demo_inspection, "B8.1", "verdict", "compliant"),
-             a.op(demo_inspection, "B8.1", "note", "first"),
-             a.op(demo_inspection, "B8.1", "photo", {"sha256": sha1, "attached": True}),
-             a.op(demo_inspection, "B8.1", "caption", {"sha256": sha1, "text": "Freezer alarm panel"}),
-             a.op(demo_inspection, "B8.1", "photo", {"sha256": sha2, "attached": True}),
-             a.op(demo_inspection, "B8.1", "photo", {"sha256": sha2, "attached": False}),   # removed again
+    a_ops = [a.op(demo_inspection, "B7.2.1", "verdict", "compliant"),
+             a.op(demo_inspection, "B7.2.1", "note", "first"),
+             a.op(demo_inspection, "B7.2.1", "photo", {"sha256": sha1, "attached": True}),
+             a.op(demo_inspection, "B7.2.1", "caption", {"sha256": sha1, "text": "Freezer alarm panel"}),
+             a.op(demo_inspection, "B7.2.1", "photo", {"sha256": sha2, "attached": True}),
+             a.op(demo_inspection, "B7.2.1", "photo", {"sha256": sha2, "attached": False}),   # removed again
              a.op(demo_inspection, "B1.1", "verdict", "not_compliant")]                      # over the demo's
-    b_ops = [b.op(demo_inspection, "B8.1", "verdict", "not_compliant"),
-             b.op(demo_inspection, "B8.1", "caption", {"sha256": sha1, "text": "Freezer alarm, tested"}),
-             b.op(demo_inspection, "B8.2", "caption", {"sha256": sha2, "text": "caption before the attach"}),
-             b.op(demo_inspection, "B8.2", "photo", {"sha256": sha2, "attached": True})]
-    late = a.op(demo_inspection, "B8.1", "note", "second")
-    stale = a.op(demo_inspection, "B8.1", "verdict", "not_applicable", at_ms=T0 - HOUR)  # an old clock
-    c_ops = [c.op(demo_inspection, "B8.1", "verdict", "compliant"),
-             c.op(demo_inspection, "B8.1", "photo", {"sha256": sha2, "attached": True}),
-             c.op(demo_inspection, "B8.1", "caption", {"sha256": sha2, "text": "Inspector 3's view"})]
+    b_ops = [b.op(demo_inspection, "B7.2.1", "verdict", "not_compliant"),
+             b.op(demo_inspection, "B7.2.1", "caption", {"sha256": sha1, "text": "Freezer alarm, tested"}),
+             b.op(demo_inspection, "B7.2.2", "caption", {"sha256": sha2, "text": "caption before the attach"}),
+             b.op(demo_inspection, "B7.2.2", "photo", {"sha256": sha2, "attached": True})]
+    late = a.op(demo_inspection, "B7.2.1", "note", "second")
+    stale = a.op(demo_inspection, "B7.2.1", "verdict", "not_applicable", at_ms=T0 - HOUR)  # an old clock
+    c_ops = [c.op(demo_inspection, "B7.2.1", "verdict", "compliant"),
+             c.op(demo_inspection, "B7.2.1", "photo", {"sha256": sha2, "attached": True}),
+             c.op(demo_inspection, "B7.2.1", "caption", {"sha256": sha2, "text": "Inspector 3's view"})]
 
     results = dict(statuses(push(one, b_ops)))
     results.update(statuses(push(one, [a_ops[i] for i in (6, 5, 4, 3, 2, 1, 0)])))   # reversed
@@ -629,11 +629,11 @@ def test_rebuilding_from_the_log_gives_the_same_state(as_user, db, demo_inspecti
 
     before = findings(db), finding_photos(db)
     assert rows(db, "SELECT standard_code, sha256, attached, caption FROM finding_photos "
-                    "WHERE inspector_id = ? AND standard_code IN ('B8.1', 'B8.2') ORDER BY standard_code, sha256",
+                    "WHERE inspector_id = ? AND standard_code IN ('B7.2.1', 'B7.2.2') ORDER BY standard_code, sha256",
                 [uid(db, "inspector1")]) == sorted([
-        {"standard_code": "B8.1", "sha256": sha1, "attached": 1, "caption": "Freezer alarm, tested"},
-        {"standard_code": "B8.1", "sha256": sha2, "attached": 0, "caption": ""},
-        {"standard_code": "B8.2", "sha256": sha2, "attached": 1, "caption": "caption before the attach"},
+        {"standard_code": "B7.2.1", "sha256": sha1, "attached": 1, "caption": "Freezer alarm, tested"},
+        {"standard_code": "B7.2.1", "sha256": sha2, "attached": 0, "caption": ""},
+        {"standard_code": "B7.2.2", "sha256": sha2, "attached": 1, "caption": "caption before the attach"},
     ], key=lambda r: (r["standard_code"], r["sha256"]))
 
     protocol.rebuild(db)
@@ -698,9 +698,9 @@ def test_the_follow_up_flag_is_an_op_private_to_its_inspector(as_user, db, demo_
     assert rows(db, b24) == [{"standard_code": "B2.4", "inspector_id": me, "flagged": 1}]
     # A flag alone is not a finding: nothing for the lead to merge.
     assert rows(db, "SELECT inspector_id FROM findings WHERE standard_code = 'B2.4' AND inspector_id = ?", [me]) == []
-    # Hers: B2.4 now and the demo's B9.3; nobody else's.
+    # Hers: B2.4 now and the demo's B7.3.3; nobody else's.
     assert sorted((f["standard"], f["flagged"]) for f in pull(one, demo_inspection, 0).json["flags"]) == [
-        ("B2.4", 1), ("B9.3", 1)]
+        ("B2.4", 1), ("B7.3.3", 1)]
     assert pull(as_user("inspector2"), demo_inspection, 0).json["flags"] == []
     assert statuses(push(one, [off])) == [(off["op_id"], "applied")]
     assert rows(db, "SELECT flagged FROM finding_flags WHERE standard_code = 'B2.4'") == [{"flagged": 0}]

@@ -17,7 +17,7 @@ from sync import fields as sync_fields
 from inspector.app import assets, errors, security
 from inspector.app.extensions import csrf, htmx
 from inspector.app.views import auth, calendar, committee, history, inspections, merge, photos, reports, review, shell, team
-from inspector.domain import access, bodies, catalog, db, search
+from inspector.domain import access, bodies, catalog, db, deadlines, search
 
 # The package's folder (inspector/): the wheel ships templates/ and static/ in it.
 _HERE = Path(__file__).resolve().parent.parent
@@ -92,6 +92,7 @@ def create_app(test_config=None):
         app.config["SECRET_KEY"] = _secret_key(Path(app.config["DATA_DIR"]))
 
     db.init_app(app)
+    catalog.upgrade_illustrative(app.extensions["inspector_db_keeper"])
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
@@ -102,7 +103,7 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.
-    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search,
+    app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search, deadlines=deadlines,
                                  field_table=sync_fields.client_table(), jump_key=catalog.JUMP_KEY)
 
     @app.context_processor

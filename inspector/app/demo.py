@@ -32,11 +32,11 @@ USERS = [
     ("inspector3", "inspector", "Ines Quality"),
     ("coordinator", "coordinator", "Cora Coordinator"),
 ]
-# Who covers which sections; B1 and D11 are covered twice on purpose.
+# Who covers which sections; B1 and D7 are covered twice on purpose.
 SECTIONS = {
-    "inspector1": ["B1", "B2", "B3", "B6", "B8", "B9", "B10"],
-    "inspector2": ["C6", "C7", "C8", "C9", "D7", "D8", "D9", "D11"],
-    "inspector3": ["B1", "B4", "B7", "B11", "D4", "D11"],
+    "inspector1": ["B1", "B2", "B3", "B6", "B7", "B8"],
+    "inspector2": ["C6", "C7", "C8", "C9", "D6", "D7", "D8", "D9"],
+    "inspector3": ["B1", "B4", "B9", "B10", "D4", "D7"],
 }
 # (inspector, standard, verdict, note, photo caption or None)
 FINDINGS = [
@@ -47,13 +47,13 @@ FINDINGS = [
     ("inspector1", "B2.2", "compliant", "", None),
     ("inspector1", "B2.3", "not_compliant", "No written agreement with intensive care for transfer at night; "
                                             "the unit relies on an informal email.", "ICU transfer email"),
-    ("inspector1", "B8.6", "compliant", "Two nurses checked the bag label against the wristband at the "
+    ("inspector1", "B7.2.6", "compliant", "Two nurses checked the bag label against the wristband at the "
                                         "bedside (observed once).", None),
-    ("inspector1", "B8.10", "not_compliant", "Emergency box on ward 7 held an expired adrenaline ampoule.",
+    ("inspector1", "B7.2.10", "not_compliant", "Emergency box on ward 7 held an expired adrenaline ampoule.",
      "Emergency box, ward 7"),
-    ("inspector1", "B9.3", "not_compliant", "ICANS assessed with the adult score only; no tool for the two "
+    ("inspector1", "B7.3.3", "not_compliant", "ICANS assessed with the adult score only; no tool for the two "
                                             "children treated this year.", None),
-    ("inspector1", "B9.4", "compliant", "Two doses of tocilizumab in the ward fridge; stock log checked daily.",
+    ("inspector1", "B7.3.4", "compliant", "Two doses of tocilizumab in the ward fridge; stock log checked daily.",
      None),
     ("inspector3", "B1.1", "compliant", "Director named in the quality plan.", None),
     ("inspector3", "B1.3", "not_compliant", "The chart in the quality manual is two versions behind the "
@@ -62,18 +62,18 @@ FINDINGS = [
      None),
     ("inspector3", "B4.3", "compliant", "", None),
     ("inspector3", "B4.5", "not_compliant", "Three deviations from May have no root-cause analysis.", None),
-    ("inspector3", "D11.4", "not_compliant", "Second verifier's signature missing on two of ten thaw records.",
+    ("inspector3", "D7.4.1", "not_compliant", "Second verifier's signature missing on two of ten thaw records.",
      None),
-    ("inspector2", "C7.1", "compliant", "Collection parameters match the manufacturer's order form.", None),
-    ("inspector2", "D7.2", "compliant", "Shipper temperature logs reviewed for the last five receipts.", None),
+    ("inspector2", "C7.2.1", "compliant", "Collection parameters match the manufacturer's order form.", None),
+    ("inspector2", "D7.2.2", "compliant", "Shipper temperature logs reviewed for the last five receipts.", None),
     ("inspector2", "D8.2", "not_compliant", "Alarm test of dewar 3 not recorded since August.",
      "Dewar 3 alarm panel"),
-    ("inspector2", "D9.1", "not_applicable", "Thaw is done by the manufacturer's staff at the bedside.", None),
-    ("inspector2", "D11.1", "compliant", "", None),
-    ("inspector2", "D11.4", "compliant", "Two-person check observed at receipt and at thaw.", None),
+    ("inspector2", "D7.3.1", "not_applicable", "Thaw is done by the manufacturer's staff at the bedside.", None),
+    ("inspector2", "D6.1", "compliant", "", None),
+    ("inspector2", "D7.4.1", "compliant", "Two-person check observed at receipt and at thaw.", None),
 ]
 # Standards an inspector means to come back to ("Flag for follow-up"): (inspector, standard).
-FLAGS = [("inspector1", "B9.3")]  # ask again for the children's neurotoxicity tool
+FLAGS = [("inspector1", "B7.3.3")]  # ask again for the children's neurotoxicity tool
 # The lead's decisions so far: (standard, verdict, citation, suggestion, release the photos?)
 DECISIONS = [
     ("B1.1", "compliant", "", "", False),
@@ -81,9 +81,9 @@ DECISIONS = [
                               "arrangement is documented.", "", False),
     ("B2.3", "not_compliant", "There is no written agreement guaranteeing transfer to intensive care at any hour; "
                               "the unit relies on an informal email.", "", True),
-    ("B8.10", "not_compliant", "The emergency box on ward 7 held an expired adrenaline ampoule.",
+    ("B7.2.10", "not_compliant", "The emergency box on ward 7 held an expired adrenaline ampoule.",
      "Consider a monthly check of the emergency boxes, signed in a log.", True),
-    ("B9.4", "compliant", "", "Keep the daily tocilizumab stock log: it is a model for other units.", False),
+    ("B7.3.4", "compliant", "", "Keep the daily tocilizumab stock log: it is a model for other units.", False),
 ]
 # After the lead decided, Iris adds to her note on B2.3: flagged on the merge screen.
 LATE = ("inspector1", "B2.3", "note", "No written agreement with intensive care for transfer at night; the unit "
@@ -231,7 +231,7 @@ JACIE_FINDINGS = [
     ("inspector1", "B3.1", "compliant", ""),
     ("inspector3", "B4.5", "not_compliant", "Two deviations closed without a root cause."),
     ("inspector2", "D8.2", "partially_compliant", "Alarm tests logged monthly, not weekly as the SOP says."),
-    ("inspector2", "D11.4", "compliant", ""),
+    ("inspector2", "D7.4.1", "compliant", ""),
 ]
 # The lead's decisions, as DECISIONS: (standard, verdict, deficiency text, recommendation, release photos?)
 JACIE_DECISIONS = [
@@ -240,7 +240,7 @@ JACIE_DECISIONS = [
     ("B4.5", "not_compliant", "Deviations are closed without an investigation of their root cause.", "", False),
     ("D8.2", "partially_compliant", "Dewar alarm tests are not done at the frequency the procedure sets.", "",
      False),
-    ("D11.4", "compliant", "", "", False),
+    ("D7.4.1", "compliant", "", "", False),
 ]
 
 
@@ -255,7 +255,7 @@ def _jacie_inspection(db, catalog_id, ids):
             db, JACIE_SITE, catalog_id, (today - timedelta(days=61)).isoformat(),
             (today - timedelta(days=60)).isoformat(), ids["admin"], device="cli", body="jacie")
         team.save(db, inspection_id, {ids["lead"]: ("lead", set()), ids["inspector1"]: ("inspector", {"B2", "B3"}),
-                                      ids["inspector2"]: ("inspector", {"D8", "D11"}),
+                                      ids["inspector2"]: ("inspector", {"D7", "D8"}),
                                       ids["inspector3"]: ("inspector", {"B4"})}, ids["admin"], device="cli")
     tablets = {u: _Tablet(db, inspection_id, u, ids[u]) for u in ("inspector1", "inspector2", "inspector3", "lead")}
     for username, code, verdict, note in JACIE_FINDINGS:

@@ -287,10 +287,23 @@ def respond_refusal(link, inspection, field=None):
     return None
 
 
+def can_review_corrections(user, inspection):
+    """The team leader, or an inspector the team leader names, marks the site's corrections."""
+    return inspection is not None and (inspection["team_role"] == "lead" or (
+        inspection["team_role"] == "inspector" and bool(inspection["reviews_corrections"])))
+
+
+def can_open_review_page(user, inspection):
+    """The page of the site's responses: the lead (who also manages its links
+    and the lifecycle there) and the inspectors the lead named to review."""
+    return can_manage_links(user, inspection) or can_review_corrections(user, inspection)
+
+
 def review_refusal(user, inspection):
     """None if the user may mark the site's corrections (accepted, more information needed)."""
-    if not can_see_team_findings(user, inspection):
-        return Refusal("not_team_leader", "Only the team leader reviews the site's corrections.")
+    if not can_review_corrections(user, inspection):
+        return Refusal("not_reviewer", "Only the team leader, or an inspector the team leader names, "
+                                       "reviews the site's corrections.")
     if inspection["state"] != "corrections":
         return Refusal("inspection_state", "Corrections are reviewed once the committee has decided.")
     return None

@@ -416,6 +416,8 @@ class _Words:
             "role": f"made {name} the team leader" if role == "lead" else f"made {name} an inspector on the team",
             "assigned": f"assigned section {section} to {name}",
             "unassigned": f"took section {section} off {name}",
+            "reviewer_named": f"named {name} to review the site's corrections",
+            "reviewer_unnamed": f"stopped {name} reviewing the site's corrections",
         }.get(verb)
 
     def _user(self, verb, row, before, after):

@@ -17,7 +17,12 @@ from .db import transaction
 
 FIELDS = ("code", "parent", "title", "text", "guidance", "roles")
 INSPECTOR_ROLES = ("clinical", "collection", "processing", "quality")
-ILLUSTRATIVE_EDITION = "IEC 3rd edition (illustrative, not the official text)"
+ILLUSTRATIVE_EDITION = "IEC 3rd edition (illustrative v2, not the official text)"
+# The bundled catalog's earlier editions. The first reused published section
+# numbers past section 5 for other topics (B7 was the manufacturer, not
+# therapy administration): an install that holds it gets the current one as
+# a new edition, and its inspections keep the edition they were created on.
+EARLIER_ILLUSTRATIVE_EDITIONS = ("IEC 3rd edition (illustrative, not the official text)",)
 # Each edition carries its verdict scale: FACT's checklist has three
 # verdicts (partial compliance counts as not compliant, with a comment);
 # JACIE's has four. The codes are shared so counts and reports read alike;
@@ -242,6 +247,21 @@ def import_bundled(db):
     return import_file(db, bundled_catalog_path(), ILLUSTRATIVE_EDITION, illustrative=True)
 
 
+def upgrade_illustrative(db):
+    """Import the current bundled edition where an earlier one is held (an
+    install that ran an older release's demo); otherwise change nothing.
+    Returns the new edition's id, or None."""
+    held = db.conn.execute(
+        f"SELECT 1 FROM catalogs WHERE illustrative = 1 AND edition IN "
+        f"({','.join('?' * len(EARLIER_ILLUSTRATIVE_EDITIONS))})", EARLIER_ILLUSTRATIVE_EDITIONS).fetchone()
+    if not held or edition_by_name(db, ILLUSTRATIVE_EDITION):
+        return None
+    try:
+        return import_bundled(db)
+    except CatalogError:  # another process starting at the same moment imported it first
+        return None
+
+
 def synthetic_rows(sections=12, per_section=15, children=3):
     """A made-up catalog of any size, for benchmarks: ``sections`` top-level
     rows, each with ``per_section`` standards, every third with ``children``
@@ -277,6 +297,14 @@ def editions(db):
     return db.conn.execute(
         "SELECT c.*, (SELECT count(*) FROM standards s WHERE s.catalog_id = c.id AND s.depth > 0) AS standards "
         "FROM catalogs c ORDER BY c.id").fetchall()
+
+
+def default_edition_id(editions):
+    """What a new inspection is offered first: the newest edition that no
+    bundled edition replaces (an earlier illustrative one stays, for the
+    inspections made on it)."""
+    current = [e["id"] for e in editions if e["edition"] not in EARLIER_ILLUSTRATIVE_EDITIONS]
+    return current[-1] if current else (editions[-1]["id"] if editions else None)
 
 
 def edition_by_name(db, edition):

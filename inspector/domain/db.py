@@ -448,6 +448,11 @@ MIGRATIONS = [
     -- signed with this nonce, and a new nonce (or none) stops the old address.
     ALTER TABLE users ADD COLUMN calendar_nonce TEXT;
     """,
+    # The team leader may name inspectors to review the site's corrections
+    # (accepted, more information needed) beside them.
+    """
+    ALTER TABLE members ADD COLUMN reviews_corrections INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

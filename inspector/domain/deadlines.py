@@ -55,6 +55,37 @@ def of(db, inspection):
     return sorted(out, key=lambda d: d.due)
 
 
+# Who owes a deadline, as anyone reads it; and, for the one who owes it,
+# what it is in their own words ({...}: the inspection's body's words).
+OWED_BY = {"inspectors": "the inspectors", "lead": "the team leader", "site": "the {program}",
+           "committee": "the {committee}"}
+YOURS = {"inspectors": ("inspector", "Your findings complete"),
+         "lead": ("lead", "Your consolidation: draft {citations} to the {program}"),
+         "committee": ("coordinator", "Record the {committee}'s decision")}
+
+
+def worded(deadline, user, inspection):
+    """(what, owed by) as ``user`` reads the deadline: an inspector sees "Your
+    findings complete ... owed by you", the lead "Inspectors' findings complete
+    ... owed by the inspectors", the coordinator "Record the Accreditation
+    Committee's decision"."""
+    words = bodies.words(inspection)
+    reader = inspection["team_role"] if "team_role" in inspection.keys() and inspection["team_role"] else user["role"]
+    owner, yours = YOURS.get(deadline.owed_by, (None, None))
+    if owner == reader or (owner == "coordinator" and reader == "admin"):
+        return yours.format(**words), "you"
+    return deadline.what, OWED_BY[deadline.owed_by].format(**words)
+
+
+def on_card(db, inspection):
+    """What an inspection's card shows: every deadline already passed, then
+    the next one still ahead (if any)."""
+    found, today = of(db, inspection), date.today()
+    late = [d for d in found if d.overdue(today)]
+    ahead = [d for d in found if not d.overdue(today)]
+    return late + ahead[:1]
+
+
 def next_due(db, inspection):
     """The soonest deadline, or None."""
     found = of(db, inspection)
@@ -72,16 +103,18 @@ def _ical_text(text):
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
-def ical(pairs, stamp):
-    """An iCalendar (RFC 5545) of all-day events, one per deadline; ``stamp``
-    is when it was made (UTC, 20261207T190600Z)."""
+def ical(pairs, stamp, user):
+    """An iCalendar (RFC 5545) of all-day events, one per deadline, in the
+    words of ``user`` (whose feed it is); ``stamp`` is when it was made (UTC,
+    20261207T190600Z)."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//inspector//deadlines//EN", "CALSCALE:GREGORIAN",
              "X-WR-CALNAME:Inspection deadlines"]
     for ins, d in pairs:
         day = d.due.strftime("%Y%m%d")
         uid = f"{ins['id']}-{d.owed_by}-{d.code or d.what.split()[0].lower()}-{day}@inspector"
-        summary = _ical_text(ins["site_name"] + ": " + d.what)
+        what, owed = worded(d, user, ins)
+        summary = _ical_text(ins["site_name"] + ": " + what)
         lines += ["BEGIN:VEVENT", f"UID:{_ical_text(uid)}", f"DTSTAMP:{stamp}", f"DTSTART;VALUE=DATE:{day}",
-                  f"SUMMARY:{summary}", f"DESCRIPTION:Owed by {d.owed_by}.", "END:VEVENT"]
+                  f"SUMMARY:{summary}", f"DESCRIPTION:{_ical_text('Owed by ' + owed + '.')}", "END:VEVENT"]
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"

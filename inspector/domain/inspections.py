@@ -31,7 +31,7 @@ def by_site(db, site_name):
     return db.conn.execute("SELECT id FROM inspections WHERE site_name = ?", [site_name]).fetchone()
 
 
-_WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, m.team_role FROM inspections i "
+_WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, m.team_role, m.reviews_corrections FROM inspections i "
               "JOIN catalogs c ON c.id = i.catalog_id "
               "LEFT JOIN members m ON m.inspection_id = i.id AND m.user_id = :u ")
 

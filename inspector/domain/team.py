@@ -12,7 +12,8 @@ def members(db, inspection_id):
     """The inspection's team, the one query every page and report asks: the
     team leader first, then by name."""
     return db.conn.execute(
-        "SELECT u.id, u.username, u.display_name, m.team_role FROM members m JOIN users u ON u.id = m.user_id "
+        "SELECT u.id, u.username, u.display_name, m.team_role, m.reviews_corrections "
+        "FROM members m JOIN users u ON u.id = m.user_id "
         "WHERE m.inspection_id = ? ORDER BY m.team_role = 'lead' DESC, u.display_name, u.username",
         [inspection_id]).fetchall()
 
@@ -87,6 +88,25 @@ def save(db, inspection_id, wanted, by, device="web"):
             for code in sorted(had - sections):
                 unassign_section(db, inspection_id, code, user_id)
                 change("unassigned", user_id, code, before={"section": code})
+    return changes
+
+
+def name_reviewers(db, inspection_id, user_ids, by, device="web"):
+    """Make exactly ``user_ids`` (inspectors on the team) the ones who review
+    the site's corrections beside the lead; each change in the audit trail.
+    Returns the changes, as (what, user_id)."""
+    changes = []
+    with joined_transaction(db):
+        for m in members(db, inspection_id):
+            wanted = m["team_role"] == "inspector" and m["id"] in user_ids
+            if wanted != bool(m["reviews_corrections"]):
+                db.conn.execute("UPDATE members SET reviews_corrections = ? WHERE inspection_id = ? AND user_id = ?",
+                                [int(wanted), inspection_id, m["id"]])
+                what = "reviewer_named" if wanted else "reviewer_unnamed"
+                changes.append((what, m["id"]))
+                audit.record(db, f"team.{what}", inspection_id=inspection_id, user_id=by, device=device,
+                             subject=m["username"], before={"reviews_corrections": not wanted},
+                             after={"reviews_corrections": wanted})
     return changes
 
 

@@ -73,8 +73,8 @@ def test_logging_out_offline_keeps_the_inspector_in_and_their_pages(live_server,
         page.wait_for_timeout(100)
     assert said and said[0].startswith("Logging out needs the network"), said
     expect(page.get_by_role("heading", level=1)).to_contain_text("Northbridge")
-    page.goto(f"{live_server.url}/inspections/{inspection}/standards/D7.1")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("D7.1")
+    page.goto(f"{live_server.url}/inspections/{inspection}/standards/D7.2.1")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("D7.2.1")
     tablet.set_offline(False)
     page.goto(live_server.url + "/")
     expect(page.locator(".who")).to_contain_text("Ivo Processing")  # still inspector2, as the page said
@@ -113,7 +113,7 @@ def test_a_tab_left_open_never_sends_one_inspectors_changes_as_another(live_serv
     old_tab = tablet.new_page()
     log_in_through_form(old_tab, live_server.url, "inspector1")
     tablet.route("**/sync/push", lambda route: route.abort())  # no signal for a while
-    old_tab.goto(f"{live_server.url}/inspections/{inspection}/standards/B7.1")
+    old_tab.goto(f"{live_server.url}/inspections/{inspection}/standards/B7.1.1")
     write_note(old_tab, "inspector1's private observation")
     expect(old_tab.get_by_role("status")).to_contain_text("waiting")
 
@@ -124,4 +124,4 @@ def test_a_tab_left_open_never_sends_one_inspectors_changes_as_another(live_serv
     old_tab.evaluate("dispatchEvent(new Event('online'))")
     expect(old_tab.get_by_role("status")).to_contain_text("Another user is logged in", timeout=15_000)
     with live_server.db() as db:
-        assert db.execute("SELECT count(*) FROM ops WHERE standard_code = 'B7.1'").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM ops WHERE standard_code = 'B7.1.1'").fetchone()[0] == 0

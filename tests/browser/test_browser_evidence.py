@@ -21,7 +21,7 @@ def standard_url(server, code):
 def test_caption_one_photo_and_remove_another(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector2")
-    page.goto(standard_url(live_server, "D7.4"))
+    page.goto(standard_url(live_server, "D7.2.4"))
     page.get_by_label("Choose photos").set_input_files(str(PHOTOS / "gps_upright.jpg"))
     page.get_by_label("Choose photos").set_input_files(str(PHOTOS / "gps_rotated.jpg"))
     expect(page.locator("[data-photo-list] li[data-sha256]")).to_have_count(2)
@@ -36,9 +36,9 @@ def test_caption_one_photo_and_remove_another(live_server, tablet):
     expect(page.locator("[data-photo-list] li[data-sha256]")).to_have_count(1)
     expect(page.get_by_label("Caption")).to_have_value("Dewar 3 alarm panel")
     with live_server.db() as db:
-        rows = db.execute("SELECT attached, caption FROM finding_photos WHERE standard_code = 'D7.4' "
+        rows = db.execute("SELECT attached, caption FROM finding_photos WHERE standard_code = 'D7.2.4' "
                           "ORDER BY attached DESC").fetchall()
-        removal = db.execute("SELECT count(*) FROM ops WHERE field = 'photo' AND standard_code = 'D7.4' "
+        removal = db.execute("SELECT count(*) FROM ops WHERE field = 'photo' AND standard_code = 'D7.2.4' "
                              "AND value LIKE '%\"attached\":false%'").fetchone()[0]
     assert [tuple(r) for r in rows] == [(1, "Dewar 3 alarm panel"), (0, "")]
     assert removal == 1  # the removal is an op, kept in the log
@@ -107,12 +107,12 @@ def test_a_photo_the_server_cannot_take_yet_does_not_hold_up_the_verdict(live_se
     log_in_by_cookie(page, live_server, "inspector2")
     tablet.route("**/sync/photos/*", lambda route: route.fulfill(status=503, body="busy")
                  if route.request.method == "PUT" else route.continue_())
-    page.goto(standard_url(live_server, "D7.5"))
+    page.goto(standard_url(live_server, "D7.2.5"))
     page.get_by_label("Choose photos").set_input_files(str(PHOTOS / "gps_upright.jpg"))
     page.get_by_label("Not compliant", exact=True).check()
     for _ in range(150):  # the verdict reaches the server while the photo waits
         with live_server.db() as db:
-            row = db.execute("SELECT verdict FROM findings WHERE standard_code = 'D7.5'").fetchone()
+            row = db.execute("SELECT verdict FROM findings WHERE standard_code = 'D7.2.5'").fetchone()
         if row:
             break
         page.wait_for_timeout(100)
@@ -124,7 +124,7 @@ def test_a_photo_the_server_cannot_take_yet_does_not_hold_up_the_verdict(live_se
     tablet.unroute("**/sync/photos/*")
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
     with live_server.db() as db:
-        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D7.5' AND attached = 1"
+        assert db.execute("SELECT count(*) FROM finding_photos WHERE standard_code = 'D7.2.5' AND attached = 1"
                           ).fetchone()[0] == 1
 
 
@@ -138,7 +138,7 @@ def attached_on(server, code):
 def test_photos_chosen_together_open_full_size_and_a_removal_can_be_undone(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "inspector2")
-    page.goto(standard_url(live_server, "D7.6"))
+    page.goto(standard_url(live_server, "D7.2.6"))
     page.get_by_label("Choose photos").set_input_files([str(PHOTOS / "gps_upright.jpg"), str(PHOTOS / "gps_rotated.jpg")])
     photos = page.locator("[data-photo-list] li[data-sha256]")
     expect(photos).to_have_count(2, timeout=15_000)  # both are re-encoded on the tablet first
@@ -159,7 +159,7 @@ def test_photos_chosen_together_open_full_size_and_a_removal_can_be_undone(live_
     # "All synced" may still be the answer to the removal, read before the
     # undo was queued: reload once the server holds both photos again.
     deadline = time.monotonic() + 30
-    while attached_on(live_server, "D7.6") != 2 and time.monotonic() < deadline:
+    while attached_on(live_server, "D7.2.6") != 2 and time.monotonic() < deadline:
         page.wait_for_timeout(100)
 
     page.reload()
@@ -170,4 +170,4 @@ def test_photos_chosen_together_open_full_size_and_a_removal_can_be_undone(live_
     full.wait_for_load_state()
     assert full.url.endswith("/photos/" + photos.first.get_attribute("data-sha256"))
     assert full.evaluate("document.images[0].naturalWidth") > 320  # the full image, not the thumbnail
-    assert attached_on(live_server, "D7.6") == 2
+    assert attached_on(live_server, "D7.2.6") == 2

@@ -37,7 +37,7 @@ def test_flag_marks_and_filters_online_and_offline(live_server, tablet):
     expect(page.locator("[data-save-state]")).to_have_text("Saved and synced", timeout=15_000)
     with live_server.db() as db:
         flags = [tuple(r) for r in db.execute("SELECT standard_code, flagged FROM finding_flags ORDER BY 1")]
-        assert flags == [("B6.2", 1), ("B9.3", 1)]  # and the demo's own
+        assert flags == [("B6.2", 1), ("B7.3.3", 1)]  # and the demo's own
     page.reload()
     expect(flag).to_have_attribute("aria-pressed", "true")
 
@@ -79,11 +79,11 @@ def test_inspection_page_filters_online_and_offline(live_server, tablet):
     page.get_by_role("link", name="Not compliant", exact=True).click()
     expect(page).to_have_url(f"{base}?only=not_compliant")
     expect(sections).to_be_hidden()
-    # The demo's: inspector1 found B1.5, B2.3, B8.10 and B9.3 not compliant.
+    # The demo's: inspector1 found B1.5, B2.3, B7.2.10 and B7.3.3 not compliant.
     expect(shown(page)).to_have_count(4)
     expect(page.locator("[data-filter-count]")).to_contain_text("4 of")
     expect(page.locator("[data-group]:visible h3")).to_have_text(
-        [re.compile(r"^B1\s"), re.compile(r"^B2\s"), re.compile(r"^B8\s"), re.compile(r"^B9\s")])
+        [re.compile(r"^B1\s"), re.compile(r"^B2\s"), re.compile(r"^B7\s")])
     expect(page.locator("[data-standard='B2.3'] [data-mark=note]")).to_be_visible()
     expect(page.get_by_role("link", name="Not compliant", exact=True)).to_have_attribute("aria-current", "page")
     page.locator("[data-standard='B2.3'] a").click()
@@ -102,9 +102,9 @@ def test_inspection_page_filters_online_and_offline(live_server, tablet):
     expect(page.get_by_role("link", name="Not compliant", exact=True)).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("link", name="All", exact=True)).not_to_have_attribute("aria-current", "page")
     page.goto(f"{base}?only=flagged")
-    expect(shown(page)).to_have_count(2)  # this one, and the demo's B9.3
+    expect(shown(page)).to_have_count(2)  # this one, and the demo's B7.3.3
     expect(page.locator("[data-standard='B6.3'] [data-mark=flagged]")).to_be_visible()
-    expect(page.locator("[data-standard='B9.3'] [data-mark=flagged]")).to_be_visible()
+    expect(page.locator("[data-standard='B7.3.3'] [data-mark=flagged]")).to_be_visible()
     page.goto(f"{base}?only=not_assessed")
     expect(page.locator("[data-standard='B6.3']")).to_be_hidden()
     expect(page.locator("[data-standard='B1.2']")).to_be_visible()
@@ -113,7 +113,7 @@ def test_inspection_page_filters_online_and_offline(live_server, tablet):
     expect(standards).to_be_hidden()
     # The section's row counts the flag given offline.
     expect(page.locator(".section-row[data-section='B6'] [data-mark-count=flagged]")).to_have_text("1 flagged")
-    expect(page.locator(".section-row[data-section='B9'] [data-mark-count=flagged]")).to_have_text("1 flagged")
+    expect(page.locator(".section-row[data-section='B7'] [data-mark-count=flagged]")).to_have_text("1 flagged")
     expect(page.locator(".section-row[data-section='B3'] [data-mark-count=flagged]")).to_be_hidden()
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)

@@ -29,7 +29,7 @@ def test_the_lead_settles_disagreements_online_and_offline_and_the_report_holds_
     expect(page.get_by_role("heading", level=1)).to_have_text("Merge findings")
     page.get_by_role("link", name="Disagreements only").click()
     expect(page).to_have_url(f"{live_server.url}/inspections/{inspection}/merge?only=disagreements")
-    expect(page.locator(".merge-row")).to_have_count(2)          # B1.3 and D11.4
+    expect(page.locator(".merge-row")).to_have_count(2)          # B1.3 and D7.4.1
 
     chart = row(page, "B1.3")
     expect(chart).to_contain_text("Iris Clinical")
@@ -40,7 +40,7 @@ def test_the_lead_settles_disagreements_online_and_offline_and_the_report_holds_
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=20_000)
 
     tablet.set_offline(True)
-    handoff = row(page, "D11.4")
+    handoff = row(page, "D7.4.1")
     handoff.get_by_label("Not compliant", exact=True).check()
     expect(handoff.locator("[data-save-state]")).to_have_text("Saved on this tablet")
     # Nothing of the inspectors' private notes is written for the lead: the
@@ -52,7 +52,7 @@ def test_the_lead_settles_disagreements_online_and_offline_and_the_report_holds_
     expect(page.get_by_role("status")).to_contain_text("waiting")
     page.reload()                                                 # offline: the stored page, with this tablet's decisions
     expect(page.get_by_role("heading", level=1)).to_have_text("Merge findings")
-    expect(row(page, "D11.4").get_by_label("Not compliant", exact=True)).to_be_checked()
+    expect(row(page, "D7.4.1").get_by_label("Not compliant", exact=True)).to_be_checked()
     expect(row(page, "B1.3").get_by_label("Citation")).to_have_value(CHART)
 
     tablet.set_offline(False)
@@ -62,7 +62,7 @@ def test_the_lead_settles_disagreements_online_and_offline_and_the_report_holds_
     assert "Second verifier&#39;s signature missing on two of ten thaw records." in html  # the prefilled citation
     pdf = page.request.get(f"{live_server.url}/inspections/{inspection}/report.pdf").body()
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\n", " ")
-    assert "Citation 1: B1.3" in text and "Citation 5: D11.4" in text  # numbered in catalog order
+    assert "Citation 1: B1.3" in text and "Citation 5: D7.4.1" in text  # numbered in catalog order
     assert "organisational chart in the quality manual is out of date" in text
     assert "Second verifier" in text
     assert "intranet names the director" not in text and "intranet names the director" not in html  # Iris's private note

@@ -122,7 +122,7 @@ def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet)
     inspection = take_offline(page, live_server)
     live_server.stop()
 
-    record(page, live_server, inspection, "D7.3", "Not compliant", "Dewar alarm test not signed for March.")
+    record(page, live_server, inspection, "D7.2.3", "Not compliant", "Dewar alarm test not signed for March.")
     page.reload()  # the cached page, overlaid with this device's values
     expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
     expect(page.get_by_label("Note")).to_have_value("Dewar alarm test not signed for March.")
@@ -131,7 +131,7 @@ def test_server_down_for_real_then_back_the_retry_completes(live_server, tablet)
     live_server.start()
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=45_000)
     with live_server.db() as db:
-        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'D7.3'").fetchone()
+        row = db.execute("SELECT verdict, note FROM findings WHERE standard_code = 'D7.2.3'").fetchone()
     assert tuple(row) == ("not_compliant", "Dewar alarm test not signed for March.")
 
 

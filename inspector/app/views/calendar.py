@@ -41,7 +41,7 @@ def feed():
     db = get_db()
     pairs = deadlines.for_user(db, user, inspections.listed_for(db, user))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    response = Response(deadlines.ical(pairs, stamp), mimetype="text/calendar")
+    response = Response(deadlines.ical(pairs, stamp, user), mimetype="text/calendar")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

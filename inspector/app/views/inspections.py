@@ -7,7 +7,7 @@ from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inspector.domain import access, catalog, deadlines, findings, inspections, search, team, users
+from inspector.domain import access, catalog, deadlines, findings, inspections, review, search, team, users
 from inspector.domain.db import get_db
 from inspector.app.extensions import htmx
 from inspector.domain.findings import FILTER_EMPTY, FILTERS
@@ -15,7 +15,6 @@ from inspector.app.views import calendar, found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
 # Who owes a deadline, as the home card says it.
-OWED_BY = {"inspectors": "the inspectors", "lead": "the team leader", "site": "the site", "committee": "the committee"}
 
 
 @bp.route("/")
@@ -23,11 +22,14 @@ OWED_BY = {"inspectors": "the inspectors", "lead": "the team leader", "site": "t
 def home():
     db = get_db()
     listed = inspections.listed_for(db, g.user)
-    # The next deadline of each inspection still under way (a closed one has none).
-    due = {i["id"]: deadlines.next_due(db, i) for i in listed if i["state"] != "closed"}
+    # Each inspection still under way: its overdue deadlines and the next
+    # one, and the corrections waiting for this user's review.
+    due = {i["id"]: deadlines.on_card(db, i) for i in listed if i["state"] != "closed"}
+    to_review = {i["id"]: review.unreviewed(db, i["id"]) for i in listed
+                 if i["state"] == "corrections" and access.can_review_corrections(g.user, i)}
     return render_template("inspections/home.html", inspections=listed, due=due, today=date.today(),
-                           calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
-                           owed=OWED_BY, progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
+                           to_review=to_review, calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
+                           progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
 
 
 @bp.route("/inspections/<int:inspection_id>")
@@ -65,7 +67,7 @@ def inspection(inspection_id):
             by_section.setdefault(r["section_code"], []).append(r)
         groups = [(s, by_section[s["code"]]) for s in (mine or sections) if s["code"] in by_section]
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
-                           next_due=deadlines.next_due(db, ins), today=date.today(), owed=OWED_BY,
+                           next_due=deadlines.next_due(db, ins), today=date.today(),
                            team=team.members(db, inspection_id),
                            my_standards=my_standards,
                            groups=groups, marks=marks, **filtering)

@@ -26,7 +26,6 @@ from inspector.domain import access, audit, committee, deadlines, documents, ins
 from inspector.domain.db import get_db, transaction
 from inspector.app import errors, throttle
 from inspector.app.views import inspection_or_404
-from inspector.app.views.inspections import OWED_BY
 
 bp = Blueprint("review", __name__)
 SALT = "inspector site review link"
@@ -289,7 +288,7 @@ def lead(inspection_id):
     """The lead's page for the site's review: the lifecycle, the links, and
     each citation with the site's responses beside it."""
     db = get_db()
-    ins = inspection_or_404(inspection_id, access.can_manage_links)
+    ins = inspection_or_404(inspection_id, access.can_open_review_page)
     cited, suggested = review.citations(db, ins)
     rounds = review.rounds(db, inspection_id)
     current = {c["code"]: review.current_round(db, inspection_id, c["code"]) for c in cited}
@@ -299,7 +298,8 @@ def lead(inspection_id):
                            op_id=lambda: str(uuid.uuid4()), next_state=access.next_state(ins),
                            previous_state=access.previous_state(ins), max_days=review.MAX_DAYS,
                            can_review=access.review_refusal(g.user, ins) is None,
-                           next_due=deadlines.next_due(db, ins), today=date.today(), owed=OWED_BY,
+                           manages=access.can_manage_links(g.user, ins),
+                           next_due=deadlines.next_due(db, ins), today=date.today(),
                            corrections=committee.corrections(db, ins), decisions=committee.decisions(db, inspection_id))
 
 
@@ -375,7 +375,7 @@ def revoke_link(inspection_id, link_id):
 def review_response(inspection_id, code):
     """Accepted, or More information needed, with a comment: the site then answers again."""
     db = get_db()
-    ins = inspection_or_404(inspection_id, access.can_manage_links)
+    ins = inspection_or_404(inspection_id, access.can_open_review_page)
     outcome = request.form.get("outcome")
     _, refused = forms.write(db, forms.review_of(request.form, inspection_id, code), user=g.user)
     if refused:
@@ -388,5 +388,5 @@ def review_response(inspection_id, code):
 @bp.route("/inspections/<int:inspection_id>/documents/<sha256>")
 @access.login_required
 def lead_document(inspection_id, sha256):
-    inspection_or_404(inspection_id, access.can_manage_links)
+    inspection_or_404(inspection_id, access.can_open_review_page)
     return _send_document(inspection_id, sha256)

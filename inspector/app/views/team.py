@@ -51,6 +51,8 @@ def new_inspection():
             return redirect(url_for(".team", inspection_id=inspection_id))
     return render_template("team/new_inspection.html", catalogs=editions, errors=errors, form=form,
                            bodies=bodies.BODIES, scale_names=catalog.SCALE_NAMES,
+                           earlier_illustrative=catalog.EARLIER_ILLUSTRATIVE_EDITIONS,
+                           default_catalog_id=catalog.default_edition_id(editions),
                            request_id=form.get("request_id") or uuid.uuid4().hex), (400 if errors else 200)
 
 
@@ -70,10 +72,15 @@ def team(inspection_id):
             if team_role in ("lead", "inspector"):
                 wanted[user["id"]] = (team_role, {s["code"] for s in sections
                                                   if request.form.get(f"assign-{user['id']}-{s['code']}")})
+        reviewers = {uid for uid, (team_role, _) in wanted.items()
+                     if team_role == "inspector" and request.form.get(f"reviewer-{uid}")}
         with transaction(db):
             team_data.save(db, inspection_id, wanted, g.user["id"])
+            team_data.name_reviewers(db, inspection_id, reviewers, g.user["id"])
         flash("Team and sections saved.")
         return redirect(url_for(".team", inspection_id=inspection_id))
-    members = {m["id"]: m["team_role"] for m in team_data.members(db, inspection_id)}
-    return render_template("team/team.html", inspection=ins, users=candidates, members=members,
+    members = team_data.members(db, inspection_id)
+    return render_template("team/team.html", inspection=ins, users=candidates,
+                           members={m["id"]: m["team_role"] for m in members},
+                           reviewers={m["id"] for m in members if m["reviews_corrections"]},
                            sections=sections, assigned=team_data.assignments(db, inspection_id))

@@ -1,4 +1,4 @@
--- The database schema as the 17 migrations in inspector/domain/db.py make it.
+-- The database schema as the 18 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -55,6 +55,18 @@ CREATE TABLE committee_decisions (
     PRIMARY KEY (inspection_id, standard_code)
 );
 
+CREATE TABLE crosswalk (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    standard_code TEXT NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES documents(sha256),
+    linked INTEGER NOT NULL DEFAULT 0,
+    linked_hlc TEXT NOT NULL DEFAULT '',
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (inspection_id, standard_code, sha256)
+);
+
+CREATE INDEX crosswalk_seq ON crosswalk(inspection_id, last_seq);
+
 CREATE TABLE decisions (
     inspection_id INTEGER NOT NULL REFERENCES inspections(id),
     standard_code TEXT NOT NULL,
@@ -79,6 +91,23 @@ CREATE TABLE documents (
     filename TEXT NOT NULL,
     stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+
+CREATE TABLE edition_maps (
+    from_catalog INTEGER NOT NULL REFERENCES catalogs(id),
+    to_catalog INTEGER NOT NULL REFERENCES catalogs(id),
+    old_code TEXT NOT NULL,
+    new_code TEXT NOT NULL,
+    PRIMARY KEY (from_catalog, to_catalog, old_code)
+);
+
+CREATE TABLE facilities (
+    id INTEGER PRIMARY KEY,
+    program_id INTEGER NOT NULL REFERENCES programs(id),
+    kind TEXT NOT NULL CHECK (kind IN ('clinical', 'collection', 'processing')),
+    name TEXT NOT NULL
+);
+
+CREATE INDEX facilities_program ON facilities(program_id);
 
 CREATE TABLE finding_flags (
     inspection_id INTEGER NOT NULL REFERENCES inspections(id),
@@ -133,7 +162,10 @@ CREATE TABLE inspections (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 , request_id TEXT, body TEXT NOT NULL DEFAULT 'fact'
     CHECK (body IN ('fact', 'jacie', 'internal')), scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie')), state TEXT NOT NULL DEFAULT 'on_site' CHECK (state IN (
-    'preparing', 'on_site', 'merging', 'factual_accuracy', 'committee', 'corrections', 'closed')), committee_date TEXT, outcome TEXT CHECK (outcome IN ('accredited', 'deferred', 'not_accredited')), decided_by INTEGER REFERENCES users(id));
+    'preparing', 'on_site', 'merging', 'factual_accuracy', 'committee', 'corrections', 'closed')), committee_date TEXT, outcome TEXT CHECK (outcome IN ('accredited', 'deferred', 'not_accredited')), decided_by INTEGER REFERENCES users(id), program_id INTEGER REFERENCES programs(id), kind TEXT NOT NULL DEFAULT 'initial'
+    CHECK (kind IN ('initial', 'renewal', 'interim', 'focused', 'internal')), self_assessment_submitted_at TEXT);
+
+CREATE INDEX inspections_program ON inspections(program_id, starts_on);
 
 CREATE UNIQUE INDEX inspections_request ON inspections(request_id);
 
@@ -218,6 +250,60 @@ CREATE TABLE photos (
     stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
+CREATE TABLE program_documents (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    sha256 TEXT NOT NULL REFERENCES documents(sha256),
+    title TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    link_id INTEGER REFERENCES review_links(id),
+    uploaded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (inspection_id, sha256)
+);
+
+CREATE TABLE programs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    city TEXT NOT NULL DEFAULT '',
+    country TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE request_answers (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    request_id TEXT NOT NULL,
+    answer TEXT NOT NULL DEFAULT '',
+    answer_hlc TEXT NOT NULL DEFAULT '',
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (inspection_id, request_id)
+);
+
+CREATE INDEX request_answers_seq ON request_answers(inspection_id, last_seq);
+
+CREATE TABLE request_documents (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    request_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES documents(sha256),
+    attached INTEGER NOT NULL DEFAULT 0,
+    attached_hlc TEXT NOT NULL DEFAULT '',
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (inspection_id, request_id, sha256)
+);
+
+CREATE TABLE requests (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    standard_code TEXT NOT NULL,
+    raised_by INTEGER NOT NULL REFERENCES users(id),
+    request_id TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    text_hlc TEXT NOT NULL DEFAULT '',
+    closed INTEGER NOT NULL DEFAULT 0,
+    closed_hlc TEXT NOT NULL DEFAULT '',
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (inspection_id, standard_code, raised_by, request_id)
+);
+
+CREATE INDEX requests_seq ON requests(inspection_id, last_seq);
+
 CREATE TABLE response_documents (
     inspection_id INTEGER NOT NULL REFERENCES inspections(id),
     standard_code TEXT NOT NULL,
@@ -256,7 +342,8 @@ CREATE TABLE review_links (
     issued_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     expires_at TEXT NOT NULL,
     revoked_at TEXT
-, last_opened_at TEXT, nonce TEXT, documents_uploaded INTEGER NOT NULL DEFAULT 0, document_bytes INTEGER NOT NULL DEFAULT 0);
+, last_opened_at TEXT, nonce TEXT, documents_uploaded INTEGER NOT NULL DEFAULT 0, document_bytes INTEGER NOT NULL DEFAULT 0, purpose TEXT NOT NULL DEFAULT 'site_review'
+    CHECK (purpose IN ('site_review', 'self_assessment')));
 
 CREATE INDEX review_links_inspection ON review_links(inspection_id, id);
 
@@ -273,6 +360,19 @@ CREATE TABLE reviews (
 );
 
 CREATE INDEX reviews_seq ON reviews(inspection_id, last_seq);
+
+CREATE TABLE self_assessments (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    standard_code TEXT NOT NULL,
+    verdict TEXT,
+    verdict_hlc TEXT NOT NULL DEFAULT '',
+    how TEXT NOT NULL DEFAULT '',
+    how_hlc TEXT NOT NULL DEFAULT '',
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (inspection_id, standard_code)
+);
+
+CREATE INDEX self_assessments_seq ON self_assessments(inspection_id, last_seq);
 
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY,

@@ -8,14 +8,16 @@ reads the column back from a pull (``client_table``, shipped to the pages).
 Push, pull and rebuild read only this table, and the tablets its client
 part, so a new kind of write is one entry here.
 """
+import re
 from typing import Callable, NamedTuple
 
 from inspector.domain import access, review
 from inspector.domain.catalog import ALL_VERDICTS, SCALES
 
 from . import shapes
-from .registers import (DECISIONS, FINDING_PHOTOS, FINDINGS, FLAGS, PHOTO_RELEASES, RESPONSE_DOCUMENTS, RESPONSES,
-                        REVIEWS, Register)
+from .registers import (CROSSWALK, DECISIONS, FINDING_PHOTOS, FINDINGS, FLAGS, PHOTO_RELEASES, REQUEST_ANSWERS,
+                        REQUEST_DOCUMENTS, REQUESTS, RESPONSE_DOCUMENTS, RESPONSES, REVIEWS, SELF_ASSESSMENTS,
+                        Register)
 
 MAX_NOTE = 20_000
 MAX_CAPTION = 500
@@ -96,6 +98,30 @@ def _response_document(op, actor):
     return (*_response_round(op, actor), op["value"]["sha256"])
 
 
+# A request for information is named by the id its tablet made (a UUID).
+REQUEST_ID = shapes.text("request id", 36, re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"),
+                         "the request's id must be a UUID in lower case: {\"id\": \"...\", ...}")
+
+
+def _my_request(op, actor):
+    return (op["inspection_id"], op["standard"], actor.user["id"], op["value"]["id"])
+
+
+def _request(op, actor):
+    return (op["inspection_id"], op["value"]["id"])
+
+
+def _request_document(op, actor):
+    return (op["inspection_id"], op["value"]["id"], op["value"]["sha256"])
+
+
+def by_program(field):
+    """The program's field: written through its self-assessment link only, while it is open."""
+    def refusal(actor, inspection):
+        return access.prepare_refusal(actor.link, inspection, field)
+    return refusal
+
+
 def _site_writes(db, op, inspection):
     return review.response_refusal(db, op, inspection)
 
@@ -158,6 +184,31 @@ FIELDS = {
     "review_comment": Field(REVIEWS, "comment", _response_round, by_user(access.review_refusal),
                             _round_text("review comment", MAX_NOTE), stored=lambda v: v["text"],
                             precheck=lambda db, op, ins: review.review_precheck(db, op, ins)),
+    # Before the visit: the program's self-assessment of a standard and the
+    # crosswalk of its documents to standards, by its self-assessment link.
+    "self_verdict": Field(SELF_ASSESSMENTS, "verdict", _standard, by_program("self_verdict"), VERDICT,
+                          fits=_on_scale),
+    "self_how": Field(SELF_ASSESSMENTS, "how", _standard, by_program("self_how"),
+                      shapes.text("how we comply", MAX_NOTE)),
+    "crosswalk": Field(CROSSWALK, "linked", _standard_photo, by_program("crosswalk"),
+                       shapes.record("crosswalk", sha256=shapes.sha256("the document"),
+                                     linked=shapes.boolean("linked")),
+                       stored=lambda v: int(v["linked"])),
+    # A request for information an inspector raises on a standard (offline
+    # too), and its closing; the program's answer and documents by its link.
+    "rfi": Field(REQUESTS, "text", _my_request, by_user(access.request_refusal),
+                 shapes.record("rfi", id=REQUEST_ID, text=shapes.text("request", MAX_NOTE)),
+                 stored=lambda v: v["text"], client_key="text"),
+    "rfi_closed": Field(REQUESTS, "closed", _my_request, by_user(access.request_refusal),
+                        shapes.record("rfi_closed", id=REQUEST_ID, closed=shapes.boolean("closed")),
+                        stored=lambda v: int(v["closed"]), client="bool", client_key="closed"),
+    "rfi_answer": Field(REQUEST_ANSWERS, "answer", _request, by_program("rfi_answer"),
+                        shapes.record("rfi_answer", id=REQUEST_ID, text=shapes.text("answer", MAX_NOTE)),
+                        stored=lambda v: v["text"]),
+    "rfi_document": Field(REQUEST_DOCUMENTS, "attached", _request_document, by_program("rfi_document"),
+                          shapes.record("rfi_document", id=REQUEST_ID, sha256=shapes.sha256("the document"),
+                                        attached=shapes.boolean("attached")),
+                          stored=lambda v: int(v["attached"])),
 }
 
 

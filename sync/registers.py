@@ -95,3 +95,15 @@ RESPONSES = Register("responses", ("inspection_id", "standard_code", "round"),
 REVIEWS = Register("reviews", ("inspection_id", "standard_code", "round"), ("outcome", "comment"), {})
 RESPONSE_DOCUMENTS = Register("response_documents", ("inspection_id", "standard_code", "round", "sha256"),
                               ("attached",), {})
+# Before the visit (inspector/domain/preparation.py reads them): the
+# program's self-assessment per standard and the crosswalk of its documents
+# to standards, written through its self-assessment link; the inspectors'
+# requests for information (each its raiser's, keyed by the id the tablet
+# made), the program's answer to each, and the documents it attached.
+SELF_ASSESSMENTS = Register("self_assessments", ("inspection_id", "standard_code"), ("verdict", "how"), {})
+CROSSWALK = Register("crosswalk", ("inspection_id", "standard_code", "sha256"), ("linked",), {"linked": 0})
+REQUESTS = Register("requests", ("inspection_id", "standard_code", "raised_by", "request_id"), ("text", "closed"),
+                    {"closed": 0})
+REQUEST_ANSWERS = Register("request_answers", ("inspection_id", "request_id"), ("answer",), {})
+REQUEST_DOCUMENTS = Register("request_documents", ("inspection_id", "request_id", "sha256"), ("attached",),
+                             {"attached": 0})

@@ -24,17 +24,22 @@ CITED = "B1.5"  # a draft citation of the demo: the site answers it
 INSPECTOR_FIELDS = ("verdict", "note", "photo", "caption", "flag")
 LEAD_FIELDS = ("decision_verdict", "citation", "suggestion", "decision_basis", "release_photo")
 SITE_FIELDS = ("factual_comment", "corrective_action", "target_date", "evidence", "submitted")
+# Before the visit: the program by its self-assessment link; an inspector's requests for information.
+PROGRAM_FIELDS = ("self_verdict", "self_how", "crosswalk", "rfi_answer", "rfi_document")
+REQUEST_FIELDS = ("rfi", "rfi_closed")
+REQUEST = "0190c3a8-7f00-7a00-8000-000000000001"
 # Findings are taken on site and while merging; the site comments on the
 # draft's factual accuracy (round 0), then answers the committee's decision
 # with its corrections (rounds 1, 2, ...).
 STATE = {**dict.fromkeys(INSPECTOR_FIELDS + LEAD_FIELDS, "merging"), "factual_comment": "factual_accuracy",
-         **dict.fromkeys(("corrective_action", "target_date", "evidence", "submitted"), "corrections")}
+         **dict.fromkeys(("corrective_action", "target_date", "evidence", "submitted"), "corrections"),
+         **dict.fromkeys(PROGRAM_FIELDS + REQUEST_FIELDS, "preparing")}
 
 
 def test_every_field_is_sent_by_someone_here():
     """A new field joins one of the groups below, or this file does not cover it."""
     assert set(fields.FIELDS) - {"review_outcome", "review_comment"} == {
-        *INSPECTOR_FIELDS, *LEAD_FIELDS, *SITE_FIELDS}
+        *INSPECTOR_FIELDS, *LEAD_FIELDS, *SITE_FIELDS, *PROGRAM_FIELDS, *REQUEST_FIELDS}
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +54,18 @@ def world(seeded_db, tmp_path_factory):
     link = dict(review.live_links(db, inspection_id)[0])
     documents.store(db, data, "pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "plan.pdf",
                     inspection_id=inspection_id, link_id=link["id"])
+    program_link = dict(review.link(db, review.issue_link(db, inspection_id, "Pat Program", "pat@example.org", 30,
+                                                         user_id(data, "lead"), purpose="self_assessment")))
     actors = {"inspector": Actor(user={"id": user_id(data, "inspector1"), "role": "inspector"}),
               "lead": Actor(user={"id": user_id(data, "lead"), "role": "inspector"}),
-              "site": Actor(link=link)}
+              "site": Actor(link=link), "program": Actor(link=program_link)}
     yield db, inspection_id, actors
     db.conn.close()
 
 
 def sender(field):
-    return "inspector" if field in INSPECTOR_FIELDS else "lead" if field in LEAD_FIELDS else "site"
+    return ("inspector" if field in INSPECTOR_FIELDS + REQUEST_FIELDS else "lead" if field in LEAD_FIELDS
+            else "program" if field in PROGRAM_FIELDS else "site")
 
 
 def send(world, field, value, standard=CITED):
@@ -84,13 +92,18 @@ LARGEST = {
     "target_date": {"round": 1, "text": "2027-01-31"},
     "evidence": {"round": 1, "sha256": DOCUMENT, "attached": False},
     "submitted": {"round": 1, "submitted": True},
+    "self_verdict": "not_applicable", "self_how": "\U0001F489" * fields.MAX_NOTE,
+    "crosswalk": {"sha256": DOCUMENT, "linked": False},
+    "rfi": {"id": REQUEST, "text": "x" * fields.MAX_NOTE}, "rfi_closed": {"id": REQUEST, "closed": False},
+    "rfi_answer": {"id": REQUEST, "text": "é" * fields.MAX_NOTE},
+    "rfi_document": {"id": REQUEST, "sha256": DOCUMENT, "attached": False},
 }
 
 
 @pytest.mark.parametrize("field", list(LARGEST))
 def test_the_largest_value_of_each_field_is_taken_and_within_its_bound(world, field):
     op, result = send(world, field, LARGEST[field])
-    if field in SITE_FIELDS and result["status"] == "rejected":
+    if field in SITE_FIELDS + PROGRAM_FIELDS and result["status"] == "rejected":
         pytest.fail(f"{field}: {result}")  # the site's round must be open: the fixture's state is wrong
     assert result["status"] in ("applied", "superseded"), result
     stored = stored_value(world[0], op["op_id"])
@@ -108,8 +121,8 @@ def test_an_extra_key_is_refused_and_nothing_is_logged(world, field):
 
 # Values near the schema and far from it: the schema's keys with values of
 # any type, extra keys, long texts, nested junk.
-KEYS = ("sha256", "attached", "text", "released", "round", "submitted", "outcome")
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 60, 2 ** 60), st.sampled_from([SHA, "2027-01-31", ""]),
+KEYS = ("sha256", "attached", "text", "released", "round", "submitted", "outcome", "id", "linked", "closed")
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 60, 2 ** 60), st.sampled_from([SHA, "2027-01-31", "", REQUEST]),
                     st.text(st.characters(codec=None), max_size=30),
                     st.builds(lambda c, n: c * n, st.sampled_from("x\U0001F489é"), st.integers(0, 25_000)))
 junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(

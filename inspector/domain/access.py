@@ -274,16 +274,67 @@ SITE_STATES = {"factual_accuracy": ("factual_comment", "submitted"),
                "corrections": ("corrective_action", "target_date", "evidence", "submitted")}
 
 
+# A signed link has a purpose (review_links.purpose): the site's review of
+# the draft citations, or the program's self-assessment before the visit.
+LINK_PURPOSES = {"site_review": "Site review", "self_assessment": "Self-assessment"}
+
+
+def _link_refusal(link, inspection, purpose):
+    if link is None or inspection is None or link["inspection_id"] != inspection["id"]:
+        return Refusal("not_this_inspection", "This link is not for this inspection.")
+    if link["purpose"] != purpose:
+        return Refusal("wrong_link", f"This link is for the {LINK_PURPOSES[link['purpose']].lower()}, "
+                                     f"not for the {LINK_PURPOSES[purpose].lower()}.")
+    return None
+
+
 def respond_refusal(link, inspection, field=None):
     """None if the site, by this link, may write (``field``, or anything) now, else why not."""
-    if link is None or inspection is None or link["inspection_id"] != inspection["id"]:
-        return Refusal("not_this_inspection", "This review link is not for this inspection.")
+    refused = _link_refusal(link, inspection, "site_review")
+    if refused:
+        return refused
     open_fields = SITE_STATES.get(inspection["state"], ())
     if not open_fields or (field is not None and field not in open_fields):
         what = {"factual_accuracy": "factual accuracy comments only",
                 "corrections": "corrections"}.get(inspection["state"])
         return Refusal("inspection_state", f"The site's {what} are open now." if what
                        else "The draft citations are not open for a response now.")
+    return None
+
+
+# What the program writes by its self-assessment link in each state: its
+# self-assessment and crosswalk while preparing; answers to requests for
+# information (and documents, linked to standards) until the visit ends.
+PROGRAM_STATES = {"preparing": ("self_verdict", "self_how", "crosswalk", "rfi_answer", "rfi_document"),
+                  "on_site": ("crosswalk", "rfi_answer", "rfi_document")}
+# Inspectors raise requests for information before and during the visit.
+REQUEST_STATES = ("preparing", "on_site")
+
+
+def prepare_refusal(link, inspection, field=None):
+    """None if the program, by its self-assessment link, may write (``field``, or anything) now."""
+    refused = _link_refusal(link, inspection, "self_assessment")
+    if refused:
+        return refused
+    open_fields = PROGRAM_STATES.get(inspection["state"], ())
+    if not open_fields or (field is not None and field not in open_fields):
+        return Refusal("inspection_state", "The self-assessment is open while the inspection is being prepared; "
+                                           "answers to requests for information until the visit ends."
+                       if open_fields else "The self-assessment link no longer takes changes: the visit is over.")
+    return None
+
+
+def prepare_view_ok(link, inspection):
+    """The program reads its self-assessment by its link from preparing to the end of the visit."""
+    return _link_refusal(link, inspection, "self_assessment") is None and inspection["state"] in PROGRAM_STATES
+
+
+def request_refusal(user, inspection):
+    """None if the user may raise (or close) a request for information now: the team, before and during the visit."""
+    if not can_view_inspection(user, inspection):
+        return Refusal("not_this_inspection", "Only the inspection's team raises requests for information.")
+    if inspection["state"] not in REQUEST_STATES:
+        return Refusal("inspection_state", "Requests for information are raised before and during the visit.")
     return None
 
 
@@ -311,14 +362,14 @@ def review_refusal(user, inspection):
 
 def respond_view_ok(link, inspection):
     """The site may read its draft citations once they are sent to it, and after."""
-    return (link is not None and inspection is not None and link["inspection_id"] == inspection["id"]
+    return (_link_refusal(link, inspection, "site_review") is None
             and inspection["state"] in ("factual_accuracy", "committee", "corrections", "closed"))
 
 
 def link_waits(link, inspection):
     """A valid link of an inspection whose draft citations are not sent yet:
     it says so (and opens when they are) instead of looking dead."""
-    return (link is not None and inspection is not None and link["inspection_id"] == inspection["id"]
+    return (_link_refusal(link, inspection, "site_review") is None
             and STATES.index(inspection["state"]) < STATES.index("factual_accuracy"))
 
 

@@ -453,6 +453,109 @@ MIGRATIONS = [
     """
     ALTER TABLE members ADD COLUMN reviews_corrections INTEGER NOT NULL DEFAULT 0;
     """,
+    # Before the visit (issue 22). An inspection belongs to a program (its
+    # facilities named), and has a type; each existing inspection gets the
+    # program named as its site (one program for one name). A review link
+    # has a purpose: the site's review of the draft, or the program's
+    # self-assessment. The program's self-assessment per standard, its
+    # documents (title, version) and the crosswalk of document to standard,
+    # and the inspectors' requests for information with the program's
+    # answers, are registers written by ops like every other write. An
+    # edition map carries earlier citations across a change of checklist.
+    """
+    CREATE TABLE programs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        city TEXT NOT NULL DEFAULT '',
+        country TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE facilities (
+        id INTEGER PRIMARY KEY,
+        program_id INTEGER NOT NULL REFERENCES programs(id),
+        kind TEXT NOT NULL CHECK (kind IN ('clinical', 'collection', 'processing')),
+        name TEXT NOT NULL
+    );
+    CREATE INDEX facilities_program ON facilities(program_id);
+    INSERT INTO programs (name) SELECT DISTINCT site_name FROM inspections ORDER BY id;
+    ALTER TABLE inspections ADD COLUMN program_id INTEGER REFERENCES programs(id);
+    UPDATE inspections SET program_id = (SELECT p.id FROM programs p WHERE p.name = inspections.site_name);
+    CREATE INDEX inspections_program ON inspections(program_id, starts_on);
+    ALTER TABLE inspections ADD COLUMN kind TEXT NOT NULL DEFAULT 'initial'
+        CHECK (kind IN ('initial', 'renewal', 'interim', 'focused', 'internal'));
+    UPDATE inspections SET kind = 'internal' WHERE body = 'internal';
+    ALTER TABLE inspections ADD COLUMN self_assessment_submitted_at TEXT;
+    ALTER TABLE review_links ADD COLUMN purpose TEXT NOT NULL DEFAULT 'site_review'
+        CHECK (purpose IN ('site_review', 'self_assessment'));
+    CREATE TABLE self_assessments (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        verdict TEXT,
+        verdict_hlc TEXT NOT NULL DEFAULT '',
+        how TEXT NOT NULL DEFAULT '',
+        how_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code)
+    );
+    CREATE INDEX self_assessments_seq ON self_assessments(inspection_id, last_seq);
+    CREATE TABLE program_documents (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        sha256 TEXT NOT NULL REFERENCES documents(sha256),
+        title TEXT NOT NULL,
+        version TEXT NOT NULL DEFAULT '',
+        link_id INTEGER REFERENCES review_links(id),
+        uploaded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (inspection_id, sha256)
+    );
+    CREATE TABLE crosswalk (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        sha256 TEXT NOT NULL REFERENCES documents(sha256),
+        linked INTEGER NOT NULL DEFAULT 0,
+        linked_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, sha256)
+    );
+    CREATE INDEX crosswalk_seq ON crosswalk(inspection_id, last_seq);
+    CREATE TABLE requests (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        standard_code TEXT NOT NULL,
+        raised_by INTEGER NOT NULL REFERENCES users(id),
+        request_id TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        text_hlc TEXT NOT NULL DEFAULT '',
+        closed INTEGER NOT NULL DEFAULT 0,
+        closed_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, standard_code, raised_by, request_id)
+    );
+    CREATE INDEX requests_seq ON requests(inspection_id, last_seq);
+    CREATE TABLE request_answers (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        request_id TEXT NOT NULL,
+        answer TEXT NOT NULL DEFAULT '',
+        answer_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, request_id)
+    );
+    CREATE INDEX request_answers_seq ON request_answers(inspection_id, last_seq);
+    CREATE TABLE request_documents (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+        request_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL REFERENCES documents(sha256),
+        attached INTEGER NOT NULL DEFAULT 0,
+        attached_hlc TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (inspection_id, request_id, sha256)
+    );
+    CREATE TABLE edition_maps (
+        from_catalog INTEGER NOT NULL REFERENCES catalogs(id),
+        to_catalog INTEGER NOT NULL REFERENCES catalogs(id),
+        old_code TEXT NOT NULL,
+        new_code TEXT NOT NULL,
+        PRIMARY KEY (from_catalog, to_catalog, old_code)
+    );
+    """,
 ]
 
 

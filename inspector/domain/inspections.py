@@ -1,20 +1,25 @@
 """Inspections: creating them, finding them for the user who asks, and
 their state."""
-from . import access, audit, bodies
+from . import access, audit, bodies, programs
 from .db import joined_transaction
 
 
 def create(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id=None, device="web", body=None,
-           scale=None):
+           scale=None, program_id=None, kind=None, state=None):
     """A new inspection by ``body`` (bodies.BODIES: FACT's when not given) on
     its verdict ``scale`` (when not given: the body's, else the checklist
-    edition's default), recorded in the audit trail as made by ``created_by``."""
+    edition's default), of ``program_id`` (else the program named
+    ``site_name``, made if new) and ``kind`` (programs.INSPECTION_KINDS: an
+    internal audit's for that body, else initial), recorded in the audit
+    trail as made by ``created_by``."""
     body = body or bodies.DEFAULT
     scale = bodies.scale_for(body, scale) or db.conn.execute(
         "SELECT scale FROM catalogs WHERE id = ?", [catalog_id]).fetchone()[0]
+    kind = kind or ("internal" if body == "internal" else "initial")
     facts = {"site_name": site_name, "catalog_id": catalog_id, "starts_on": starts_on, "ends_on": ends_on,
-             "body": body, "scale": scale}
+             "body": body, "scale": scale, "kind": kind, **({"state": state} if state else {})}
     with joined_transaction(db):
+        facts["program_id"] = program_id or programs.named_or_new(db, site_name, created_by, device=device)
         inspection_id = db["inspections"].insert({**facts, "created_by": created_by,
                                                   "request_id": request_id}).last_pk
         audit.record(db, "inspection.created", inspection_id=inspection_id, user_id=created_by, device=device,

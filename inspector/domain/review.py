@@ -33,13 +33,14 @@ def _stamp(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def issue_link(db, inspection_id, issued_to, email, days, issued_by):
-    """A new link row, valid ``days`` from now; returns its id. Its random
-    nonce goes into the signed token: the token opens this row and no other
-    that may later take the same id (after a restore)."""
+def issue_link(db, inspection_id, issued_to, email, days, issued_by, purpose="site_review"):
+    """A new link row for ``purpose`` (access.LINK_PURPOSES), valid ``days``
+    from now; returns its id. Its random nonce goes into the signed token:
+    the token opens this row and no other that may later take the same id
+    (after a restore)."""
     return db["review_links"].insert({
         "inspection_id": inspection_id, "issued_to": issued_to, "email": email, "issued_by": issued_by,
-        "expires_at": _stamp(_now() + timedelta(days=days)), "nonce": secrets.token_hex(16),
+        "expires_at": _stamp(_now() + timedelta(days=days)), "nonce": secrets.token_hex(16), "purpose": purpose,
     }).last_pk
 
 
@@ -47,14 +48,15 @@ def link(db, link_id):
     return db.conn.execute("SELECT * FROM review_links WHERE id = ?", [link_id]).fetchone()
 
 
-def links_of(db, inspection_id):
+def links_of(db, inspection_id, purpose="site_review"):
+    """The inspection's links for ``purpose``, newest first."""
     return db.conn.execute(
         "SELECT l.*, u.display_name AS issued_by_name FROM review_links l JOIN users u ON u.id = l.issued_by "
-        "WHERE l.inspection_id = ? ORDER BY l.id DESC", [inspection_id]).fetchall()
+        "WHERE l.inspection_id = ? AND l.purpose = ? ORDER BY l.id DESC", [inspection_id, purpose]).fetchall()
 
 
-def live_links(db, inspection_id):
-    return [row for row in links_of(db, inspection_id) if is_live(row)]
+def live_links(db, inspection_id, purpose="site_review"):
+    return [row for row in links_of(db, inspection_id, purpose) if is_live(row)]
 
 
 def is_live(row):

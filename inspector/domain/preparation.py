@@ -1,0 +1,86 @@
+"""Before the visit: the program's self-assessment, its documents and the
+crosswalk of document to standard, and the inspectors' requests for
+information with the program's answers.
+
+The self-assessment, the crosswalk, the requests and the answers are
+registers the sync protocol writes (sync/registers.py); a document's title
+and version are stored when it is uploaded (``add_document``). This module
+reads them for the pages, each query scoped to one inspection.
+"""
+from . import audit
+from .db import joined_transaction
+
+
+def self_assessment(db, inspection_id):
+    """{standard code: row (verdict, how)} of the program's self-assessment."""
+    return {r["standard_code"]: r for r in db.conn.execute(
+        "SELECT standard_code, verdict, how FROM self_assessments WHERE inspection_id = ?", [inspection_id])}
+
+
+def add_document(db, inspection_id, sha256, title, version, link_id):
+    """Record a document the program uploaded (stored by documents.store) with
+    its title and version; the same file uploaded again keeps one row, its
+    title and version updated. In the audit trail, as the link's."""
+    with joined_transaction(db):
+        before = db.conn.execute("SELECT title, version FROM program_documents WHERE inspection_id = ? "
+                                 "AND sha256 = ?", [inspection_id, sha256]).fetchone()
+        db["program_documents"].upsert({"inspection_id": inspection_id, "sha256": sha256, "title": title,
+                                        "version": version, "link_id": link_id},
+                                       pk=("inspection_id", "sha256"))
+        audit.record(db, "document.described", inspection_id=inspection_id, link_id=link_id, device="link",
+                     subject=sha256, before=dict(before) if before else None,
+                     after={"title": title, "version": version})
+
+
+def documents(db, inspection_id):
+    """The program's documents, by title, each with the standards it is linked to (``standards``, in catalog order)."""
+    rows = [dict(r) for r in db.conn.execute(
+        "SELECT p.sha256, p.title, p.version, p.uploaded_at, d.kind, d.bytes, d.filename "
+        "FROM program_documents p JOIN documents d ON d.sha256 = p.sha256 "
+        "WHERE p.inspection_id = ? ORDER BY p.title COLLATE NOCASE, p.version", [inspection_id])]
+    linked = {}
+    for r in db.conn.execute(
+            "SELECT x.sha256, x.standard_code FROM crosswalk x JOIN inspections i ON i.id = x.inspection_id "
+            "LEFT JOIN standards s ON s.catalog_id = i.catalog_id AND s.code = x.standard_code "
+            "WHERE x.inspection_id = ? AND x.linked = 1 ORDER BY s.position", [inspection_id]):
+        linked.setdefault(r[0], []).append(r[1])
+    for row in rows:
+        row["standards"] = linked.get(row["sha256"], [])
+    return rows
+
+
+def documents_by_standard(db, inspection_id):
+    """{standard code: [document rows]} from the crosswalk."""
+    out = {}
+    for doc in documents(db, inspection_id):
+        for code in doc["standards"]:
+            out.setdefault(code, []).append(doc)
+    return out
+
+
+def requests(db, inspection_id, standard_code=None):
+    """Requests for information (not withdrawn text-less ones), oldest first,
+    each with who raised it, the program's answer and the documents it attached."""
+    scope, params = ("AND q.standard_code = ? ", [inspection_id, standard_code]) if standard_code else (
+        "", [inspection_id])
+    rows = [dict(r) for r in db.conn.execute(
+        "SELECT q.standard_code, q.raised_by, q.request_id, q.text, q.closed, q.text_hlc, "
+        "u.display_name AS raised_by_name, coalesce(a.answer, '') AS answer "
+        "FROM requests q JOIN users u ON u.id = q.raised_by "
+        "LEFT JOIN request_answers a ON a.inspection_id = q.inspection_id AND a.request_id = q.request_id "
+        f"WHERE q.inspection_id = ? AND q.text != '' {scope}ORDER BY q.text_hlc", params)]
+    attached = {}
+    for r in db.conn.execute(
+            "SELECT r.request_id, d.sha256, d.filename, d.kind, d.bytes FROM request_documents r "
+            "JOIN documents d ON d.sha256 = r.sha256 WHERE r.inspection_id = ? AND r.attached = 1 "
+            "ORDER BY d.filename", [inspection_id]):
+        attached.setdefault(r[0], []).append(dict(r))
+    for row in rows:
+        row["documents"] = attached.get(row["request_id"], [])
+        row["answered"] = bool(row["answer"] or row["documents"])
+    return rows
+
+
+def open_requests(db, inspection_id):
+    """Requests neither closed nor answered: the report's missing documents."""
+    return [r for r in requests(db, inspection_id) if not r["closed"] and not r["answered"]]

@@ -1,4 +1,4 @@
--- The database schema as the 18 migrations in inspector/domain/db.py make it.
+-- The database schema as the 19 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -183,6 +183,26 @@ CREATE INDEX login_failures_at ON login_failures(at);
 CREATE INDEX login_failures_device ON login_failures(device_key, at);
 
 CREATE INDEX login_failures_user ON login_failures(user_key, at);
+
+CREATE TABLE mail_outbox (
+    id INTEGER PRIMARY KEY,
+    to_addr TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    html TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    inspection_id INTEGER REFERENCES inspections(id),
+    dedupe TEXT UNIQUE,
+    status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    next_attempt_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    claimed_until TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    sent_at TEXT
+);
+
+CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
 
 CREATE TABLE members (
     inspection_id INTEGER NOT NULL REFERENCES inspections(id),

@@ -37,6 +37,7 @@ RULES = {
     ("static", "GET"): EVERYONE, ("sync.static", "GET"): EVERYONE,
     ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
     ("inspections.home", "GET"): USERS,
+    ("emails.emails", "GET"): {"admin"},
     # One's own deadlines: the feed by its signed address (each user here holds
     # their own; anyone else a forged one), issued or stopped by its user.
     ("calendar.feed", "GET"): USERS, ("calendar.manage", "POST"): USERS,
@@ -163,7 +164,7 @@ def request_for(endpoint, method, world, actor):
         "review.review_response": f"/inspections/{i}/responses/B1.5/review",
         "review.lead_document": f"/inspections/{i}/documents/{world['document']}",
         "history.history": f"/inspections/{i}/history", "committee.decision": f"/inspections/{i}/committee",
-        "calendar.feed": feed, "calendar.manage": "/calendar",
+        "calendar.feed": feed, "calendar.manage": "/calendar", "emails.emails": "/emails",
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
         "review.site_document": f"{site}/documents/{world['document']}",
         "review.site_photo": f"{site}/photos/{world['released']}",

@@ -14,9 +14,10 @@ from flask import Flask, g
 from sync import api as sync_api
 from sync import fields as sync_fields
 
-from inspector.app import assets, errors, security
+from inspector.app import assets, errors, mailer, security
 from inspector.app.extensions import csrf, htmx
-from inspector.app.views import auth, calendar, committee, history, inspections, merge, photos, reports, review, shell, team
+from inspector.app.views import (auth, calendar, committee, emails, history, inspections, merge, photos, reports,
+                                 review, shell, team)
 from inspector.domain import access, bodies, catalog, db, deadlines, search
 
 # The package's folder (inspector/): the wheel ships templates/ and static/ in it.
@@ -74,6 +75,9 @@ def create_app(test_config=None):
         # once, then a steady rate per second; beyond it, 429 and Retry-After.
         REVIEW_LINK_BURST=int(os.environ.get("INSPECTOR_REVIEW_LINK_BURST") or 60),
         REVIEW_LINK_RATE=float(os.environ.get("INSPECTOR_REVIEW_LINK_RATE") or 2),
+        # Where mail goes (inspector/app/mailer.py); none: it waits in the outbox.
+        SMTP_URL=os.environ.get("INSPECTOR_SMTP_URL", ""),
+        MAIL_FROM=os.environ.get("INSPECTOR_MAIL_FROM", ""),
     )
     if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -93,13 +97,14 @@ def create_app(test_config=None):
 
     db.init_app(app)
     catalog.upgrade_illustrative(app.extensions["inspector_db_keeper"])
+    mailer.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
-                      shell.bp, committee.bp, calendar.bp, sync_api.bp):
+                      shell.bp, committee.bp, calendar.bp, emails.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.

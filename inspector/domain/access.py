@@ -86,6 +86,11 @@ def sees_every_inspection(user):
     return user["role"] == "admin"
 
 
+def can_read_mail(user):
+    """The outbox (who was sent what, and what is stuck): the admins, who run the office."""
+    return user["role"] == "admin"
+
+
 def can_set_up_inspections(user):
     return user["role"] in ("admin", "lead")
 

@@ -556,6 +556,31 @@ MIGRATIONS = [
         PRIMARY KEY (from_catalog, to_catalog, old_code)
     );
     """,
+    # Mail goes through an outbox (inspector/domain/mail.py): a message is
+    # stored in the transaction of what caused it, then a sender delivers
+    # it, retrying with backoff; a mail server that is down loses nothing.
+    # ``dedupe`` names a message that must be sent once (a deadline's
+    # reminder on a given day); ``claimed_until`` is a sender's lease.
+    """
+    CREATE TABLE mail_outbox (
+        id INTEGER PRIMARY KEY,
+        to_addr TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,
+        inspection_id INTEGER REFERENCES inspections(id),
+        dedupe TEXT UNIQUE,
+        status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        next_attempt_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        claimed_until TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        sent_at TEXT
+    );
+    CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
+    """,
 ]
 
 

@@ -173,3 +173,76 @@ def test_a_tablet_pulls_the_teams_requests(as_user, prepared, device):
     pulled = as_user("inspector2").get(f"/sync/pull?inspection={i}&cursor=0", headers={"X-Inspector-Sync": "1"}).json
     assert [(r["standard"], r["request_id"], r["text"]) for r in pulled["requests"]] == \
         [("B1.5", request_id, "Cleaning logs")]
+
+
+# --- the merge screen and the report -------------------------------------------------------------
+
+def test_the_merge_screen_flags_where_the_team_differs_from_the_self_assessment(db, as_user, prepared):
+    """The demo's lead decided B1.1 compliant, B1.5 and B2.3 not compliant:
+    B1.5 (self-assessed compliant) differs, B1.1 and B2.3 do not."""
+    inspections.set_state(db, prepared["inspection"], "merging")
+    lead = as_user("lead")
+    page = lead.get(f"/inspections/{prepared['inspection']}/merge").get_data(as_text=True)
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'<article class="merge-row" id="std-([^"]+)"(.*?)</article>',
+                                                         page, re.S)}
+    assert "Differs from self-assessment" in rows["B1.5"] and "Self-assessed by the program" in rows["B1.5"]
+    assert all("Differs from self-assessment" not in rows[c] and "Self-assessed" in rows[c] for c in ("B1.1", "B2.3"))
+    assert "Self-assessed" not in rows["B3.1"]
+    only = lead.get(f"/inspections/{prepared['inspection']}/merge?only=differs").get_data(as_text=True)
+    assert re.findall(r'<article class="merge-row" id="std-([^"]+)"', only) == ["B1.5"]
+
+
+@pytest.mark.parametrize("self_verdict, decision, verdicts, differs", [
+    (None, None, ["compliant"], False),
+    ("compliant", None, [], False),
+    ("compliant", None, ["compliant", None], False),
+    ("compliant", None, ["compliant", "not_compliant"], True),   # undecided: any inspector's verdict
+    ("compliant", "not_compliant", ["compliant"], True),          # decided: the lead's decision
+    ("not_compliant", "not_compliant", ["compliant"], False),
+])
+def test_what_differs_from_the_self_assessment(self_verdict, decision, verdicts, differs):
+    from inspector.domain.merge import differs_from_self
+    assert differs_from_self(self_verdict, {"verdict": decision} if decision else None,
+                             [{"verdict": v} for v in verdicts]) is differs
+
+
+def test_the_report_says_where_the_team_differs_and_what_documents_are_missing(db, as_user, prepared, device):
+    i = prepared["inspection"]
+    inspector = as_user("inspector1")
+    answered, still_open = str(uuid.uuid4()), str(uuid.uuid4())
+    push(inspector, [rfi(device, i, "B1.5", "The cleaning logs of 2026", answered),
+                     rfi(device, i, "B2.3", "The night-shift training records", still_open)])
+    answer_as_program(db, prepared["link"], i, "B1.5", answered, "Attached to the quality manual, annex 4.")
+    inspections.set_state(db, i, "merging")
+    html = as_user("lead").get(f"/inspections/{i}/report").get_data(as_text=True)
+    differs = html[html.index('id="self-h"'):html.index("</section>", html.index('id="self-h"'))]
+    assert "B1.5" in differs and "B1.1" not in differs and "B2.3" not in differs
+    assert re.search(r"B1\.5.*<td>Compliant</td><td>Not compliant</td>", differs, re.S)
+    missing = html[html.index('id="missing-h"'):html.index("</section>", html.index('id="missing-h"'))]
+    assert "Missing documents" in missing and "The night-shift training records" in missing
+    assert "cleaning logs" not in missing
+
+
+# --- offline: the documents per section and the bundle ----------------------------------------------
+
+def test_the_inspection_page_offers_each_sections_documents_with_their_size(as_user, prepared):
+    i, shas = prepared["inspection"], prepared["documents"]
+    html = as_user("inspector1").get(f"/inspections/{i}").get_data(as_text=True)
+    rows = {m.group(1): m.group(0) for m in re.finditer(r'<li data-section-documents="([^"]+)".*?</li>', html, re.S)}
+    # inspector1's sections hold B1 and B2 of the demo; the manual is in both, the ICU draft in B2 only.
+    assert set(rows) == {"B1", "B2"}
+    assert rows["B1"].count("/program-documents/") == 1 and shas["Quality manual"] in rows["B1"]
+    assert shas["ICU agreement draft"] in rows["B2"] and rows["B2"].count("/program-documents/") == 2
+    size = re.search(r"Store this section's documents \(([\d.]+) kB\)", rows["B2"])
+    b1 = re.search(r"Store this section's documents \(([\d.]+) kB\)", rows["B1"])
+    assert size and b1 and float(size.group(1)) > float(b1.group(1))
+
+
+def test_the_offline_bundle_carries_the_self_assessment_and_the_documents_page(app, as_user, prepared):
+    from inspector.app import offline
+    i = prepared["inspection"]
+    answer = as_user("inspector1").get(f"/inspections/{i}/offline-bundle", headers={"Accept-Encoding": "identity"})
+    manifest, entries = offline.unframe(answer.data)
+    pages = {e["url"]: e["body"].decode() for e in entries if not e["url"].startswith("/photos/")}
+    assert "We are writing the agreement with ICU." in pages[f"/inspections/{i}/standards/B2.3"]
+    assert "Quality manual" in pages[f"/inspections/{i}/program-documents"]

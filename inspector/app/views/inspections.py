@@ -67,10 +67,13 @@ def inspection(inspection_id):
         for r in findings.standards_with_my_verdicts(db, g.user, ins, scope):
             by_section.setdefault(r["section_code"], []).append(r)
         groups = [(s, by_section[s["code"]]) for s in (mine or sections) if s["code"] in by_section]
+    # The program's documents to store on the tablet, section by section (those taken offline).
+    stored = preparation.documents_by_section(db, ins, set(scope) if scope else None)
+    section_documents = [(s, stored[s["code"]]) for s in (mine or sections) if s["code"] in stored]
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
                            next_due=deadlines.next_due(db, ins), today=date.today(),
                            team=team.members(db, inspection_id),
-                           my_standards=my_standards,
+                           my_standards=my_standards, section_documents=section_documents,
                            groups=groups, marks=marks, **filtering)
 
 

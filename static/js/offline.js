@@ -73,11 +73,11 @@ async function storeDocuments(panel, row) {
   }
 }
 
-/** Remove a section's documents, but not one another stored section also holds. */
+/** Remove a section's documents from the device. A document is stored once
+ * however many sections it supports: the other sections' rows then say
+ * what they still hold. */
 async function removeDocuments(panel, row) {
-  const keep = new Set([...panel.querySelectorAll("[data-section-documents]")]
-    .filter((other) => other !== row && !other.querySelector("[data-remove-documents]").hidden).flatMap(urlsOf));
-  await worker.ask({ type: "remove-documents", userId: userId(), urls: urlsOf(row).filter((url) => !keep.has(url)) });
+  await worker.ask({ type: "remove-documents", userId: userId(), urls: urlsOf(row) });
   await showDocuments(panel);
   row.querySelector("[data-documents-state]").textContent ||= "Removed from this device.";
   row.querySelector("[data-store-documents]").focus();

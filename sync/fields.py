@@ -11,7 +11,7 @@ part, so a new kind of write is one entry here.
 import re
 from typing import Callable, NamedTuple
 
-from inspector.domain import access, review
+from inspector.domain import access, preparation, review
 from inspector.domain.catalog import ALL_VERDICTS, SCALES
 
 from . import shapes
@@ -38,6 +38,9 @@ class Field(NamedTuple):
     # the row's photo hash: {"sha256": ..., client_key: the column}.
     client: str = "plain"
     client_key: str = None
+    # With a client_key, the row's column naming what the value is about and
+    # its key in the value: the photo's hash, or a request's id.
+    client_id: tuple = ("sha256", "sha256")
 
 
 def by_user(capability):
@@ -198,10 +201,13 @@ FIELDS = {
     # too), and its closing; the program's answer and documents by its link.
     "rfi": Field(REQUESTS, "text", _my_request, by_user(access.request_refusal),
                  shapes.record("rfi", id=REQUEST_ID, text=shapes.text("request", MAX_NOTE)),
-                 stored=lambda v: v["text"], client_key="text"),
+                 stored=lambda v: v["text"], client_key="text", client_id=("request_id", "id"),
+                 precheck=preparation.request_refusal),
+    # Written on the closer's own row: the raiser's, or a team leader's.
     "rfi_closed": Field(REQUESTS, "closed", _my_request, by_user(access.request_refusal),
                         shapes.record("rfi_closed", id=REQUEST_ID, closed=shapes.boolean("closed")),
-                        stored=lambda v: int(v["closed"]), client="bool", client_key="closed"),
+                        stored=lambda v: int(v["closed"]), client="bool", client_key="closed",
+                        client_id=("request_id", "id"), precheck=preparation.request_refusal),
     "rfi_answer": Field(REQUEST_ANSWERS, "answer", _request, by_program("rfi_answer"),
                         shapes.record("rfi_answer", id=REQUEST_ID, text=shapes.text("answer", MAX_NOTE)),
                         stored=lambda v: v["text"]),
@@ -228,6 +234,10 @@ PULLED = {
     "releases": Pulled(PHOTO_RELEASES, visible=access.can_see_team_findings),
     "responses": Pulled(RESPONSES, visible=access.can_see_team_findings, on_tablet=False),
     "reviews": Pulled(REVIEWS, visible=access.can_see_team_findings, on_tablet=False),
+    # The team's requests for information, every member's: a tablet shows
+    # them on its stored standard pages (static/js/requests.js), so nobody
+    # asks twice offline. The program's answers come with the pages.
+    "requests": Pulled(REQUESTS),
 }
 
 
@@ -238,6 +248,7 @@ def client_table():
     of those) and, per column, the field an op on it names and how the value
     is read back."""
     return {name: {"owner": pulled.owner_column,
-                   "columns": [{"column": f.column, "field": field, "as": f.client, "key": f.client_key}
+                   "columns": [{"column": f.column, "field": field, "as": f.client, "key": f.client_key,
+                                "id": list(f.client_id) if f.client_key else None}
                                for field, f in FIELDS.items() if f.register is pulled.register]}
             for name, pulled in PULLED.items() if pulled.on_tablet}

@@ -161,6 +161,50 @@ def push(client, ops, **kw):
     return client.post("/sync/push", json={"ops": ops}, headers=SYNC, **kw)
 
 
+# --- before the visit ------------------------------------------------------------------
+
+def prepare_as_program(db, inspection_id, lead_id, *, assessed=None, documents=(), state="preparing"):
+    """The program's preparation written through the paths its self-assessment
+    link takes, while the inspection is being prepared (then it is put in
+    ``state``): a link issued for it, ``assessed`` ({code: (verdict, how)})
+    as ops by that link, and each of ``documents`` ((title, version, bytes,
+    filename, [codes])) stored, described and linked to its standards.
+    Returns {"link": link row, "documents": {title: sha256}}."""
+    from inspector.domain import documents as stored_documents
+    from inspector.domain import inspections, preparation, review
+    from inspector.domain.db import folder_of, transaction
+    from sync.protocol import Actor, apply_batch
+    inspections.set_state(db, inspection_id, "preparing")
+    link = review.link(db, review.issue_link(db, inspection_id, "Pat Program", "pat@program.example", 30, lead_id,
+                                             purpose="self_assessment"))
+    device, ops, shas = Device(), [], {}
+    for code, (verdict, how) in (assessed or {}).items():
+        ops += [device.op(inspection_id, code, "self_verdict", verdict), device.op(inspection_id, code, "self_how", how)]
+    for title, version, raw, filename, codes in documents:
+        kind, kept = stored_documents.check(raw)
+        with transaction(db):
+            sha = stored_documents.store(db, folder_of(db), kind, kept, filename, inspection_id=inspection_id,
+                                         link_id=link["id"])["sha256"]
+        preparation.add_document(db, inspection_id, sha, title, version, link["id"])
+        shas[title] = sha
+        ops += [device.op(inspection_id, code, "crosswalk", {"sha256": sha, "linked": True}) for code in codes]
+    results = apply_batch(db, Actor(link=link), ops)["results"]
+    assert all(r["status"] == "applied" for r in results), results
+    inspections.set_state(db, inspection_id, state)
+    return {"link": link, "documents": shas}
+
+
+def answer_as_program(db, link, inspection_id, standard, request_id, text, sha256=None):
+    """The program's answer to a request, through its link (with a document already stored)."""
+    from sync.protocol import Actor, apply_batch
+    device = Device()
+    ops = [device.op(inspection_id, standard, "rfi_answer", {"id": request_id, "text": text})]
+    if sha256:
+        ops.append(device.op(inspection_id, standard, "rfi_document",
+                             {"id": request_id, "sha256": sha256, "attached": True}))
+    return apply_batch(db, Actor(link=link), ops)["results"]
+
+
 # --- the cycle after the visit ------------------------------------------------------
 
 # A due date no test outlives: a correction due then is never overdue.

@@ -14,7 +14,8 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from inspector.app.views.calendar import feed_url
-from inspector.domain import inspections, review, team, users
+from inspector.domain import documents, inspections, preparation, review, team, users
+from inspector.domain.db import folder_of
 from tests.helpers import Device, committee_decides, coordinator_id, log_in_test_client, push, small_pdf
 from inspector.app.views.review import link_path
 
@@ -59,6 +60,8 @@ RULES = {
     ("review.lead", "GET"): LEAD, ("review.move_state", "POST"): LEAD, ("review.issue_link", "POST"): LEAD,
     ("review.revoke_link", "POST"): LEAD, ("review.review_response", "POST"): LEAD,
     ("review.lead_document", "GET"): LEAD,
+    # The program's documents, sent before the visit: the team reads them, and admins.
+    ("program_documents.documents_page", "GET"): TEAM_OR_ADMIN, ("program_documents.document", "GET"): TEAM_OR_ADMIN,
     ("history.history", "GET"): LEAD_OR_ADMIN,
     ("review.site", "GET"): {"site"}, ("review.site_save", "POST"): {"site"},
     ("review.site_upload", "POST"): {"site"}, ("review.site_document", "GET"): {"site"},
@@ -114,6 +117,10 @@ def world(app, db, demo_inspection):
                      content_type="multipart/form-data").status_code == 302
     document = db.conn.execute("SELECT sha256 FROM response_documents WHERE inspection_id = ? AND attached = 1",
                                [demo_inspection]).fetchone()[0]
+    # A document the program sent before the visit, described as its link does.
+    kind, kept = documents.check(small_pdf("Quality manual"))
+    program_document = documents.store(db, folder_of(db), kind, kept, "manual.pdf", inspection_id=demo_inspection)
+    preparation.add_document(db, demo_inspection, program_document["sha256"], "Quality manual", "1", None)
     own = db.conn.execute("SELECT sha256 FROM finding_photos WHERE standard_code = 'B2.3'").fetchone()[0]
     tokens = {"site": path.rsplit("/", 1)[1],
               "other_site": link_path(review.link(db, other_link), app.secret_key).rsplit("/", 1)[1]}
@@ -123,6 +130,7 @@ def world(app, db, demo_inspection):
             users.new_calendar_nonce(db, user)
             feeds[who] = feed_url(users.by_id(db, user)).split("localhost", 1)[1]
     return {"inspection": demo_inspection, "uid": uid, "tokens": tokens, "document": document,
+            "program_document": program_document["sha256"],
             "released": released, "own_photo": own, "link": link, "feeds": feeds}
 
 
@@ -163,6 +171,8 @@ def request_for(endpoint, method, world, actor):
         "review.revoke_link": f"/inspections/{i}/links/{world['link']}/revoke",
         "review.review_response": f"/inspections/{i}/responses/B1.5/review",
         "review.lead_document": f"/inspections/{i}/documents/{world['document']}",
+        "program_documents.documents_page": f"/inspections/{i}/program-documents",
+        "program_documents.document": f"/inspections/{i}/program-documents/{world['program_document']}",
         "history.history": f"/inspections/{i}/history", "committee.decision": f"/inspections/{i}/committee",
         "calendar.feed": feed, "calendar.manage": "/calendar", "emails.emails": "/emails",
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",

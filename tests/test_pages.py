@@ -429,7 +429,7 @@ def test_offline_manifest_lists_exactly_my_sections_and_their_standards(as_user,
         sections)]
     base = f"/inspections/{demo_inspection}"
     expected = (["/", base] + [f"{base}?only={key}" for key in findings.FILTERS] + [f"{base}/sections/{s}" for s in sections]
-                + [f"{base}/standards/{c}" for c in standards] + [f"{base}/search-index"])
+                + [f"{base}/standards/{c}" for c in standards] + [f"{base}/program-documents", f"{base}/search-index"])
     assert sorted(manifest["pages"]) == sorted(expected)
     for url in manifest["pages"]:
         assert client.get(url).status_code == 200, url

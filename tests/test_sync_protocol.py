@@ -506,7 +506,7 @@ def test_pull_returns_changes_after_the_cursor_scoped_to_the_user(as_user, app, 
 
     # Nothing new: empty lists, same cursor.
     assert pull(one, demo_inspection, cursor).json | {"hlc": None, "server_time": None} == {
-        "cursor": cursor, "findings": [], "photos": [], "flags": [], "hlc": None, "server_time": None}
+        "cursor": cursor, "findings": [], "photos": [], "flags": [], "requests": [], "hlc": None, "server_time": None}
 
     d = Device(clock_ms=T0)
     raw, sha = jpeg()

@@ -16,8 +16,8 @@ from sync import fields as sync_fields
 
 from inspector.app import assets, errors, mailer, security
 from inspector.app.extensions import csrf, htmx
-from inspector.app.views import (auth, calendar, committee, emails, history, inspections, merge, photos, reports,
-                                 review, shell, team)
+from inspector.app.views import (auth, calendar, committee, emails, history, inspections, merge, photos,
+                                 program_documents, reports, review, shell, team)
 from inspector.domain import access, bodies, catalog, db, deadlines, search
 
 # The package's folder (inspector/): the wheel ships templates/ and static/ in it.
@@ -104,7 +104,7 @@ def create_app(test_config=None):
     assets.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
-                      shell.bp, committee.bp, calendar.bp, emails.bp, sync_api.bp):
+                      shell.bp, committee.bp, calendar.bp, emails.bp, program_documents.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.

@@ -57,8 +57,11 @@ def package(db, user, inspection):
     standards = {c: url_for("inspections.standard", inspection_id=inspection_id, code=c) for c, _ in codes}
     here = url_for("inspections.inspection", inspection_id=inspection_id)
     # The inspection page's filters list standards: each filtered address is a page of its own.
+    # The program's documents page too (the documents themselves are stored
+    # section by section, on request: sync/static/sw.js storeDocuments).
     pages = [url_for("inspections.home"), here, *(f"{here}?only={key}" for key in findings.FILTERS),
-             *sections.values(), *standards.values()]
+             *sections.values(), *standards.values(),
+             url_for("program_documents.documents_page", inspection_id=inspection_id)]
     if access.can_see_team_findings(user, inspection):
         # The lead consolidates offline too: the merge screen, its filters and the draft report.
         merge = url_for("merge.merge_screen", inspection_id=inspection_id)

@@ -36,7 +36,10 @@ def by_site(db, site_name):
     return db.conn.execute("SELECT id FROM inspections WHERE site_name = ?", [site_name]).fetchone()
 
 
-_WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, m.team_role, m.reviews_corrections FROM inspections i "
+# member_id: the asking user's id when they are on the team (rules that
+# read the registers ask whose a row is: sync/fields.py prechecks).
+_WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, m.team_role, m.reviews_corrections, m.user_id AS member_id "
+              "FROM inspections i "
               "JOIN catalogs c ON c.id = i.catalog_id "
               "LEFT JOIN members m ON m.inspection_id = i.id AND m.user_id = :u ")
 

@@ -8,6 +8,7 @@ flagged, never applied over the decision.
 """
 from collections import defaultdict
 
+from . import preparation
 from .catalog import DEFICIENT
 from .team import members
 STATES = {
@@ -16,7 +17,8 @@ STATES = {
     "one": "One inspector only",
     "not_assessed": "Not assessed",
 }
-FILTERS = {"disagreements": "Disagreements only", "not_compliant": "Not compliant only"}
+FILTERS = {"disagreements": "Disagreements only", "not_compliant": "Not compliant only",
+           "differs": "Differs from self-assessment"}
 
 
 def standard_state(verdicts):
@@ -37,13 +39,25 @@ def suggested_citation(findings):
                        if f["verdict"] in DEFICIENT and f["note"].strip())
 
 
+def differs_from_self(self_verdict, decision, findings):
+    """Whether the team's verdict differs from the program's own: the lead's
+    decision once made, else any inspector's verdict. Nothing to compare
+    (no self-assessed verdict, or no verdict of the team) is no difference."""
+    if not self_verdict:
+        return False
+    if decision and decision["verdict"]:
+        return decision["verdict"] != self_verdict
+    return any(f["verdict"] and f["verdict"] != self_verdict for f in findings)
+
+
 def board(db, inspection, section=None, only=None):
     """Per standard in catalog order: the inspectors' findings (verdict, note,
     photos), the standard's state, the lead's decision and released photos,
     and whether a finding changed since the lead decided.
 
-    ``only`` is None, 'disagreements' or 'not_compliant' (any deficiency
-    found by an inspector or decided by the lead); ``section`` a section code.
+    ``only`` is None, 'disagreements', 'not_compliant' (any deficiency
+    found by an inspector or decided by the lead) or 'differs' (from the
+    program's self-assessment); ``section`` a section code.
     """
     i, c = inspection["id"], inspection["catalog_id"]
     scope = "AND s.section_code = :sec " if section else ""
@@ -65,6 +79,7 @@ def board(db, inspection, section=None, only=None):
     decided = {d["standard_code"]: dict(d) for d in db.conn.execute(
         "SELECT * FROM decisions WHERE inspection_id = ?", [i])}
     released = {(code, sha) for code, shas in released_photos(db, i).items() for sha in shas}
+    self_assessed = preparation.self_assessment(db, i)
 
     rows = []
     for std in standards:
@@ -85,12 +100,17 @@ def board(db, inspection, section=None, only=None):
             continue
         if only == "not_compliant" and not deficient:
             continue
+        self_verdict = self_assessed[code]["verdict"] if code in self_assessed else None
+        differs = differs_from_self(self_verdict, decision, findings)
+        if only == "differs" and not differs:
+            continue
         rows.append({
             "code": code, "title": std["title"], "section": std["section_code"], "findings": findings,
             "state": state, "decision": decision, "deficient": deficient, "basis": newest,
             # The basis is written with every decision: set means the lead decided.
             "changed": bool(decision and decision["basis_hlc"] and newest > decision["basis"]),
             "suggested_citation": suggested_citation(findings),
+            "self_verdict": self_verdict, "differs": differs,
         })
     return rows
 

@@ -61,12 +61,19 @@ def documents_by_standard(db, inspection_id):
 def requests(db, inspection_id, standard_code=None):
     """Requests for information (not withdrawn text-less ones), oldest first,
     each with who raised it, the program's answer and the documents it attached."""
-    scope, params = ("AND q.standard_code = ? ", [inspection_id, standard_code]) if standard_code else (
-        "", [inspection_id])
+    scope, params = ("AND q.standard_code = ? ", [inspection_id, inspection_id, standard_code]) if standard_code \
+        else ("", [inspection_id, inspection_id])
+    # Closing is written on the closer's own row (the raiser's, or a team
+    # leader's: preparation.request_refusal checks who), so a request is as
+    # its newest closing, on whichever row, says (SQLite's max() takes the
+    # other columns from the row it picks).
     rows = [dict(r) for r in db.conn.execute(
-        "SELECT q.standard_code, q.raised_by, q.request_id, q.text, q.closed, q.text_hlc, "
+        "SELECT q.standard_code, q.raised_by, q.request_id, q.text, q.text_hlc, "
+        "coalesce(c.closed, 0) AS closed, coalesce(c.closed_hlc, '') AS closed_hlc, "
         "u.display_name AS raised_by_name, coalesce(a.answer, '') AS answer "
         "FROM requests q JOIN users u ON u.id = q.raised_by "
+        "LEFT JOIN (SELECT request_id, closed, max(closed_hlc) AS closed_hlc FROM requests "
+        "WHERE inspection_id = ? AND closed_hlc != '' GROUP BY request_id) c ON c.request_id = q.request_id "
         "LEFT JOIN request_answers a ON a.inspection_id = q.inspection_id AND a.request_id = q.request_id "
         f"WHERE q.inspection_id = ? AND q.text != '' {scope}ORDER BY q.text_hlc", params)]
     attached = {}
@@ -84,3 +91,59 @@ def requests(db, inspection_id, standard_code=None):
 def open_requests(db, inspection_id):
     """Requests neither closed nor answered: the report's missing documents."""
     return [r for r in requests(db, inspection_id) if not r["closed"] and not r["answered"]]
+
+
+def request_refusal(db, op, inspection):
+    """The rule of a request for information that reads the registers: an
+    ``rfi`` may not take the id of a request someone else raised, or of one
+    on another standard; ``rfi_closed`` names a request raised on this
+    standard, closed by its raiser or a team leader."""
+    from .access import Refusal
+    rows = db.conn.execute("SELECT standard_code, raised_by FROM requests WHERE inspection_id = ? "
+                           "AND request_id = ? AND text_hlc != ''", [inspection["id"], op["value"]["id"]]).fetchall()
+    mine = inspection["member_id"]
+    if op["field"] == "rfi":
+        if any(r["standard_code"] != op["standard"] or r["raised_by"] != mine for r in rows):
+            return Refusal("request_taken", "This request's id is another request's: the tablet makes a new one.")
+        return None
+    raised = [r for r in rows if r["standard_code"] == op["standard"]]
+    if not raised:
+        return Refusal("unknown_request", "There is no such request for information on this standard.")
+    if inspection["team_role"] != "lead" and all(r["raised_by"] != mine for r in raised):
+        return Refusal("not_raiser", "Only who raised a request for information, or the team leader, closes it.")
+    return None
+
+
+def document(db, inspection_id, sha256):
+    """The stored row (sha256, kind, bytes, filename) of a document of this
+    inspection, the program's or attached to an answer to a request; None
+    for any other, whoever else's it is."""
+    return db.conn.execute(
+        "SELECT d.* FROM documents d WHERE d.sha256 = :s AND ("
+        "EXISTS (SELECT 1 FROM program_documents p WHERE p.inspection_id = :i AND p.sha256 = :s) OR "
+        "EXISTS (SELECT 1 FROM request_documents r WHERE r.inspection_id = :i AND r.sha256 = :s AND r.attached = 1))",
+        {"i": inspection_id, "s": sha256}).fetchone()
+
+
+def documents_by_section(db, inspection, sections=None):
+    """{section code: {"documents": [sha256, ...], "bytes": total}}: the
+    program's documents linked to standards of each section (``sections``:
+    only those), and the documents attached to answers to requests raised
+    there, each counted once a section: what an inspector stores to read
+    that section offline."""
+    out = {}
+    standards = {r[0]: r[1] for r in db.conn.execute(
+        "SELECT code, section_code FROM standards WHERE catalog_id = ? AND depth > 0", [inspection["catalog_id"]])}
+    sized = [(code, doc["sha256"], doc["bytes"])
+             for code, docs in documents_by_standard(db, inspection["id"]).items() for doc in docs]
+    sized += [(r["standard_code"], d["sha256"], d["bytes"])
+              for r in requests(db, inspection["id"]) for d in r["documents"]]
+    for code, sha256, size in sized:
+        section = standards.get(code)
+        if section is None or (sections is not None and section not in sections):
+            continue
+        entry = out.setdefault(section, {"documents": [], "bytes": 0})
+        if sha256 not in entry["documents"]:
+            entry["documents"].append(sha256)
+            entry["bytes"] += size
+    return out

@@ -14,7 +14,7 @@ import csv
 import io
 from collections import Counter, defaultdict
 
-from . import bodies, committee, review, team
+from . import bodies, committee, preparation, review, team
 from .catalog import SCALES
 
 # From the committee's decision on, the report is no longer a draft.
@@ -86,6 +86,12 @@ def draft(db, inspection):
     for s in standards:
         by_part[s["section_code"][:1]][s["verdict"] or "undecided"] += 1
         by_section[s["section_code"]][s["verdict"] or "undecided"] += 1
+    # Where the team's consolidated verdict differs from the program's own.
+    self_assessed = preparation.self_assessment(db, i)
+    differs = [{"code": s["code"], "title": s["title"], "team": labels.get(s["verdict"], s["verdict"]),
+                "program": labels.get(self_assessed[s["code"]]["verdict"], self_assessed[s["code"]]["verdict"])}
+               for s in standards if s["verdict"] and s["code"] in self_assessed
+               and self_assessed[s["code"]]["verdict"] and self_assessed[s["code"]]["verdict"] != s["verdict"]]
     version, issued_on = issues(db, i)
     members = team.members(db, i)
     lead = next((m["display_name"] for m in members if m["team_role"] == "lead"), "")
@@ -106,6 +112,11 @@ def draft(db, inspection):
         "committee_date": inspection["committee_date"],
         # The official text is shown only from a licensed catalog the organisation loaded.
         "show_text": not inspection["illustrative"],
+        "self_assessed": bool(self_assessed), "differs": differs,
+        # Requests for information still open: neither requests nor answers
+        # change after the visit (access.REQUEST_STATES, PROGRAM_STATES), so
+        # those open now are those open when the findings were merged.
+        "missing_documents": preparation.open_requests(db, i),
     }
 
 

@@ -8,6 +8,7 @@ import * as logout from "/static/js/logout.js";
 import * as merge from "/static/js/merge.js";
 import * as offline from "/static/js/offline.js";
 import * as progress from "/static/js/progress.js";
+import * as requests from "/static/js/requests.js";
 import * as search from "/static/js/search.js";
 import * as status from "/static/js/status.js";
 import * as worker from "/static/js/worker.js";
@@ -20,7 +21,7 @@ if (userId) {
   outbox.onChange(refresh);
   // Values pulled from the server (e.g. from this inspector's other tablet)
   // show on the open page without a reload.
-  sync.onPulled(() => { finding.overlayAll(); merge.overlayAll(); });
+  sync.onPulled(() => { finding.overlayAll(); merge.overlayAll(); requests.renderAll(); });
   sync.start();
   htmx.onLoad(bind);
 }
@@ -33,6 +34,7 @@ function bind(root) {
   all("[data-standards]").forEach(progress.overlaySection);
   all("#my-standards").forEach(progress.overlayInspection);
   all("[data-offline-panel]").forEach(offline.bind);
+  all("[data-requests-panel]").forEach(requests.bind);
   all("form.jump[data-search]").forEach(search.bind);
   all("form.logout").forEach(logout.bind);
   const tracked = all("[data-inspection]")[0];
@@ -48,5 +50,6 @@ function refresh() {
     refreshQueued = false;
     status.render();
     finding.renderSaveStates();
+    requests.renderAll();
   });
 }

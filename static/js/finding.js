@@ -4,6 +4,7 @@
 // whether the edit is saved on the tablet and synced.
 import * as outbox from "/sync/static/outbox.js";
 import { prepare } from "/static/js/photos.js";
+import { isRequestField } from "/static/js/requests.js";
 
 const objectUrls = new Map();
 
@@ -194,7 +195,9 @@ function setSaveState(form, text, state) {
 async function renderSaveState(form) {
   const el = form.querySelector("[data-save-state]");
   if (el.dataset.state === "typing") return;
-  const mine = await outbox.opsFor(form.dataset.inspection, form.dataset.standard);
+  // The standard's requests for information say their own state (requests.js).
+  const mine = (await outbox.opsFor(form.dataset.inspection, form.dataset.standard))
+    .filter((op) => !isRequestField(op.field));
   const bad = mine.filter((o) => o.state === "rejected");
   if (bad.length) setSaveState(form, `Not accepted by the server: ${bad[0].reason}`, "problem");
   else if (mine.length) setSaveState(form, "Saved on this tablet, waiting to sync", "saved");

@@ -19,6 +19,68 @@ export function bind(panel) {
   if (button.dataset.bound) return;
   button.dataset.bound = "1";
   button.addEventListener("click", () => makeOffline(panel));
+  bindDocuments(panel);
+}
+
+// --- the program's documents, section by section ----------------------------------
+
+const urlsOf = (row) => row.dataset.urls.split(" ").filter(Boolean);
+
+function bindDocuments(panel) {
+  const rows = [...panel.querySelectorAll("[data-section-documents]")];
+  if (!rows.length) return;
+  panel.addEventListener("click", (e) => {
+    const row = e.target.closest("[data-section-documents]");
+    if (e.target.closest("[data-store-documents]")) storeDocuments(panel, row);
+    else if (e.target.closest("[data-remove-documents]")) removeDocuments(panel, row);
+  });
+  showDocuments(panel);
+}
+
+/** Say per section whether its documents are on this device (the worker's cache answers). */
+async function showDocuments(panel) {
+  const rows = [...panel.querySelectorAll("[data-section-documents]")];
+  let held;
+  try {
+    held = new Set(await worker.ask({ type: "documents-held", userId: userId(), urls: rows.flatMap(urlsOf) }));
+  } catch {
+    return;  // no worker: the buttons say what they would do
+  }
+  for (const row of rows) {
+    const urls = urlsOf(row);
+    const have = urls.filter((url) => held.has(url)).length;
+    row.querySelector("[data-remove-documents]").hidden = !have;
+    row.querySelector("[data-documents-state]").textContent = have === urls.length ? "Stored on this device."
+      : have ? `${have} of ${urls.length} stored on this device.` : "";
+  }
+}
+
+async function storeDocuments(panel, row) {
+  const state = row.querySelector("[data-documents-state]");
+  const button = row.querySelector("[data-store-documents]");
+  const why = await worker.offlineProblem({ wait: true });
+  if (why) { state.textContent = why; return; }
+  button.disabled = true;
+  try {
+    const { failed } = await worker.ask({ type: "store-documents", userId: userId(), urls: urlsOf(row) },
+      ({ stored, total }) => { state.textContent = `Storing documents: ${stored} of ${total}…`; });
+    await showDocuments(panel);
+    if (failed) state.textContent = `${failed} documents could not be stored; try again while online.`;
+  } catch (err) {
+    state.textContent = `Could not store the documents (${err.message}).`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Remove a section's documents from the device. A document is stored once
+ * however many sections it supports: the other sections' rows then say
+ * what they still hold. */
+async function removeDocuments(panel, row) {
+  await worker.ask({ type: "remove-documents", userId: userId(), urls: urlsOf(row) });
+  await showDocuments(panel);
+  row.querySelector("[data-documents-state]").textContent ||= "Removed from this device.";
+  row.querySelector("[data-store-documents]").focus();
 }
 
 /** Forget what this panel noted about a user's offline pages (at logout). */

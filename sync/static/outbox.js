@@ -43,12 +43,16 @@ export function deviceId() {
   return id;
 }
 
-/** The key of one field's register: `inspection|standard|field[:sha256]`
- * (a field about one photo, such as its caption or its release, names it). */
-export function fieldKey(inspectionId, standard, field, sha256) {
-  const f = sha256 ? `${field}:${sha256}` : field;
+/** The key of one field's register: `inspection|standard|field[:about]`
+ * (a field about one photo, such as its caption or its release, names its
+ * hash; a request for information, its id). */
+export function fieldKey(inspectionId, standard, field, about) {
+  const f = about ? `${field}:${about}` : field;
   return `${inspectionId}|${standard}|${f}`;
 }
+
+/** What a value is about, for its key: a photo's hash or a request's id. */
+const aboutOf = (value) => (value && typeof value === "object" ? value.sha256 || value.id : undefined);
 
 /** Open this user's outbox; call once per page before anything else. */
 export async function open(uid) {
@@ -128,7 +132,7 @@ export async function resetClock(serverTime) {
 /** Record one edit: the op goes to the outbox and the value to `values`.
  * With `draft`, the text is first kept synchronously (see drafts below). */
 export async function record({ inspectionId, standard, section, field, value, syncDelay = 0, draft = false }) {
-  const key = fieldKey(inspectionId, standard, field, value && value.sha256);
+  const key = fieldKey(inspectionId, standard, field, aboutOf(value));
   if (draft) writeDraft(key, field, value);  // before the first await: synchronous
   const db = await store.db();
   const tx = db.transaction(["outbox", "values", "meta"], "readwrite");

@@ -14,6 +14,10 @@ const SHELL_PATHS = new Set(SHELL.map((url) => new URL(url, self.location.origin
 const SHELL_CACHE = `shell-${VERSION}`;
 const META_CACHE = "meta";
 const pagesCache = (userId) => `pages-u${userId}`;
+// The program's documents an inspector stored, section by section: a cache
+// of their own, so removing them never touches the pages.
+const documentsCache = (userId) => `documents-u${userId}`;
+const isDocument = (url) => /^\/inspections\/\d+\/program-documents\/[0-9a-f]{64}$/.test(url.pathname);
 const JUMP_KEY = __JUMP_KEY__;  // the server's rule for the jump box's codes (catalog.JUMP_KEY)
 const JUMP_MAPS = "/__jump";  // in a user's page cache: {jump URL: {key: page URL}} per inspection taken offline
 const NETWORK_TIMEOUT_MS = 4000;
@@ -51,6 +55,9 @@ self.addEventListener("message", (event) => {
     work = takeOffline(uid, event.data.bundle || event.data.manifest?.replace(/offline-manifest$/, "offline-bundle"), port);
   }
   else if (type === "logout") work = logOut(uid, event.data.forgetPages);
+  else if (type === "store-documents") work = storeDocuments(uid, event.data.urls, port);
+  else if (type === "documents-held") work = documentsHeld(uid, event.data.urls);
+  else if (type === "remove-documents") work = removeDocuments(uid, event.data.urls);
   else return;
   event.waitUntil(work.then((result) => port?.postMessage({ result }),
                             (err) => port?.postMessage({ error: err.message || String(err) })));
@@ -155,10 +162,69 @@ async function jumpMaps(cache) {
 }
 
 /** After the server logged the user out: nobody's pages are served any more,
- * and theirs are deleted when nothing of theirs waits to sync. */
+ * and theirs (their stored documents too) are deleted when nothing of
+ * theirs waits to sync. */
 async function logOut(userId, forgetPages) {
-  if (forgetPages && userId) await caches.delete(pagesCache(userId));
+  if (forgetPages && userId) {
+    await caches.delete(pagesCache(userId));
+    await caches.delete(documentsCache(userId));
+  }
   await setUser(null);
+}
+
+/** Store documents (their same-origin URLs) in this user's documents cache,
+ * one by one, reporting progress; a document the server does not give this
+ * user is left out and counted. */
+async function storeDocuments(userId, urls, port) {
+  if (!userId) throw new Error("nobody is logged in");
+  const cache = await caches.open(documentsCache(userId));
+  let stored = 0, bytes = 0, failed = 0;
+  for (const url of urls) {
+    try {
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      if (!response.ok || response.redirected) throw new Error(String(response.status));
+      const body = await response.arrayBuffer();
+      await cache.put(url, new Response(body, { status: 200, headers: response.headers }));
+      stored += 1;
+      bytes += body.byteLength;
+    } catch { failed += 1; }  // offline, refused, or the storage quota
+    port?.postMessage({ progress: { stored: stored + failed, total: urls.length } });
+  }
+  return { stored, bytes, failed };
+}
+
+/** Which of `urls` this user's documents cache holds. */
+async function documentsHeld(userId, urls) {
+  if (!userId || !(await caches.has(documentsCache(userId)))) return [];
+  const cache = await caches.open(documentsCache(userId));
+  const held = [];
+  for (const url of urls) if (await cache.match(url)) held.push(url);
+  return held;
+}
+
+async function removeDocuments(userId, urls) {
+  if (!userId) return 0;
+  const cache = await caches.open(documentsCache(userId));
+  let removed = 0;
+  for (const url of urls) removed += (await cache.delete(url)) ? 1 : 0;
+  return removed;
+}
+
+/** A document: the stored copy when this user stored it (a document is
+ * named by its hash, so the copy never goes stale), else the network. */
+async function documentFromCacheOrNetwork(request) {
+  const url = new URL(request.url);
+  if (currentUser === null) await userCache();  // learn who is logged in after a restart
+  if (currentUser && await caches.has(documentsCache(currentUser))) {
+    const hit = await (await caches.open(documentsCache(currentUser))).match(url.pathname);
+    if (hit) return hit;
+  }
+  try {
+    return await fetch(request);
+  } catch {
+    return offlinePage("This document is not stored on this device. Store its section's documents on the " +
+                       "inspection page while online to read it offline.");
+  }
 }
 
 async function userCache() {
@@ -250,6 +316,7 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (url.pathname.startsWith("/photos/")) { event.respondWith(networkFirst(request)); return; }
+  if (isDocument(url)) { event.respondWith(documentFromCacheOrNetwork(request)); return; }
   // The login page is never stored (it carries a form token), but offline it
   // answers with our page rather than the browser's error.
   if (url.pathname === "/login") {

@@ -273,8 +273,10 @@ async function pullChanges() {
         if (set.owner && String(row[set.owner]) !== userId) continue;  // this user's own rows only
         for (const c of set.columns) {
           const read = c.as === "bool" ? Boolean(row[c.column]) : row[c.column];
-          const value = c.key ? { sha256: row.sha256, [c.key]: read } : read;
-          await take(row.standard, c.field, c.key ? row.sha256 : null, value, row[`${c.column}_hlc`]);
+          // What the value is about (a photo's hash, a request's id), as the field table says.
+          const [idColumn, idName] = c.id || [];
+          const value = c.key ? { [idName]: row[idColumn], [c.key]: read } : read;
+          await take(row.standard, c.field, c.key ? row[idColumn] : null, value, row[`${c.column}_hlc`]);
         }
       }
     }

@@ -7,7 +7,8 @@ from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inspector.domain import access, catalog, deadlines, findings, inspections, review, search, team, users
+from inspector.domain import (access, catalog, deadlines, findings, inspections, preparation, review, search, team,
+                              users)
 from inspector.domain.db import get_db
 from inspector.app.extensions import htmx
 from inspector.domain.findings import FILTER_EMPTY, FILTERS
@@ -66,10 +67,13 @@ def inspection(inspection_id):
         for r in findings.standards_with_my_verdicts(db, g.user, ins, scope):
             by_section.setdefault(r["section_code"], []).append(r)
         groups = [(s, by_section[s["code"]]) for s in (mine or sections) if s["code"] in by_section]
+    # The program's documents to store on the tablet, section by section (those taken offline).
+    stored = preparation.documents_by_section(db, ins, set(scope) if scope else None)
+    section_documents = [(s, stored[s["code"]]) for s in (mine or sections) if s["code"] in stored]
     return render_template("inspections/inspection.html", inspection=ins, mine=mine, others=others,
                            next_due=deadlines.next_due(db, ins), today=date.today(),
                            team=team.members(db, inspection_id),
-                           my_standards=my_standards,
+                           my_standards=my_standards, section_documents=section_documents,
                            groups=groups, marks=marks, **filtering)
 
 
@@ -106,7 +110,18 @@ def standard(inspection_id, code):
     return render_template("inspections/standard.html", inspection=ins, standard=std, section=sec,
                            prev=prev, next=nxt, finding=finding, photos=photos,
                            flagged=bool(flagged), flag_hlc=flag_hlc, editable=frozen is None,
-                           read_only_why=frozen.reason if frozen else "")
+                           read_only_why=frozen.reason if frozen else "", **_prepared(db, ins, code))
+
+
+def _prepared(db, ins, code):
+    """What the program prepared on a standard (its self-assessment and
+    documents) and the team's requests for information on it, with whether
+    this user may raise one now (the rule push applies)."""
+    asking = access.request_refusal(g.user, ins)
+    return {"self_assessed": preparation.self_assessment(db, ins["id"]).get(code),
+            "program_documents": preparation.documents_by_standard(db, ins["id"]).get(code, []),
+            "requests": preparation.requests(db, ins["id"], code),
+            "may_ask": asking is None, "may_close_any": access.can_see_team_findings(g.user, ins)}
 
 
 @bp.route("/inspections/<int:inspection_id>/jump")

@@ -59,6 +59,9 @@ RULES = {
     ("review.revoke_link", "POST"): LEAD, ("review.review_response", "POST"): LEAD,
     ("review.lead_document", "GET"): LEAD,
     ("history.history", "GET"): LEAD_OR_ADMIN,
+    # Programs: those who set up inspections see every one; a team member the
+    # program of an inspection they are on (the outsider's is another program).
+    ("programs.listing", "GET"): SETS_UP, ("programs.program", "GET"): SETS_UP | TEAM,
     ("review.site", "GET"): {"site"}, ("review.site_save", "POST"): {"site"},
     ("review.site_upload", "POST"): {"site"}, ("review.site_document", "GET"): {"site"},
     ("review.site_photo", "GET"): {"site"},
@@ -120,7 +123,8 @@ def world(app, db, demo_inspection):
         for who, user in uid.items():
             users.new_calendar_nonce(db, user)
             feeds[who] = feed_url(users.by_id(db, user)).split("localhost", 1)[1]
-    return {"inspection": demo_inspection, "uid": uid, "tokens": tokens, "document": document,
+    return {"inspection": demo_inspection, "program": inspections.plain(db, demo_inspection)["program_id"],
+            "uid": uid, "tokens": tokens, "document": document,
             "released": released, "own_photo": own, "link": link, "feeds": feeds}
 
 
@@ -163,6 +167,7 @@ def request_for(endpoint, method, world, actor):
         "review.lead_document": f"/inspections/{i}/documents/{world['document']}",
         "history.history": f"/inspections/{i}/history", "committee.decision": f"/inspections/{i}/committee",
         "calendar.feed": feed, "calendar.manage": "/calendar",
+        "programs.listing": "/programs", "programs.program": f"/programs/{world['program']}",
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
         "review.site_document": f"{site}/documents/{world['document']}",
         "review.site_photo": f"{site}/photos/{world['released']}",

@@ -101,6 +101,19 @@ def can_lead_teams(user):
     return user["role"] == "lead"
 
 
+# --- programs ------------------------------------------------------------------------
+
+def can_list_programs(user):
+    """The list of every program: those who set up inspections."""
+    return can_set_up_inspections(user)
+
+
+def can_view_program(user, on_its_teams):
+    """A program's page: admins and leads, and whoever is on the team of one
+    of its inspections (``on_its_teams``); others get a 404."""
+    return can_list_programs(user) or bool(on_its_teams)
+
+
 # --- one inspection ----------------------------------------------------------------
 
 def can_view_inspection(user, inspection):

@@ -280,6 +280,12 @@ def can_manage_links(user, inspection):
     return can_see_team_findings(user, inspection)
 
 
+def has_site_review(inspection):
+    """An internal audit (the program auditing itself) has no site review of
+    its draft: no review link is issued for it."""
+    return "factual_accuracy" in path(inspection)
+
+
 # What the site writes in each state: factual accuracy comments on the draft
 # citations (and nothing else: "make no changes until the committee's
 # decision"), then its corrections with evidence, round by round.

@@ -9,6 +9,7 @@ flagged, never applied over the decision.
 from collections import defaultdict
 
 from .catalog import DEFICIENT
+from .programs import FOLLOW_UP_KINDS
 from .team import members
 STATES = {
     "agreed": "Agreed",
@@ -16,7 +17,23 @@ STATES = {
     "one": "One inspector only",
     "not_assessed": "Not assessed",
 }
-FILTERS = {"disagreements": "Disagreements only", "not_compliant": "Not compliant only"}
+FILTERS = {"disagreements": "Disagreements only", "not_compliant": "Not compliant only",
+           "cited_last_time": "Cited last time"}
+
+
+def filters(inspection):
+    """The filters the merge screen offers: `Cited last time` only where there
+    can be a last time (a renewal, interim audit or focused inspection)."""
+    return {k: v for k, v in FILTERS.items() if k != "cited_last_time" or inspection["kind"] in FOLLOW_UP_KINDS}
+
+
+def cited_last_time_codes(db, inspection):
+    """The standards the program's earlier inspection cited, in this edition."""
+    # Imported here: cited_last_time reads review, which reads this module.
+    from . import cited_last_time
+    if inspection["kind"] not in FOLLOW_UP_KINDS:
+        return set()
+    return cited_last_time.codes(cited_last_time.carried(db, inspection))
 
 
 def standard_state(verdicts):
@@ -42,8 +59,9 @@ def board(db, inspection, section=None, only=None):
     photos), the standard's state, the lead's decision and released photos,
     and whether a finding changed since the lead decided.
 
-    ``only`` is None, 'disagreements' or 'not_compliant' (any deficiency
-    found by an inspector or decided by the lead); ``section`` a section code.
+    ``only`` is None, 'disagreements', 'not_compliant' (any deficiency
+    found by an inspector or decided by the lead) or 'cited_last_time' (cited
+    by the program's earlier inspection); ``section`` a section code.
     """
     i, c = inspection["id"], inspection["catalog_id"]
     scope = "AND s.section_code = :sec " if section else ""
@@ -65,6 +83,7 @@ def board(db, inspection, section=None, only=None):
     decided = {d["standard_code"]: dict(d) for d in db.conn.execute(
         "SELECT * FROM decisions WHERE inspection_id = ?", [i])}
     released = {(code, sha) for code, shas in released_photos(db, i).items() for sha in shas}
+    cited_before = cited_last_time_codes(db, inspection)
 
     rows = []
     for std in standards:
@@ -85,12 +104,14 @@ def board(db, inspection, section=None, only=None):
             continue
         if only == "not_compliant" and not deficient:
             continue
+        if only == "cited_last_time" and code not in cited_before:
+            continue
         rows.append({
             "code": code, "title": std["title"], "section": std["section_code"], "findings": findings,
             "state": state, "decision": decision, "deficient": deficient, "basis": newest,
             # The basis is written with every decision: set means the lead decided.
             "changed": bool(decision and decision["basis_hlc"] and newest > decision["basis"]),
-            "suggested_citation": suggested_citation(findings),
+            "suggested_citation": suggested_citation(findings), "cited_last_time": code in cited_before,
         })
     return rows
 

@@ -27,15 +27,6 @@ def filters(inspection):
     return {k: v for k, v in FILTERS.items() if k != "cited_last_time" or inspection["kind"] in FOLLOW_UP_KINDS}
 
 
-def cited_last_time_codes(db, inspection):
-    """The standards the program's earlier inspection cited, in this edition."""
-    # Imported here: cited_last_time reads review, which reads this module.
-    from . import cited_last_time
-    if inspection["kind"] not in FOLLOW_UP_KINDS:
-        return set()
-    return cited_last_time.codes(cited_last_time.carried(db, inspection))
-
-
 def standard_state(verdicts):
     """agreed, disagreement, one (inspector only) or not_assessed, from the
     verdicts the inspectors gave (None for none)."""
@@ -54,14 +45,15 @@ def suggested_citation(findings):
                        if f["verdict"] in DEFICIENT and f["note"].strip())
 
 
-def board(db, inspection, section=None, only=None):
+def board(db, inspection, section=None, only=None, cited_before=frozenset()):
     """Per standard in catalog order: the inspectors' findings (verdict, note,
     photos), the standard's state, the lead's decision and released photos,
     and whether a finding changed since the lead decided.
 
     ``only`` is None, 'disagreements', 'not_compliant' (any deficiency
     found by an inspector or decided by the lead) or 'cited_last_time' (cited
-    by the program's earlier inspection); ``section`` a section code.
+    by the program's earlier inspection: the codes ``cited_before``, from
+    cited_last_time); ``section`` a section code.
     """
     i, c = inspection["id"], inspection["catalog_id"]
     scope = "AND s.section_code = :sec " if section else ""
@@ -83,7 +75,6 @@ def board(db, inspection, section=None, only=None):
     decided = {d["standard_code"]: dict(d) for d in db.conn.execute(
         "SELECT * FROM decisions WHERE inspection_id = ?", [i])}
     released = {(code, sha) for code, shas in released_photos(db, i).items() for sha in shas}
-    cited_before = cited_last_time_codes(db, inspection)
 
     rows = []
     for std in standards:

@@ -35,6 +35,7 @@ from inspector.app import create_app, demo
 from inspector.domain import sessions, users
 from inspector.domain.db import connect, database_path
 from inspector.app.demo import seed
+from inspector.app.demo_renewal import demo_pdf
 
 PASSWORD = "demo-field-visit"  # the password policy asks 12 characters or more
 # A hash names its own method, so the server checks a cheap hash as well as
@@ -94,18 +95,7 @@ def demo_photo_hashes():
 
 def small_pdf(text="Evidence", pages=1):
     """A real PDF (pages with a line of text each), as an evidence document."""
-    import pikepdf
-    pdf = pikepdf.new()
-    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
-                                                BaseFont=pikepdf.Name.Helvetica))
-    for n in range(pages):
-        pdf.add_blank_page()
-        page = pdf.pages[-1]
-        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
-        page.Contents = pdf.make_stream(f"BT /F1 12 Tf 72 712 Td ({text} {n + 1}) Tj ET".encode())
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()
+    return demo_pdf(text, pages)
 
 
 def read_only_db(data_dir):

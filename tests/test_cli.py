@@ -158,8 +158,9 @@ def test_the_demo_prints_the_logins_and_can_be_run_twice(data):
     for username in DEMO_USERS:
         assert re.search(rf"^\s+{username}\s", first.output, re.M), username
     before = demo_counts(data)
-    # Two inspections: FACT's on site, JACIE's in its corrections.
-    assert before["users"] == len(DEMO_USERS) and before["inspections"] == 2 and before["ops"] > 0
+    # Four inspections: FACT's merging, JACIE's in its corrections, and a
+    # program's earlier (closed) inspection and its renewal being prepared.
+    assert before["users"] == len(DEMO_USERS) and before["inspections"] == 4 and before["ops"] > 0
 
     second = run("demo", "--data", data, "--no-serve", "--password", "demo-passphrase")
     assert second.exit_code == 0, second.output

@@ -29,6 +29,10 @@ from inspector.domain.db import connect, database_path
 from tests.helpers import (Device, committee_decides, coordinator_id, demo_photo_hashes, forward, push,
                            read_only_db, small_pdf)
 
+# The site's documents: the demo's program (a renewal being prepared) has
+# documents of its own, which these tests of the site's evidence leave out.
+SITE_DOCUMENTS = "documents WHERE sha256 NOT IN (SELECT sha256 FROM program_documents)"
+
 
 from test_merge import DEMO_NOTES
 
@@ -265,7 +269,7 @@ def gps_jpeg():
 @pytest.mark.usefixtures("correcting")
 def test_a_pdf_is_kept_and_served_only_as_a_download(link, site, db, as_user, demo_inspection):
     assert upload(site, link, "plan.pdf", PDF).status_code == 302
-    sha = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
+    sha = db.conn.execute(f"SELECT sha256 FROM {SITE_DOCUMENTS}").fetchone()[0]
     response = site.get(f"{link}/documents/{sha}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert "Action plan 1" in pypdf.PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
@@ -287,7 +291,7 @@ def test_a_document_that_is_not_what_it_says_is_refused_and_nothing_kept(link, s
     response = upload(site, link, name, data)
     assert response.status_code == status
     assert "Nothing was saved" in response.get_data(as_text=True)
-    assert db.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 0
+    assert db.conn.execute(f"SELECT count(*) FROM {SITE_DOCUMENTS}").fetchone()[0] == 0
     assert db.conn.execute("SELECT count(*) FROM ops WHERE field = 'evidence'").fetchone()[0] == 0
 
 
@@ -296,23 +300,25 @@ def test_an_evidence_image_loses_its_gps_and_camera_data(link, site, db, app):
     raw = gps_jpeg()
     assert b"GPS" in raw or Image.open(io.BytesIO(raw)).getexif()
     assert upload(site, link, "ward.jpg", raw).status_code == 302
-    sha, kind = db.conn.execute("SELECT sha256, kind FROM documents").fetchone()
+    sha, kind = db.conn.execute(f"SELECT sha256, kind FROM {SITE_DOCUMENTS}").fetchone()
     kept = site.get(f"{link}/documents/{sha}").data
     assert kind == "jpeg" and kept != raw
     assert not Image.open(io.BytesIO(kept)).getexif()
 
 
 def stored_files(app):
-    """The document files in the data folder."""
+    """The document files in the data folder, but the demo program's own (see SITE_DOCUMENTS)."""
     folder = Path(app.config["DATA_DIR"]) / "documents"
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    program = {r[0] for r in read_only_rows(app, "SELECT sha256 FROM program_documents", all_rows=True)}
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in program) if folder.is_dir() else []
 
 
 def nothing_stored(app, db):
     """No document row, file, evidence op or upload record, and nothing counted against a link."""
-    return (db.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 0 and stored_files(app) == []
+    return (db.conn.execute(f"SELECT count(*) FROM {SITE_DOCUMENTS}").fetchone()[0] == 0 and stored_files(app) == []
             and db.conn.execute("SELECT count(*) FROM ops WHERE field = 'evidence'").fetchone()[0] == 0
-            and db.conn.execute("SELECT count(*) FROM audit WHERE action = 'document.uploaded'").fetchone()[0] == 0
+            and db.conn.execute("SELECT count(*) FROM audit WHERE action = 'document.uploaded' AND subject NOT IN "
+                                "(SELECT sha256 FROM program_documents)").fetchone()[0] == 0
             and db.conn.execute("SELECT sum(documents_uploaded) + sum(document_bytes) FROM review_links"
                                 ).fetchone()[0] == 0)
 
@@ -415,7 +421,7 @@ def test_a_pdf_is_stored_without_what_could_act_when_opened(link, site, db, app)
     with pikepdf.open(io.BytesIO(raw)) as pdf:                                   # the test's PDF is armed
         assert {"/OpenAction", "/JS", "/EF", "/XFA"} <= everything_in(pdf)[0]
     assert upload(site, link, "agreement.pdf", raw).status_code == 302
-    sha = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
+    sha = db.conn.execute(f"SELECT sha256 FROM {SITE_DOCUMENTS}").fetchone()[0]
     [path] = stored_files(app)
     kept = path.read_bytes()
     assert path.name == sha == hashlib.sha256(kept).hexdigest()                  # named by what is stored
@@ -432,7 +438,7 @@ def test_a_pdf_is_stored_without_what_could_act_when_opened(link, site, db, app)
     assert "Signed agreement 1" in pypdf.PdfReader(io.BytesIO(kept)).pages[0].extract_text()
     # The same file again is the same stored file, under the same hash.
     assert upload(site, link, "agreement.pdf", raw).status_code == 302
-    assert stored_files(app) == [path] and db.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+    assert stored_files(app) == [path] and db.conn.execute(f"SELECT count(*) FROM {SITE_DOCUMENTS}").fetchone()[0] == 1
 
 
 # --- uploads are checked before they are stored -----------------------------------------
@@ -505,7 +511,7 @@ def test_a_link_stores_no_more_than_its_quota(limit, app, link, site, db, as_use
     assert refused.status_code == 403
     assert re.search(r'id="document-error-B1.5" role="alert"><strong>The file was not attached.</strong> This link '
                      r'has attached its limit of', refused.get_data(as_text=True))
-    assert db.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == len(stored_files(app)) == 1
+    assert db.conn.execute(f"SELECT count(*) FROM {SITE_DOCUMENTS}").fetchone()[0] == len(stored_files(app)) == 1
     counted = db.conn.execute("SELECT documents_uploaded, document_bytes FROM review_links WHERE documents_uploaded > 0")
     assert [tuple(r) for r in counted] == [(1, kept)]
     # Another person's link of the same inspection has a quota of its own.
@@ -529,12 +535,13 @@ def test_a_link_sending_too_fast_is_answered_429_with_retry_after(new_app, tmp_p
     answer = site.get(f"{link}/photos/{'0' * 64}", headers={"Accept": "application/json"})
     assert answer.status_code == 429 and answer.json["error"] == "too_many_requests"
     assert site.get(other).status_code == 200                                          # each link its own bucket
-    assert read_only_rows(fast, "SELECT count(*) FROM documents") == 0
+    assert read_only_rows(fast, f"SELECT count(*) FROM {SITE_DOCUMENTS}") == 0
 
 
-def read_only_rows(app, sql):
+def read_only_rows(app, sql, all_rows=False):
+    """The first value of ``sql``'s answer (every row, with ``all_rows``), read without writing."""
     with contextlib.closing(read_only_db(app.config["DATA_DIR"])) as conn:
-        return conn.execute(sql).fetchone()[0]
+        return conn.execute(sql).fetchall() if all_rows else conn.execute(sql).fetchone()[0]
 
 
 def test_a_token_bucket_refills_at_its_rate():

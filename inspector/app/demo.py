@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 
 from inspector.domain import audit, catalog, inspections, photos, review, team, users
 from inspector.domain.db import folder_of, transaction
+from inspector.app import demo_renewal
 
 SITE = "Northbridge University Hospital, CAR-T program (demo)"
 USERS = [
@@ -133,9 +134,10 @@ def seed(db, password):
                          after={"issued_to": SITE_REVIEWER[0], "email": SITE_REVIEWER[1], "days": 30})
     jacie = inspections.by_site(db, JACIE_SITE)
     jacie_id = jacie[0] if jacie else _jacie_inspection(db, catalog_id, ids)
+    renewal = demo_renewal.seed(db, catalog_id, ids, _Tablet, _decide, _Form)
     return {"site": SITE, "inspection_id": inspection_id, "standards": catalog.count_standards(db, catalog_id),
             "jacie_site": JACIE_SITE, "jacie_link": dict(review.live_links(db, jacie_id)[0]),
-            "users": [(u, r) for u, r, _ in USERS], "link": dict(review.link(db, link_id))}
+            "users": [(u, r) for u, r, _ in USERS], "link": dict(review.link(db, link_id)), "renewal": renewal}
 
 
 def demo_photo(caption):

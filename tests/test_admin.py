@@ -10,7 +10,8 @@ SITE = "Eastgate Medical Centre, cell therapy unit"
 
 
 def new_inspection(client, **form):
-    data = {"site_name": SITE, "catalog_id": "1", "starts_on": "2026-05-04", "ends_on": "2026-05-06", "body": "fact"}
+    data = {"program_name": SITE, "catalog_id": "1", "starts_on": "2026-05-04", "ends_on": "2026-05-06", "body": "fact",
+            "kind": "internal" if form.get("body") == "internal" else "initial"}
     return client.post("/inspections/new", data={**data, **form})
 
 
@@ -76,8 +77,8 @@ def test_taking_an_inspector_off_the_team_takes_away_the_inspection(as_user, db,
 
 
 @pytest.mark.parametrize("form, message", [
-    ({"site_name": ""}, "Give the site&#39;s name."),
-    ({"site_name": "   "}, "Give the site&#39;s name."),
+    ({"program_name": ""}, "Give the program&#39;s name."),
+    ({"program_name": "   "}, "Give the program&#39;s name."),
     ({"starts_on": "2026-13-01"}, "Give the first and last day as dates."),
     ({"ends_on": ""}, "Give the first and last day as dates."),
     ({"starts_on": "next monday"}, "Give the first and last day as dates."),

@@ -63,6 +63,9 @@ RULES = {
     # The program's documents, sent before the visit: the team reads them, and admins.
     ("program_documents.documents_page", "GET"): TEAM_OR_ADMIN, ("program_documents.document", "GET"): TEAM_OR_ADMIN,
     ("history.history", "GET"): LEAD_OR_ADMIN,
+    # Programs: those who set up inspections see every one; a team member the
+    # program of an inspection they are on (the outsider's is another program).
+    ("programs.listing", "GET"): SETS_UP, ("programs.program", "GET"): SETS_UP | TEAM,
     ("review.site", "GET"): {"site"}, ("review.site_save", "POST"): {"site"},
     ("review.site_upload", "POST"): {"site"}, ("review.site_document", "GET"): {"site"},
     ("review.site_photo", "GET"): {"site"},
@@ -129,8 +132,8 @@ def world(app, db, demo_inspection):
         for who, user in uid.items():
             users.new_calendar_nonce(db, user)
             feeds[who] = feed_url(users.by_id(db, user)).split("localhost", 1)[1]
-    return {"inspection": demo_inspection, "uid": uid, "tokens": tokens, "document": document,
-            "program_document": program_document["sha256"],
+    return {"inspection": demo_inspection, "program": inspections.plain(db, demo_inspection)["program_id"],
+            "uid": uid, "tokens": tokens, "document": document, "program_document": program_document["sha256"],
             "released": released, "own_photo": own, "link": link, "feeds": feeds}
 
 
@@ -175,6 +178,7 @@ def request_for(endpoint, method, world, actor):
         "program_documents.document": f"/inspections/{i}/program-documents/{world['program_document']}",
         "history.history": f"/inspections/{i}/history", "committee.decision": f"/inspections/{i}/committee",
         "calendar.feed": feed, "calendar.manage": "/calendar", "emails.emails": "/emails",
+        "programs.listing": "/programs", "programs.program": f"/programs/{world['program']}",
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
         "review.site_document": f"{site}/documents/{world['document']}",
         "review.site_photo": f"{site}/photos/{world['released']}",

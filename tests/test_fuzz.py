@@ -166,7 +166,8 @@ CITED = "B1.5"  # one of the demo's draft citations: the site answers it
 ROUTES = {
     "auth.login": ("/login", ["username", "password"]),
     "auth.logout": ("/logout", ["csrf_token"]),
-    "team.new_inspection": ("/inspections/new", ["site_name", "catalog_id", "starts_on", "ends_on", "request_id"]),
+    "team.new_inspection": ("/inspections/new", ["program_id", "program_name", "facility-clinical", "kind", "catalog_id",
+                                                "starts_on", "ends_on", "request_id"]),
     "team.team": ("/inspections/{i}/team", ["member-{lead}", "member-{inspector1}", "assign-{inspector1}-B1",
                                             "assign-{inspector1}-{code}"]),
     "review.site_save": ("/review/{i}/{token}", ["citation", f"round-{CITED}", f"factual_comment-{CITED}",

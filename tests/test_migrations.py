@@ -158,3 +158,25 @@ def test_inspections_from_before_the_cycle_take_its_states_and_users_keep_their_
     assert {"committee_date", "outcome", "decided_by"} <= set(db["inspections"].columns_dict)
     assert db["committee_decisions"].exists()
     assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS)
+
+
+def test_inspections_from_before_programs_get_one_program_per_site_name_and_a_type(tmp_path):
+    """Two inspections of the same site share one program (named as the site);
+    each becomes an initial inspection, an internal audit's an internal one."""
+    old = sqlite_utils.Database(database_before(tmp_path / "old.sqlite3", "CREATE TABLE programs"))
+    assert "programs" not in old.table_names() and "kind" not in old["inspections"].columns_dict
+    old["users"].insert({"id": 1, "username": "iris", "display_name": "Iris", "role": "admin", "password_hash": "x"})
+    old["catalogs"].insert({"id": 1, "edition": "e", "source": "s"})
+    for i, (site, body, starts) in enumerate([("Northbridge", "fact", "2024-03-01"), ("Riverside", "jacie", "2025-01-10"),
+                                              ("Northbridge", "fact", "2026-03-01"),
+                                              ("Northbridge", "internal", "2025-09-01")], start=1):
+        old["inspections"].insert({"id": i, "site_name": site, "catalog_id": 1, "starts_on": starts,
+                                   "ends_on": starts, "created_by": 1, "body": body})
+    old.conn.close()
+
+    db = connect(tmp_path / "old.sqlite3")
+    rows = {r["id"]: r for r in db["inspections"].rows}
+    assert rows[1]["program_id"] == rows[3]["program_id"] == rows[4]["program_id"] != rows[2]["program_id"]
+    assert {p["id"]: p["name"] for p in db["programs"].rows} == {
+        rows[1]["program_id"]: "Northbridge", rows[2]["program_id"]: "Riverside"}
+    assert {i: r["kind"] for i, r in rows.items()} == {1: "initial", 2: "initial", 3: "initial", 4: "internal"}

@@ -17,8 +17,9 @@ from sync import fields as sync_fields
 from inspector.app import assets, errors, mailer, security
 from inspector.app.extensions import csrf, htmx
 from inspector.app.views import (auth, calendar, committee, emails, history, inspections, merge, photos,
-                                 program_documents, reports, review, shell, team)
+                                 program_documents, programs, reports, review, shell, team)
 from inspector.domain import access, bodies, catalog, db, deadlines, search
+from inspector.domain import programs as programs_data
 
 # The package's folder (inspector/): the wheel ships templates/ and static/ in it.
 _HERE = Path(__file__).resolve().parent.parent
@@ -104,12 +105,13 @@ def create_app(test_config=None):
     assets.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
-                      shell.bp, committee.bp, calendar.bp, emails.bp, program_documents.bp, sync_api.bp):
+                      shell.bp, committee.bp, calendar.bp, emails.bp, program_documents.bp, programs.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.
     app.jinja_env.globals.update(access=access, deficient=catalog.DEFICIENT, search=search, deadlines=deadlines,
-                                 field_table=sync_fields.client_table(), jump_key=catalog.JUMP_KEY)
+                                 field_table=sync_fields.client_table(), jump_key=catalog.JUMP_KEY,
+                                 inspection_kinds=programs_data.INSPECTION_KINDS)
 
     @app.context_processor
     def inspection_words():

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from inspector.app import create_app, default_data_dir, private_data_dir, private_files, server
-from inspector.domain import audit, backups, dumps, users
+from inspector.domain import audit, backups, dumps, edition_maps, users
 from inspector.domain import catalog as catalog_mod
 from inspector.domain.db import connect, database_path, migrations_schema, release
 
@@ -279,6 +279,34 @@ def catalog_list(data_dir):
         label = " (illustrative)" if row["illustrative"] else ""
         click.echo(f"{row['id']:>3}  {row['edition']}{label}: {row['standards']} standards, "
                    f"{row['scale'].upper()} verdicts")
+
+
+@catalog.command("map")
+@data_option
+@click.argument("old")
+@click.argument("new")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def catalog_map(data_dir, old, new, file):
+    """Import the edition map from edition OLD to edition NEW (names, as
+    `inspector catalog list` shows them): a CSV with the header
+    old_code,new_code, one standard a line. All or nothing: every problem is
+    listed with its line number and nothing is stored. A second map for the
+    same two editions replaces the first.
+
+    \b
+    The earlier citations of a renewal on NEW are found again through it:
+      inspector catalog map "IEC 3rd edition (illustrative, not the official text)" \\
+        "IEC 3rd edition (illustrative v2, not the official text)" iec3_illustrative_v1_to_v2.csv"""
+    db = _open(data_dir)
+    try:
+        stored, replaced = edition_maps.import_file(db, old, new, file)
+    except edition_maps.MapError as exc:
+        for problem in exc.problems:
+            click.echo(f"Error: {problem}", err=True)
+        click.echo("Nothing was imported.", err=True)
+        sys.exit(1)
+    click.echo(f"Imported the map of {stored} codes from {old!r} to {new!r}"
+               + (f", in place of the earlier map of {replaced} codes." if replaced else "."))
 
 
 @catalog.command("synthetic")

@@ -106,6 +106,19 @@ def can_lead_teams(user):
     return user["role"] == "lead"
 
 
+# --- programs ------------------------------------------------------------------------
+
+def can_list_programs(user):
+    """The list of every program: those who set up inspections."""
+    return can_set_up_inspections(user)
+
+
+def can_view_program(user, on_its_teams):
+    """A program's page: admins and leads, and whoever is on the team of one
+    of its inspections (``on_its_teams``); others get a 404."""
+    return can_list_programs(user) or bool(on_its_teams)
+
+
 # --- one inspection ----------------------------------------------------------------
 
 def can_view_inspection(user, inspection):
@@ -270,6 +283,12 @@ def can_read_for_committee(user, inspection):
 def can_manage_links(user, inspection):
     """Issuing and revoking the site's review links, and reading its responses: the lead."""
     return can_see_team_findings(user, inspection)
+
+
+def has_site_review(inspection):
+    """An internal audit (the program auditing itself) has no site review of
+    its draft: no review link is issued for it."""
+    return "factual_accuracy" in path(inspection)
 
 
 # What the site writes in each state: factual accuracy comments on the draft

@@ -1,5 +1,7 @@
 """Inspections: creating them, finding them for the user who asks, and
 their state."""
+from datetime import date
+
 from . import access, audit, bodies, programs
 from .db import joined_transaction
 
@@ -16,6 +18,9 @@ def create(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id
     scale = bodies.scale_for(body, scale) or db.conn.execute(
         "SELECT scale FROM catalogs WHERE id = ?", [catalog_id]).fetchone()[0]
     kind = kind or ("internal" if body == "internal" else "initial")
+    refused = programs.kind_refusal(kind, body)
+    if refused:
+        raise ValueError(refused)
     facts = {"site_name": site_name, "catalog_id": catalog_id, "starts_on": starts_on, "ends_on": ends_on,
              "body": body, "scale": scale, "kind": kind, **({"state": state} if state else {})}
     with joined_transaction(db):
@@ -25,6 +30,13 @@ def create(db, site_name, catalog_id, starts_on, ends_on, created_by, request_id
         audit.record(db, "inspection.created", inspection_id=inspection_id, user_id=created_by, device=device,
                      subject=site_name, after=facts)
     return inspection_id
+
+
+def first_state(starts_on, today=None):
+    """Where a new inspection starts: preparing when its first day is still
+    ahead (the program's self-assessment, requests for information), else
+    on site."""
+    return "preparing" if starts_on > (today or date.today()).isoformat() else "on_site"
 
 
 def by_request(db, request_id):

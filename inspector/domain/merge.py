@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from . import preparation
 from .catalog import DEFICIENT
+from .programs import FOLLOW_UP_KINDS
 from .team import members
 STATES = {
     "agreed": "Agreed",
@@ -18,7 +19,13 @@ STATES = {
     "not_assessed": "Not assessed",
 }
 FILTERS = {"disagreements": "Disagreements only", "not_compliant": "Not compliant only",
-           "differs": "Differs from self-assessment"}
+           "differs": "Differs from self-assessment", "cited_last_time": "Cited last time"}
+
+
+def filters(inspection):
+    """The filters the merge screen offers: `Cited last time` only where there
+    can be a last time (a renewal, interim audit or focused inspection)."""
+    return {k: v for k, v in FILTERS.items() if k != "cited_last_time" or inspection["kind"] in FOLLOW_UP_KINDS}
 
 
 def standard_state(verdicts):
@@ -50,14 +57,16 @@ def differs_from_self(self_verdict, decision, findings):
     return any(f["verdict"] and f["verdict"] != self_verdict for f in findings)
 
 
-def board(db, inspection, section=None, only=None):
+def board(db, inspection, section=None, only=None, cited_before=frozenset()):
     """Per standard in catalog order: the inspectors' findings (verdict, note,
     photos), the standard's state, the lead's decision and released photos,
     and whether a finding changed since the lead decided.
 
     ``only`` is None, 'disagreements', 'not_compliant' (any deficiency
-    found by an inspector or decided by the lead) or 'differs' (from the
-    program's self-assessment); ``section`` a section code.
+    found by an inspector or decided by the lead), 'differs' (from the
+    program's self-assessment) or 'cited_last_time' (cited by the program's
+    earlier inspection: the codes ``cited_before``, from cited_last_time);
+    ``section`` a section code.
     """
     i, c = inspection["id"], inspection["catalog_id"]
     scope = "AND s.section_code = :sec " if section else ""
@@ -102,14 +111,14 @@ def board(db, inspection, section=None, only=None):
             continue
         self_verdict = self_assessed[code]["verdict"] if code in self_assessed else None
         differs = differs_from_self(self_verdict, decision, findings)
-        if only == "differs" and not differs:
+        if (only == "differs" and not differs) or (only == "cited_last_time" and code not in cited_before):
             continue
         rows.append({
             "code": code, "title": std["title"], "section": std["section_code"], "findings": findings,
             "state": state, "decision": decision, "deficient": deficient, "basis": newest,
             # The basis is written with every decision: set means the lead decided.
             "changed": bool(decision and decision["basis_hlc"] and newest > decision["basis"]),
-            "suggested_citation": suggested_citation(findings),
+            "suggested_citation": suggested_citation(findings), "cited_last_time": code in cited_before,
             "self_verdict": self_verdict, "differs": differs,
         })
     return rows

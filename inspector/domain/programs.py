@@ -47,3 +47,38 @@ def inspections_of(db, program_id):
     """The program's inspections, newest first."""
     return db.conn.execute("SELECT * FROM inspections WHERE program_id = ? ORDER BY starts_on DESC, id DESC",
                            [program_id]).fetchall()
+
+
+# The kinds of inspection that start from what the earlier one cited.
+FOLLOW_UP_KINDS = ("renewal", "interim", "focused")
+
+
+def kind_refusal(kind, body):
+    """Why an inspection of ``kind`` cannot be run by ``body``, or None: an
+    internal audit is the program auditing itself, and nothing else is."""
+    if kind not in INSPECTION_KINDS:
+        return "Choose the inspection type."
+    if (kind == "internal") != (body == "internal"):
+        return ("An internal audit goes with the accrediting body Internal audit, and only it: "
+                "choose both, or neither.")
+    return None
+
+
+def is_internal_audit(inspection):
+    """Run by the program's own staff: not an accreditation inspection (its
+    type and its body say so together: kind_refusal keeps them agreeing)."""
+    return inspection["kind"] == "internal" or inspection["body"] == "internal"
+
+
+def listing(db):
+    """Every program with how many inspections it had and the first day of its latest, by name."""
+    return db.conn.execute(
+        "SELECT p.*, count(i.id) AS inspections, max(i.starts_on) AS latest FROM programs p "
+        "LEFT JOIN inspections i ON i.program_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE").fetchall()
+
+
+def on_a_team_of(db, user_id, program_id):
+    """Whether the user is on the team of any of the program's inspections."""
+    return db.conn.execute(
+        "SELECT 1 FROM members m JOIN inspections i ON i.id = m.inspection_id "
+        "WHERE i.program_id = ? AND m.user_id = ? LIMIT 1", [program_id, user_id]).fetchone() is not None

@@ -14,13 +14,21 @@ import csv
 import io
 from collections import Counter, defaultdict
 
-from . import bodies, committee, preparation, review, team
+from . import bodies, cited_last_time, committee, preparation, programs, review, team
 from .catalog import SCALES
 
 # From the committee's decision on, the report is no longer a draft.
 DECIDED_STATES = ("corrections", "closed")
 # The states in which a report is issued (a new version each time one is entered).
 ISSUED_STATES = ("factual_accuracy", "committee", "corrections", "closed")
+# The mark on every form of an internal audit's report: the page, the PDF,
+# and the first line of the CSV and the title of the XLSX.
+INTERNAL_AUDIT = "Internal audit: not an accreditation inspection"
+
+
+def mark(inspection):
+    """The report's mark: INTERNAL_AUDIT for an internal audit, else None."""
+    return INTERNAL_AUDIT if programs.is_internal_audit(inspection) else None
 
 
 def reference(inspection):
@@ -93,6 +101,8 @@ def draft(db, inspection):
                for s in standards if s["verdict"] and s["code"] in self_assessed
                and self_assessed[s["code"]]["verdict"] and self_assessed[s["code"]]["verdict"] != s["verdict"]]
     version, issued_on = issues(db, i)
+    last_time = cited_last_time.carried(db, inspection)
+    verdicts = {s["code"]: s["verdict"] for s in standards}
     members = team.members(db, i)
     lead = next((m["display_name"] for m in members if m["team_role"] == "lead"), "")
     coordinator = db.conn.execute("SELECT display_name FROM users WHERE id = ?",
@@ -117,6 +127,11 @@ def draft(db, inspection):
         # change after the visit (access.REQUEST_STATES, PROGRAM_STATES), so
         # those open now are those open when the findings were merged.
         "missing_documents": preparation.open_requests(db, i),
+        "mark": mark(inspection),
+        # Per citation of the program's earlier inspection: what became of it (None: no earlier inspection).
+        "last_time": last_time and {
+            "earlier": last_time.earlier, "other_edition": last_time.other_edition, "mapped": last_time.mapped,
+            "citations": [{**c, "now": cited_last_time.now(c, verdicts)} for c in last_time.citations]},
     }
 
 
@@ -155,9 +170,12 @@ def _due_and_status(decision, due):
     return [decision["due_on"] or "", status]
 
 
-def as_csv(header, rows):
+def as_csv(header, rows, first_line=None):
+    """The table as CSV; ``first_line`` (the report's mark) goes above the header."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    if first_line:
+        writer.writerow([first_line])
     writer.writerow(header)
     writer.writerows([[_safe_cell(v) for v in row] for row in rows])
     # A byte-order mark so spreadsheet programs read the file as UTF-8.

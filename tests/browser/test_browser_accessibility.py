@@ -211,3 +211,29 @@ def test_finding_the_work_has_no_violations_and_big_enough_targets(live_server, 
     page.goto(f"{base}/search?q=tocilizumab")
     assert violations(page) == []
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_programs_and_what_was_cited_last_time_have_no_violations(live_server, chromium, viewport):
+    """The demo's renewal (its program's earlier inspection cited B2.3), the
+    program pages, and the new inspection form showing a problem beside its field."""
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "lead")
+    with live_server.db() as db:
+        renewal, program = db.execute("SELECT id, program_id FROM inspections WHERE kind = 'renewal'").fetchone()
+    for path in ["/programs", f"/programs/{program}", f"/inspections/{renewal}/standards/B2.3",
+                 f"/inspections/{renewal}/merge?only=cited_last_time", f"/inspections/{renewal}/report"]:
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+        assert violations(page) == [], path
+        assert off_the_side(page) == [], path
+    page.goto(live_server.url + "/inspections/new")
+    page.get_by_label("Program name").fill("Westbrook Clinic")
+    page.get_by_label("Inspection type").select_option("internal")
+    page.get_by_label("First day").fill("2027-01-04")
+    page.get_by_label("Last day").fill("2027-01-05")
+    page.get_by_role("button", name="Create inspection").click()
+    expect(page.locator("#kind-error")).to_contain_text("An internal audit goes with the accrediting body")
+    assert violations(page) == [] and off_the_side(page) == []
+    context.close()

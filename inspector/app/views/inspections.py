@@ -7,8 +7,8 @@ from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inspector.domain import (access, catalog, deadlines, findings, inspections, preparation, review, search, team,
-                              users)
+from inspector.domain import (access, catalog, cited_last_time, deadlines, findings, inspections, preparation, review,
+                              search, team, users)
 from inspector.domain.db import get_db
 from inspector.app.extensions import htmx
 from inspector.domain.findings import FILTER_EMPTY, FILTERS
@@ -107,8 +107,10 @@ def standard(inspection_id, code):
     flagged, flag_hlc = findings.my_flag(db, g.user, inspection_id, code)
     # The rule push applies: a page never offers an edit the server would refuse.
     frozen = access.edit_finding_refusal(g.user, ins)
+    last_time = cited_last_time.carried(db, ins)
     return render_template("inspections/standard.html", inspection=ins, standard=std, section=sec,
-                           prev=prev, next=nxt, finding=finding, photos=photos,
+                           prev=prev, next=nxt, finding=finding, photos=photos, last_time=last_time,
+                           cited_before=cited_last_time.on_standard(last_time, code),
                            flagged=bool(flagged), flag_hlc=flag_hlc, editable=frozen is None,
                            read_only_why=frozen.reason if frozen else "", **_prepared(db, ins, code))
 

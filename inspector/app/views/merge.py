@@ -7,7 +7,7 @@ works offline on the last evening on site.
 """
 from flask import Blueprint, abort, g, render_template, request, url_for
 
-from inspector.domain import access, arrivals, catalog, merge
+from inspector.domain import access, arrivals, catalog, cited_last_time, merge
 from inspector.domain.db import get_db
 from inspector.app.extensions import htmx
 from inspector.app.views import inspection_or_404
@@ -24,11 +24,14 @@ def merge_screen(inspection_id):
     ins = inspection_or_404(inspection_id, access.can_see_team_findings)
     only = request.args.get("only") or None
     section = request.args.get("section") or None
-    if only not in (None, *merge.FILTERS) or (section and catalog.section(db, ins["catalog_id"], section) is None):
+    filters = merge.filters(ins)
+    if only not in (None, *filters) or (section and catalog.section(db, ins["catalog_id"], section) is None):
         abort(404)
-    rows = merge.board(db, ins, section=section, only=only)
-    everything = rows if not (only or section) else merge.board(db, ins)  # the counts are of the whole inspection
-    context = dict(inspection=ins, rows=rows, only=only, section=section, filters=merge.FILTERS,
+    cited_before = cited_last_time.codes(cited_last_time.carried(db, ins))
+    rows = merge.board(db, ins, section=section, only=only, cited_before=cited_before)
+    # The counts are of the whole inspection.
+    everything = rows if not (only or section) else merge.board(db, ins, cited_before=cited_before)
+    context = dict(inspection=ins, rows=rows, only=only, section=section, filters=filters,
                    states=merge.STATES, sections=catalog.sections(db, ins["catalog_id"]),
                    counts=merge.counts(everything),
                    editable=access.can_merge(g.user, ins))

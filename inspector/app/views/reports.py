@@ -48,7 +48,7 @@ def report_pdf(inspection_id):
 def report_csv(inspection_id):
     ins = _report_inspection(inspection_id)
     header, rows = reports.table(get_db(), ins)
-    return _download(reports.as_csv(header, rows).encode("utf-8"), "text/csv", ins, "csv")
+    return _download(reports.as_csv(header, rows, reports.mark(ins)).encode("utf-8"), "text/csv", ins, "csv")
 
 
 @bp.route("/inspections/<int:inspection_id>/report.xlsx")
@@ -56,7 +56,8 @@ def report_csv(inspection_id):
 def report_xlsx(inspection_id):
     ins = _report_inspection(inspection_id)
     header, rows = reports.table(get_db(), ins)
-    body = reports.as_xlsx(header, rows, f"{reports.reference(ins)}: {ins['site_name']}")
+    marked = f" ({reports.mark(ins)})" if reports.mark(ins) else ""
+    body = reports.as_xlsx(header, rows, f"{reports.reference(ins)}: {ins['site_name']}{marked}")
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ins, "xlsx")
 
 

@@ -334,6 +334,9 @@ def move_state(inspection_id):
 def issue_link(inspection_id):
     db = get_db()
     ins = inspection_or_404(inspection_id, access.can_manage_links)
+    if not access.has_site_review(ins):
+        flash("An internal audit has no site review: no review link is issued for it.")
+        return redirect(url_for(".lead", inspection_id=inspection_id))
     name, email = request.form.get("issued_to", "").strip(), request.form.get("email", "").strip()
     days = request.form.get("days", type=int)
     problems = [p for p, bad in (("Say who the link is for.", not name),

@@ -14,9 +14,10 @@ from flask import Flask, g
 from sync import api as sync_api
 from sync import fields as sync_fields
 
-from inspector.app import assets, errors, security
+from inspector.app import assets, errors, links, security
 from inspector.app.extensions import csrf, htmx
-from inspector.app.views import auth, calendar, committee, history, inspections, merge, photos, reports, review, shell, team
+from inspector.app.views import (auth, calendar, committee, history, inspections, merge, photos, preparation, reports,
+                                 review, shell, team)
 from inspector.domain import access, bodies, catalog, db, deadlines, search
 
 # The package's folder (inspector/): the wheel ships templates/ and static/ in it.
@@ -98,8 +99,9 @@ def create_app(test_config=None):
     security.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
-                      shell.bp, committee.bp, calendar.bp, sync_api.bp):
+    links.init_app(app)
+    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, preparation.bp, history.bp,
+                      photos.bp, shell.bp, committee.bp, calendar.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.

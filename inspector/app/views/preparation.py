@@ -15,7 +15,7 @@ import uuid
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from sync import forms
+from sync import fields, forms
 
 from inspector.domain import access, audit, catalog, documents, inspections, photos, preparation, review
 from inspector.domain.catalog import jump_key
@@ -31,6 +31,18 @@ UPLOAD_REFUSALS = {"not_this_inspection": 403, "wrong_link": 403, "inspection_st
 # An upload counts as this many requests against the link's rate limit (as the site's: views/review.py).
 UPLOAD_COST = 10
 MAX_TITLE, MAX_VERSION = 200, 50
+
+
+def _text(value, limit=200):
+    """A form's text as it can be stored and shown again: a lone surrogate
+    (which a hostile client may send) becomes "?", and it is cut to ``limit``."""
+    return (value or "").encode("utf-8", "replace").decode("utf-8").strip()[:limit]
+
+
+def _section_code(db, ins, value):
+    """``value`` if it names a section of the inspection's checklist, else None."""
+    code = _text(value, 64)
+    return code if code and catalog.section(db, ins["catalog_id"], code) else None
 
 
 def _program(inspection_id, token, cost=1):
@@ -104,15 +116,17 @@ def _section_page(link, ins, token, code, upload_error=None, typed=None, status=
 def program_section_save(inspection_id, token, code):
     """Save draft: only the fields changed since the form was shown."""
     link, ins = _program(inspection_id, token)
-    _, refused = forms.write(get_db(), forms.self_assessment(request.form, inspection_id), link=link)
+    db = get_db()
+    code = _section_code(db, ins, code)
+    if code is None:
+        abort(404)
+    _, refused = forms.write(db, forms.self_assessment(request.form, inspection_id), link=link)
     if refused:
         flash("Some changes could not be saved: " + "; ".join(sorted({r["reason"] for r in refused})))
     else:
         flash("Draft saved. You can come back to it with the same link.")
-    target = request.form.get("then")
-    if target and target != code:
-        return redirect(url_for(".program_section", inspection_id=inspection_id, token=token, code=target))
-    return redirect(url_for(".program_section", inspection_id=inspection_id, token=token, code=code))
+    target = _section_code(db, ins, request.form.get("then")) or code  # Save and go to the next section
+    return redirect(url_for(".program_section", inspection_id=inspection_id, token=token, code=target))
 
 
 @bp.route("/prepare/<int:inspection_id>/<token>/submit", methods=("POST",))
@@ -165,9 +179,10 @@ def program_document_standards(inspection_id, token, sha256):
     if not photos.SHA256.match(sha256) or not preparation.has_document(db, inspection_id, sha256):
         abort(404)
     form = request.form
-    codes, unknown = _typed_codes(db, ins, form.get("add", ""))
+    typed = _text(form.get("add"), 2000)
+    codes, unknown = _typed_codes(db, ins, typed)
     if unknown:
-        return _documents_page(link, ins, token, typed={sha256: form.get("add", "")},
+        return _documents_page(link, ins, token, typed={sha256: typed},
                                standards_error={sha256: "Not standards of this checklist: " + ", ".join(unknown)
                                                 + ". Nothing was changed."}, status=400)
     shown = set(form.getlist("was-standard"))
@@ -190,13 +205,17 @@ def program_upload(inspection_id, token):
     link, ins = _program(inspection_id, token, UPLOAD_COST)
     db = get_db()
     form = request.form
-    slot = form.get("attach", "new")  # a standard's code, "rfi-<request id>", or "new" (the documents page)
-    section = form.get("section")
+    slot = _text(form.get("attach") or "new", 64)  # a standard's code, "rfi-<request id>", or "new" (documents page)
+    section = _section_code(db, ins, form.get("section")) if form.get("section") else None
+    if form.get("section") and section is None:
+        abort(400, description="That is not a section of this checklist.")
     if section:
         forms.write(db, forms.self_assessment(form, inspection_id), link=link)
-    typed = {"slot": slot, "title": form.get(f"title-{slot}", "").strip()[:MAX_TITLE],
-             "version": form.get(f"version-{slot}", "").strip()[:MAX_VERSION], "standards": form.get("standards", "")}
+    typed = {"slot": slot, "title": _text(form.get(f"title-{slot}"), MAX_TITLE),
+             "version": _text(form.get(f"version-{slot}"), MAX_VERSION), "standards": _text(form.get("standards"), 2000)}
     request_id = slot[4:] if slot.startswith("rfi-") else None
+    if request_id is not None and fields.REQUEST_ID.check(request_id):
+        abort(400, description="That is not a request for information.")
     field = "rfi_document" if request_id else "crosswalk"
 
     def refused(message, status):
@@ -226,7 +245,7 @@ def program_upload(inspection_id, token):
         kind, kept = documents.check(upload.stream.read(documents.MAX_BYTES + 1))
     except documents.DocumentError as exc:
         return refused(f"{str(exc).rstrip('.')}. Choose the file again once it is right", exc.status)
-    title = typed["title"] or upload.filename.rsplit(".", 1)[0][:MAX_TITLE] or "Document"
+    title = typed["title"] or _text(upload.filename.rsplit(".", 1)[0], MAX_TITLE) or "Document"
     with transaction(db):
         # Asked again under the write lock: the state or the link's quota may have moved meanwhile.
         link, ins = review.link(db, link["id"]), inspections.plain(db, inspection_id)

@@ -128,7 +128,7 @@ def world(app, db, demo_inspection):
     assert site.post(f"{path}/documents", data={"citation": "B1.5", "round": "1",
                                                 "document": (io.BytesIO(small_pdf()), "p.pdf")},
                      content_type="multipart/form-data").status_code == 302
-    document = db.conn.execute("SELECT sha256 FROM documents").fetchone()[0]
+    document = db.conn.execute("SELECT sha256 FROM response_documents").fetchone()[0]  # the site's evidence
     own = db.conn.execute("SELECT sha256 FROM finding_photos WHERE standard_code = 'B2.3'").fetchone()[0]
     tokens = {"site": path.rsplit("/", 1)[1],
               "other_site": link_path(review.link(db, other_link), app.secret_key).rsplit("/", 1)[1],

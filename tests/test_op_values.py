@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.domain import documents, inspections, review
+from inspector.domain import documents, inspections, preparation, review
 from inspector.domain.db import connect, database_path
 from sync import fields, oplog
 from sync.protocol import Actor, apply_batch
@@ -56,6 +56,8 @@ def world(seeded_db, tmp_path_factory):
                     inspection_id=inspection_id, link_id=link["id"])
     program_link = dict(review.link(db, review.issue_link(db, inspection_id, "Pat Program", "pat@example.org", 30,
                                                          user_id(data, "lead"), purpose="self_assessment")))
+    # The program's crosswalk and answers name a document it uploaded for this inspection.
+    preparation.add_document(db, inspection_id, DOCUMENT, "Plan", "1", program_link["id"])
     actors = {"inspector": Actor(user={"id": user_id(data, "inspector1"), "role": "inspector"}),
               "lead": Actor(user={"id": user_id(data, "lead"), "role": "inspector"}),
               "site": Actor(link=link), "program": Actor(link=program_link)}

@@ -189,14 +189,15 @@ FIELDS = {
                             precheck=lambda db, op, ins: review.review_precheck(db, op, ins)),
     # Before the visit: the program's self-assessment of a standard and the
     # crosswalk of its documents to standards, by its self-assessment link.
+    # Read only once the program has submitted it.
     "self_verdict": Field(SELF_ASSESSMENTS, "verdict", _standard, by_program("self_verdict"), VERDICT,
-                          fits=_on_scale),
+                          fits=_on_scale, precheck=preparation.self_assessment_precheck),
     "self_how": Field(SELF_ASSESSMENTS, "how", _standard, by_program("self_how"),
-                      shapes.text("how we comply", MAX_NOTE)),
+                      shapes.text("how we comply", MAX_NOTE), precheck=preparation.self_assessment_precheck),
     "crosswalk": Field(CROSSWALK, "linked", _standard_photo, by_program("crosswalk"),
                        shapes.record("crosswalk", sha256=shapes.sha256("the document"),
                                      linked=shapes.boolean("linked")),
-                       stored=lambda v: int(v["linked"])),
+                       stored=lambda v: int(v["linked"]), precheck=preparation.crosswalk_precheck),
     # A request for information an inspector raises on a standard (offline
     # too), and its closing; the program's answer and documents by its link.
     "rfi": Field(REQUESTS, "text", _my_request, by_user(access.request_refusal),
@@ -210,11 +211,11 @@ FIELDS = {
                         client_id=("request_id", "id"), precheck=preparation.request_refusal),
     "rfi_answer": Field(REQUEST_ANSWERS, "answer", _request, by_program("rfi_answer"),
                         shapes.record("rfi_answer", id=REQUEST_ID, text=shapes.text("answer", MAX_NOTE)),
-                        stored=lambda v: v["text"]),
+                        stored=lambda v: v["text"], precheck=preparation.request_precheck),
     "rfi_document": Field(REQUEST_DOCUMENTS, "attached", _request_document, by_program("rfi_document"),
                           shapes.record("rfi_document", id=REQUEST_ID, sha256=shapes.sha256("the document"),
                                         attached=shapes.boolean("attached")),
-                          stored=lambda v: int(v["attached"])),
+                          stored=lambda v: int(v["attached"]), precheck=preparation.request_precheck),
 }
 
 

@@ -1,5 +1,6 @@
 """Ops made on the server from a form: the site's answers (its review link
-has no outbox) and the lead's review of them. They go through the same
+has no outbox), the lead's review of them, and the program's self-assessment,
+crosswalk and answers to requests for information (by its self-assessment link). They go through the same
 protocol as a tablet's push (apply_batch), with the link or the user as
 their actor. Each form carries the op ids made when it was shown, so sending
 it twice changes nothing; an op id the form lacks is made here."""
@@ -74,3 +75,54 @@ def review_of(form, inspection_id, code):
     if comment:
         ops.append(_op(form, "id-comment", inspection_id, code, "review_comment", {"round": round_, "text": comment}))
     return ops
+
+
+# The program's self-assessment of a standard (the fields it writes from its form).
+SELF_ASSESSMENT_FIELDS = ("self_verdict", "self_how")
+
+
+def self_assessment(form, inspection_id):
+    """The program's section form (Save draft) as ops: for each standard it
+    shows (``standard``), its verdict and how it complies, the documents
+    linked or unlinked, and for each request for information it shows
+    (``request``) the answer; only what changed since the form was shown
+    (``was-...``), so two people saving two sections, or two standards, never
+    overwrite each other's."""
+    ops = []
+    for code in form.getlist("standard"):
+        for field in SELF_ASSESSMENT_FIELDS:
+            value = form.get(f"{field}-{code}")
+            if value is None or value == form.get(f"was-{field}-{code}", ""):
+                continue
+            value = (value or None) if field == "self_verdict" else value.strip()
+            ops.append(_op(form, f"id-{field}-{code}", inspection_id, code, field, value))
+        shown, now = set(form.getlist(f"was-linked-{code}")), set(form.getlist(f"linked-{code}"))
+        added = form.get(f"add-{code}")
+        if added:
+            now.add(added)
+        ops += crosswalk(inspection_id, {code: (shown, now)})
+    for request_id in form.getlist("request"):
+        code, value = form.get(f"request-standard-{request_id}", ""), form.get(f"rfi_answer-{request_id}")
+        if value is None or value == form.get(f"was-rfi_answer-{request_id}", ""):
+            continue
+        ops.append(_op(form, f"id-rfi_answer-{request_id}", inspection_id, code, "rfi_answer",
+                       {"id": request_id, "text": value.strip()}))
+    return ops
+
+
+def crosswalk(inspection_id, changes):
+    """Link and unlink documents to standards: ``changes`` holds, per standard
+    code, the documents (sha256) (linked when the form was shown, linked now);
+    only the difference is sent."""
+    ops = []
+    for code, (shown, now) in changes.items():
+        for sha256 in sorted(now - shown):
+            ops.append(_op({}, "", inspection_id, code, "crosswalk", {"sha256": sha256, "linked": True}))
+        for sha256 in sorted(shown - now):
+            ops.append(_op({}, "", inspection_id, code, "crosswalk", {"sha256": sha256, "linked": False}))
+    return ops
+
+
+def request_document(inspection_id, code, request_id, sha256):
+    """Attach an uploaded document to the program's answer to a request for information."""
+    return [_op({}, "", inspection_id, code, "rfi_document", {"id": request_id, "sha256": sha256, "attached": True})]

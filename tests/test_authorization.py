@@ -3,7 +3,8 @@ every method it answers, against one table. A route without a row fails
 this test, so no new page ships without its rule being written down.
 
 Actors: anonymous; the site by this inspection's review link; the site by
-another inspection's link; an inspector on the inspection; an inspector not
+another inspection's link; the program by the self-assessment link of an
+inspection in preparation; an inspector on the inspection; an inspector not
 on it; its team leader; the leader of another inspection; an admin; the
 accrediting body's coordinator (who records the committee's decision)."""
 import io
@@ -19,7 +20,7 @@ from inspector.domain.db import folder_of
 from tests.helpers import Device, committee_decides, coordinator_id, log_in_test_client, push, small_pdf
 from inspector.app.views.review import link_path
 
-ACTORS = ("anonymous", "site", "other_site", "inspector", "outsider", "lead", "other_lead", "admin", "coordinator")
+ACTORS = ("anonymous", "site", "other_site", "program", "inspector", "outsider", "lead", "other_lead", "admin", "coordinator")
 EVERYONE = set(ACTORS)
 USERS = {"inspector", "outsider", "lead", "other_lead", "admin", "coordinator"}
 TEAM = {"inspector", "lead"}
@@ -69,6 +70,13 @@ RULES = {
     ("review.site", "GET"): {"site"}, ("review.site_save", "POST"): {"site"},
     ("review.site_upload", "POST"): {"site"}, ("review.site_document", "GET"): {"site"},
     ("review.site_photo", "GET"): {"site"},
+    # Before the visit: the lead's page of self-assessment links, and the program's pages by its link.
+    ("preparation.lead", "GET"): LEAD,
+    ("preparation.program", "GET"): {"program"}, ("preparation.program_section", "GET"): {"program"},
+    ("preparation.program_section_save", "POST"): {"program"}, ("preparation.program_submit", "POST"): {"program"},
+    ("preparation.program_documents", "GET"): {"program"}, ("preparation.program_document", "GET"): {"program"},
+    ("preparation.program_document_standards", "POST"): {"program"},
+    ("preparation.program_upload", "POST"): {"program"},
     ("sync.push", "POST"): TEAM,      # an op on this inspection: only its team writes it
     ("sync.pull", "GET"): TEAM_OR_ADMIN,
     ("sync.upload_photo", "PUT"): USERS,  # any account may upload; attaching needs the team
@@ -113,6 +121,16 @@ def world(app, db, demo_inspection):
     committee_decides(db, demo_inspection, uid["coordinator"])
     link = review.issue_link(db, demo_inspection, "Sam Site", "sam@example.org", 7, uid["lead"])
     other_link = review.issue_link(db, other, "Olu Site", "olu@example.org", 7, uid["lead2"])
+    # An inspection in preparation, its program's self-assessment link and a document it uploaded.
+    prep = inspections.create(db, "Eastgate Program", 1, "2026-12-14", "2026-12-16", uid["admin"], state="preparing")
+    team.add_member(db, prep, uid["lead"], "lead")
+    prep_link = review.issue_link(db, prep, "Pat Program", "pat@example.org", 7, uid["lead"], purpose="self_assessment")
+    prep_path = link_path(review.link(db, prep_link), app.secret_key)
+    assert app.test_client().post(f"{prep_path}/upload", data={
+        "attach": "new", "document-new": (io.BytesIO(small_pdf("Manual")), "m.pdf")},
+        content_type="multipart/form-data").status_code == 302
+    prep_document = db.conn.execute("SELECT sha256 FROM program_documents WHERE inspection_id = ?",
+                                    [prep]).fetchone()[0]
     site = app.test_client()
     path = link_path(review.link(db, link), app.secret_key)
     assert site.post(f"{path}/documents", data={"citation": "B1.5", "round": "1",
@@ -126,7 +144,8 @@ def world(app, db, demo_inspection):
     preparation.add_document(db, demo_inspection, program_document["sha256"], "Quality manual", "1", None)
     own = db.conn.execute("SELECT sha256 FROM finding_photos WHERE standard_code = 'B2.3'").fetchone()[0]
     tokens = {"site": path.rsplit("/", 1)[1],
-              "other_site": link_path(review.link(db, other_link), app.secret_key).rsplit("/", 1)[1]}
+              "other_site": link_path(review.link(db, other_link), app.secret_key).rsplit("/", 1)[1],
+              "program": prep_path.rsplit("/", 1)[1]}
     feeds = {}
     with app.test_request_context():
         for who, user in uid.items():
@@ -134,7 +153,8 @@ def world(app, db, demo_inspection):
             feeds[who] = feed_url(users.by_id(db, user)).split("localhost", 1)[1]
     return {"inspection": demo_inspection, "program": inspections.plain(db, demo_inspection)["program_id"],
             "uid": uid, "tokens": tokens, "document": document, "program_document": program_document["sha256"],
-            "released": released, "own_photo": own, "link": link, "feeds": feeds}
+            "released": released, "own_photo": own, "link": link, "feeds": feeds, "prep": prep,
+            "prep_document": prep_document}
 
 
 # The world's user behind each actor that has an account.
@@ -155,6 +175,7 @@ def request_for(endpoint, method, world, actor):
     who = ACCOUNTS.get(actor)
     feed = world["feeds"][who] if who else world["feeds"]["lead"][:-3] + "abc"  # a forged one
     site = f"/review/{i}/{token}"
+    prepare = f"/prepare/{world['prep']}/{token}"
     paths = {
         "auth.login": "/login", "auth.logout": "/logout", "static": "/static/css/app.css",
         "sync.static": "/sync/static/clock.js", "shell.service_worker": "/sw.js",
@@ -182,6 +203,13 @@ def request_for(endpoint, method, world, actor):
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
         "review.site_document": f"{site}/documents/{world['document']}",
         "review.site_photo": f"{site}/photos/{world['released']}",
+        "preparation.lead": f"/inspections/{i}/preparation", "preparation.program": prepare,
+        "preparation.program_section": f"{prepare}/sections/B1",
+        "preparation.program_section_save": f"{prepare}/sections/B1",
+        "preparation.program_submit": f"{prepare}/submit", "preparation.program_documents": f"{prepare}/documents",
+        "preparation.program_document": f"{prepare}/documents/{world['prep_document']}",
+        "preparation.program_document_standards": f"{prepare}/documents/{world['prep_document']}/standards",
+        "preparation.program_upload": f"{prepare}/upload",
         "sync.push": "/sync/push", "sync.pull": f"/sync/pull?inspection={i}",
         "sync.upload_photo": f"/sync/photos/{'0' * 64}",
     }
@@ -199,7 +227,7 @@ def refused(response, endpoint, method):
         # Open to all: logging in answers 401 to a wrong password and logging
         # out goes back to the login page; neither turns anyone away.
         return response.status_code in (403, 404)
-    if endpoint.startswith("review.site"):
+    if endpoint.startswith(("review.site", "preparation.program")):
         return response.status_code == 403
     if response.status_code in (302, 303) and "/login" in response.location:
         return True

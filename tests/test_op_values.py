@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.domain import documents, inspections, review
+from inspector.domain import documents, inspections, preparation, review
 from inspector.domain.db import connect, database_path
 from sync import fields, oplog
 from sync.protocol import Actor, apply_batch
@@ -56,6 +56,15 @@ def world(seeded_db, tmp_path_factory):
                     inspection_id=inspection_id, link_id=link["id"])
     program_link = dict(review.link(db, review.issue_link(db, inspection_id, "Pat Program", "pat@example.org", 30,
                                                          user_id(data, "lead"), purpose="self_assessment")))
+    # The program's crosswalk and answers name a document it uploaded for this
+    # inspection, and a request for information raised on it (whatever order the tests run in).
+    preparation.add_document(db, inspection_id, DOCUMENT, "Plan", "1", program_link["id"])
+    state = inspections.plain(db, inspection_id)["state"]
+    inspections.set_state(db, inspection_id, "preparing")
+    inspector = Actor(user={"id": user_id(data, "inspector1"), "role": "inspector"})
+    raised = apply_batch(db, inspector, [Device("values").op(inspection_id, CITED, "rfi", {"id": REQUEST, "text": "?"})])
+    assert raised["results"][0]["status"] == "applied", raised
+    inspections.set_state(db, inspection_id, state)
     actors = {"inspector": Actor(user={"id": user_id(data, "inspector1"), "role": "inspector"}),
               "lead": Actor(user={"id": user_id(data, "lead"), "role": "inspector"}),
               "site": Actor(link=link), "program": Actor(link=program_link)}

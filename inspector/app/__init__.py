@@ -14,9 +14,9 @@ from flask import Flask, g
 from sync import api as sync_api
 from sync import fields as sync_fields
 
-from inspector.app import assets, errors, mailer, security
+from inspector.app import assets, errors, links, mailer, security
 from inspector.app.extensions import csrf, htmx
-from inspector.app.views import (auth, calendar, committee, emails, history, inspections, merge, photos,
+from inspector.app.views import (auth, calendar, committee, emails, history, inspections, merge, photos, preparation,
                                  program_documents, programs, reports, review, shell, team)
 from inspector.domain import access, bodies, catalog, db, deadlines, search
 from inspector.domain import programs as programs_data
@@ -104,8 +104,10 @@ def create_app(test_config=None):
     security.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, history.bp, photos.bp,
-                      shell.bp, committee.bp, calendar.bp, emails.bp, program_documents.bp, programs.bp, sync_api.bp):
+    links.init_app(app)
+    for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, preparation.bp, history.bp,
+                      photos.bp, shell.bp, committee.bp, calendar.bp, emails.bp, program_documents.bp, programs.bp,
+                      sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.

@@ -353,6 +353,21 @@ def prepare_view_ok(link, inspection):
     return _link_refusal(link, inspection, "self_assessment") is None and inspection["state"] in PROGRAM_STATES
 
 
+def issue_link_refusal(user, inspection, purpose):
+    """None if the user may issue a link of ``purpose`` now: the lead; a
+    self-assessment link while the program writes by it (preparing, on site)."""
+    if not can_manage_links(user, inspection):
+        return Refusal("not_team_leader", "Only the team leader issues links.")
+    if purpose not in LINK_PURPOSES:
+        return Refusal("unknown_purpose", "There is no such kind of link.")
+    if purpose == "site_review" and not has_site_review(inspection):
+        return Refusal("no_site_review", "An internal audit has no site review: no review link is issued for it.")
+    if purpose == "self_assessment" and inspection["state"] not in PROGRAM_STATES:
+        return Refusal("inspection_state", "Self-assessment links are issued while the inspection is being "
+                                           "prepared, and on site for requests for information.")
+    return None
+
+
 def request_refusal(user, inspection):
     """None if the user may raise (or close) a request for information now: the team, before and during the visit."""
     if not can_view_inspection(user, inspection):

@@ -274,7 +274,7 @@ def history(db, inspection_id, read_private=False):
     people = {r["id"]: r for r in db.conn.execute("SELECT id, username, display_name, role FROM users")}
     by_username = {r["username"]: r["display_name"] for r in people.values()}
     links = {r["id"]: r for r in db.conn.execute(
-        "SELECT id, issued_to, email FROM review_links WHERE inspection_id = ?", [inspection_id])}
+        "SELECT id, issued_to, email, purpose FROM review_links WHERE inspection_id = ?", [inspection_id])}
     scale_row = db.conn.execute("SELECT i.scale FROM inspections i "
                                 "WHERE i.id = ?", [inspection_id]).fetchone()
     words = _Words(people, by_username, links, SCALES[scale_row[0]] if scale_row else SCALES["fact"], read_private)
@@ -319,12 +319,12 @@ class _Words:
             return person["display_name"] if person else f"User {row['user_id']}"
         if row["link_id"] is not None:
             link = self.links.get(row["link_id"])
-            return f"{link['issued_to']} (review link)" if link else f"Review link {row['link_id']}"
+            return f"{link['issued_to']} ({self.kind_of(link)})" if link else f"Review link {row['link_id']}"
         return "Someone at the server's command line" if row["device"] == "cli" else "The system"
 
     def device(self, row):
         if row["link_id"] is not None:
-            return " through their review link"
+            return f" through their {self.kind_of(self.links.get(row['link_id']))}"
         return f" from device {row['device'][:6]}…" if row["device"] and row["device"] not in ("web", "cli") else ""
 
     def name(self, username):
@@ -448,9 +448,16 @@ class _Words:
             link = self.links.get(about.get("link_id") or (int(row["subject"]) if row["subject"].isdigit() else None))
             to, email = (link["issued_to"], link["email"]) if link else (None, None)
         whom = f"{to} ({email})" if to and email else to or "the site"
-        opened = "opened the review link" if row["link_id"] is not None else f"opened the review link of {whom}"
-        return {"issued": f"issued a review link to {whom}", "opened": opened,
-                "revoked": f"revoked the review link of {whom}"}.get(verb)
+        kind = self.kind_of(about if "purpose" in about else self.links.get(
+            row["link_id"] or (int(row["subject"]) if row["subject"].isdigit() else None)))
+        opened = f"opened the {kind}" if row["link_id"] is not None else f"opened the {kind} of {whom}"
+        return {"issued": f"issued a {kind} to {whom}", "opened": opened,
+                "revoked": f"revoked the {kind} of {whom}"}.get(verb)
+
+    @staticmethod
+    def kind_of(link):
+        """What a link is called: a review link, or a self-assessment link."""
+        return "self-assessment link" if link and link["purpose"] == "self_assessment" else "review link"
 
     def _committee(self, verb, row, before, after):
         after = after if isinstance(after, dict) else {}

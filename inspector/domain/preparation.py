@@ -5,10 +5,15 @@ information with the program's answers.
 The self-assessment, the crosswalk, the requests and the answers are
 registers the sync protocol writes (sync/registers.py); a document's title
 and version are stored when it is uploaded (``add_document``). This module
-reads them for the pages, each query scoped to one inspection.
+reads them for the pages, each query scoped to one inspection, and holds
+the rules the program's writes are checked by (the fields' prechecks).
 """
-from . import audit
+from datetime import datetime, timezone
+
+from . import access, audit
+from .access import Refusal
 from .db import joined_transaction
+from .review import quota_refusal
 
 
 def self_assessment(db, inspection_id):
@@ -147,3 +152,95 @@ def documents_by_section(db, inspection, sections=None):
             entry["documents"].append(sha256)
             entry["bytes"] += size
     return out
+
+
+# --- the program's self-assessment -------------------------------------------------
+
+def progress(db, inspection):
+    """Per section of the inspection's catalog, in order: its code, title,
+    ``total`` standards and how many the program has ``assessed`` (given a
+    self-assessed verdict)."""
+    return [dict(r) for r in db.conn.execute(
+        "SELECT s.code, s.title, count(x.code) AS total, count(a.verdict) AS assessed "
+        "FROM standards s JOIN standards x ON x.catalog_id = s.catalog_id AND x.section_code = s.code "
+        "AND x.depth > 0 "
+        "LEFT JOIN self_assessments a ON a.inspection_id = ? AND a.standard_code = x.code "
+        "WHERE s.catalog_id = ? AND s.depth = 0 GROUP BY s.code ORDER BY s.position",
+        [inspection["id"], inspection["catalog_id"]])]
+
+
+def section_standards(db, inspection, section_code):
+    """The standards of one section in catalog order, each with the program's
+    ``verdict`` and ``how`` (None and '' before its first answer)."""
+    return [dict(r) for r in db.conn.execute(
+        "SELECT s.code, s.title, s.text, s.depth, a.verdict, coalesce(a.how, '') AS how FROM standards s "
+        "LEFT JOIN self_assessments a ON a.inspection_id = ? AND a.standard_code = s.code "
+        "WHERE s.catalog_id = ? AND s.section_code = ? AND s.depth > 0 ORDER BY s.position",
+        [inspection["id"], inspection["catalog_id"], section_code])]
+
+
+def submit(db, inspection, link_id):
+    """Record the program's submission of its self-assessment (once), in the
+    audit trail as the link's. From then on it is read only (``read_only``)."""
+    with joined_transaction(db):
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        changed = db.conn.execute("UPDATE inspections SET self_assessment_submitted_at = ? WHERE id = ? "
+                                  "AND self_assessment_submitted_at IS NULL", [stamp, inspection["id"]]).rowcount
+        if changed:
+            audit.record(db, "self_assessment.submitted", inspection_id=inspection["id"], link_id=link_id,
+                         device=f"link{link_id}", subject=str(inspection["id"]), after={"submitted_at": stamp})
+    return bool(changed)
+
+
+def submit_refusal(link, inspection):
+    """Why the program may not submit its self-assessment now, or None."""
+    return access.prepare_refusal(link, inspection, "self_verdict") or read_only(inspection)
+
+
+def read_only(inspection):
+    """The self-assessment is read only once submitted."""
+    if inspection["self_assessment_submitted_at"]:
+        return Refusal("submitted", f"The self-assessment was submitted on "
+                                    f"{inspection['self_assessment_submitted_at'][:10]}: it can no longer change.")
+    return None
+
+
+def has_document(db, inspection_id, sha256):
+    """Whether the program uploaded this document for this inspection."""
+    return db.conn.execute("SELECT 1 FROM program_documents WHERE inspection_id = ? AND sha256 = ?",
+                           [inspection_id, sha256]).fetchone() is not None
+
+
+def upload_refusal(link, inspection, field, kept_bytes, quota):
+    """Why the program, by this link, may not store a document now, or None:
+    the state rule of the field the document is for (``crosswalk`` or
+    ``rfi_document``), then the link's quota (as the site's evidence)."""
+    return access.prepare_refusal(link, inspection, field) or quota_refusal(link, kept_bytes, quota)
+
+
+# --- prechecks of the program's writes (sync/fields.py) -------------------------------
+
+def self_assessment_precheck(db, op, inspection):
+    return read_only(inspection)
+
+
+def crosswalk_precheck(db, op, inspection):
+    """A crosswalk names a document the program uploaded for this inspection."""
+    if not has_document(db, inspection["id"], op["value"]["sha256"]):
+        return Refusal("unknown_document", "That document was not uploaded for this inspection: upload it first.")
+    return None
+
+
+def request_precheck(db, op, inspection):
+    """An answer (or a document) goes to an open request for information of
+    this inspection, on the standard it was raised on (open as ``requests``
+    reads it: its newest closing, by whoever closed it); a document must be
+    one the program uploaded for this inspection."""
+    found = [r for r in requests(db, inspection["id"], op["standard"]) if r["request_id"] == op["value"]["id"]]
+    if not found:
+        return Refusal("unknown_request", "There is no such request for information on this standard.")
+    if found[0]["closed"]:
+        return Refusal("request_closed", "The inspectors closed this request for information: it takes no answer.")
+    if op["field"] == "rfi_document":
+        return crosswalk_precheck(db, op, inspection)
+    return None

@@ -216,8 +216,13 @@ def upload_refusal(db, link, inspection, code, round_, kept_bytes, quota):
     open round), then the link's ``quota`` (documents, bytes kept): every
     document it stored counts, by the size kept."""
     refusal = access.respond_refusal(link, inspection, "evidence") or round_refusal(db, inspection, code, round_)
-    if refusal:
-        return refusal
+    return refusal or quota_refusal(link, kept_bytes, quota)
+
+
+def quota_refusal(link, kept_bytes, quota):
+    """Why ``link`` may not store ``kept_bytes`` more of documents under its
+    ``quota`` (documents, bytes kept), or None: every document it stored
+    counts, by the size kept (whatever the link's purpose)."""
     max_documents, max_bytes = quota
     if link["documents_uploaded"] + 1 > max_documents:
         return Refusal("quota_documents", f"This link has attached its limit of {max_documents} documents: "

@@ -1,11 +1,11 @@
 """The site's review of the draft citations, and the lead's side of it.
 
 The lead moves the inspection through its lifecycle, issues and revokes
-signed review links, and reviews each response round by round. The site,
-with no account, opens its link (``/review/<inspection>/<token>``): the
-token is signed with the app's key and names the inspection and the issued
-link, never a user's session. Expired, revoked, tampered or other-inspection
-links all get the same page, with no hint which it was.
+signed links (both purposes: the site's review and the program's
+self-assessment), and reviews each response round by round. The site, with
+no account, opens its link (``/review/<inspection>/<token>``, signed as
+inspector/app/links.py says). Expired, revoked, tampered, other-inspection
+or other-purpose links all get the same page, with no hint which it was.
 
 Every write here is an op in the same log as the inspectors' (sync/fields.py),
 with the site's review link or the lead as its actor; each form carries the
@@ -13,96 +13,35 @@ op ids made when it was shown, so sending it twice changes nothing.
 """
 import uuid
 from datetime import date
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
                    request, url_for)
-from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.exceptions import TooManyRequests
 
 from sync import forms
 
 from inspector.domain import access, audit, committee, deadlines, documents, inspections, photos, review, steps, team
 from inspector.domain.db import get_db, transaction
-from inspector.app import errors, throttle
+from inspector.app import errors, links
 from inspector.app.views import inspection_or_404
 
 bp = Blueprint("review", __name__)
-SALT = "inspector site review link"
-
-
-def _serializer(secret_key=None):
-    return URLSafeSerializer(secret_key or current_app.secret_key, salt=SALT)
-
-
-@bp.record_once
-def _set_up_throttle(state):
-    config = state.app.config
-    state.app.extensions["review_link_throttle"] = throttle.TokenBuckets(config["REVIEW_LINK_RATE"],
-                                                                         config["REVIEW_LINK_BURST"])
-
-
-def link_path(link, secret_key=None):
-    """The path of an issued link (a review_links row): the inspection, the
-    link's id and its nonce, signed."""
-    token = _serializer(secret_key).dumps({"i": link["inspection_id"], "l": link["id"], "n": link["nonce"]})
-    return f"/review/{link['inspection_id']}/{token}"
-
-
-def link_url(link):
-    return url_for("inspections.home", _external=True).rstrip("/") + link_path(link)
-
-
-def _bad_link():
-    abort(Response(render_template("review/bad_link.html"), 403))
+SALT = links.SALT  # one token format for every purpose of link (inspector/app/links.py)
+link_path, link_url = links.link_path, links.link_url
 
 
 def _site(inspection_id, token, cost=1):
-    """(link, inspection) for a genuine, live link of this inspection; else the
-    bad-link page. The request counts ``cost`` against the link's rate limit."""
-    g.user = None  # the site's pages never act as whoever may be logged in on this browser
-    try:
-        data = _serializer().loads(token)
-    except BadSignature:
-        _bad_link()
-    if not _spelled_as_issued(data, inspection_id, token):
-        _bad_link()
-    if not isinstance(data, dict) or data.get("i") != inspection_id or not isinstance(data.get("l"), int):
-        _bad_link()
-    # Counted per token we issued (the signature held), before any other work.
-    wait = current_app.extensions["review_link_throttle"].take((data["l"], data.get("n")), cost)
-    if wait:
-        raise TooManyRequests(f"This review link sent too many requests in a short time: wait {wait} seconds, "
-                              f"then reload the page.", retry_after=wait)
-    db = get_db()
-    row = review.link(db, data["l"])
-    inspection = inspections.plain(db, inspection_id)
-    # The nonce: a link id is reused after a restore, the nonce never is.
-    if not review.is_issued_as(row, data.get("n")) or not review.is_live(row):
-        _bad_link()
+    """(link, inspection) for a genuine, live site review link of this
+    inspection; else the bad-link page (a self-assessment link too). The
+    request counts ``cost`` against the link's rate limit."""
+    row, inspection = links.open_link(inspection_id, token, cost)
     if access.link_waits(row, inspection):
         # A valid link is not a dead one: it opens when the team sends its draft.
         abort(Response(render_template("review/not_yet.html"), 409))
     if not access.respond_view_ok(row, inspection):
-        _bad_link()
-    g.inspection = inspection  # its body's words on the site's pages
+        links.bad_link()
     g.site_link = row
     return row, inspection
-
-
-def _spelled_as_issued(data, inspection_id, token):
-    """Whether the address spells the link exactly as it was issued, one
-    spelling per link. itsdangerous skips characters outside base64 (an "é"
-    or a zero-width space in the signature still verifies): the token must be
-    what signing ``data`` gives. The route sees the path decoded (%2E is "."):
-    the request line as sent must hold the token too, where the server gives it."""
-    if _serializer().dumps(data) != token:
-        return False
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if raw is None:
-        return True
-    path = urlsplit(raw).path.removeprefix(request.script_root)
-    return path.split("/")[2:4] == [str(inspection_id), token]
 
 
 def _at_citation(code):
@@ -329,14 +268,24 @@ def move_state(inspection_id):
     return redirect(url_for(".lead", inspection_id=inspection_id))
 
 
+# The lead's page of each purpose of link: where its links are issued and listed.
+LINK_PAGES = {"site_review": ".lead", "self_assessment": "preparation.lead"}
+
+
 @bp.route("/inspections/<int:inspection_id>/links", methods=("POST",))
 @access.login_required
 def issue_link(inspection_id):
+    """Issue a link of the form's ``purpose`` (the site's review by default)."""
     db = get_db()
     ins = inspection_or_404(inspection_id, access.can_manage_links)
-    if not access.has_site_review(ins):
-        flash("An internal audit has no site review: no review link is issued for it.")
+    purpose = request.form.get("purpose", "site_review")
+    refusal = access.issue_link_refusal(g.user, ins, purpose)
+    if refusal and refusal.code == "no_site_review":
+        flash(refusal.reason)
         return redirect(url_for(".lead", inspection_id=inspection_id))
+    if refusal:
+        abort(409 if refusal.code == "inspection_state" else 400, description=refusal.reason)
+    page = url_for(LINK_PAGES[purpose], inspection_id=inspection_id)
     name, email = request.form.get("issued_to", "").strip(), request.form.get("email", "").strip()
     days = request.form.get("days", type=int)
     problems = [p for p, bad in (("Say who the link is for.", not name),
@@ -345,16 +294,16 @@ def issue_link(inspection_id):
                                   days is None or not 1 <= days <= review.MAX_DAYS)) if bad]
     if problems:
         flash(" ".join(problems))
-        return redirect(url_for(".lead", inspection_id=inspection_id) + "#links")
+        return redirect(page + "#links")
     with transaction(db):
-        link_id = review.issue_link(db, inspection_id, name[:200], email, days, g.user["id"])
+        link_id = review.issue_link(db, inspection_id, name[:200], email, days, g.user["id"], purpose=purpose)
         audit.record(db, "link.issued", inspection_id=inspection_id, user_id=g.user["id"], subject=str(link_id),
-                     after={"issued_to": name[:200], "email": email, "days": days})
+                     after={"issued_to": name[:200], "email": email, "days": days, "purpose": purpose})
     # The page lists every live link with its address to copy: nothing to
     # carry in the session (a sync answer racing the redirect could put an
     # older session cookie back and lose it).
     flash(f"Link issued for {name[:200]}: copy it below and send it to them.")
-    return redirect(url_for(".lead", inspection_id=ins["id"]) + f"#link-{link_id}")
+    return redirect(page + f"#link-{link_id}")
 
 
 @bp.route("/inspections/<int:inspection_id>/links/<int:link_id>/revoke", methods=("POST",))
@@ -368,9 +317,9 @@ def revoke_link(inspection_id, link_id):
     with transaction(db):
         review.revoke_link(db, link_id)
         audit.record(db, "link.revoked", inspection_id=inspection_id, user_id=g.user["id"], subject=str(link_id),
-                     before={"issued_to": row["issued_to"], "email": row["email"]})
+                     before={"issued_to": row["issued_to"], "email": row["email"], "purpose": row["purpose"]})
     flash(f"The link for {row['issued_to']} no longer works.")
-    return redirect(url_for(".lead", inspection_id=inspection_id) + "#links")
+    return redirect(url_for(LINK_PAGES[row["purpose"]], inspection_id=inspection_id) + "#links")
 
 
 @bp.route("/inspections/<int:inspection_id>/responses/<code>/review", methods=("POST",))

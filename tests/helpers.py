@@ -9,7 +9,6 @@ in by the launcher below, not read by production code.
 import contextlib
 import hashlib
 import http.cookiejar
-import io
 import json
 import os
 import random

@@ -83,7 +83,9 @@ def test_a_document_attached_to_an_answer_is_served_and_unattached_is_not(db, as
     from inspector.domain.db import folder_of
     kind, kept = documents.check(small_pdf("Roster"))
     other = documents.store(db, folder_of(db), kind, kept, "roster.pdf")["sha256"]
-    assert inspector.get(f"/inspections/{i}/program-documents/{other}").status_code == 404
+    assert inspector.get(f"/inspections/{i}/program-documents/{other}").status_code == 404  # stored, not the program's
+    from inspector.domain import preparation
+    preparation.add_document(db, i, other, "Night-shift roster", "", link["id"])          # uploaded by its link
     assert [r["status"] for r in answer_as_program(db, link, i, "B1.5", request_id, "Attached.", other)] == \
         ["applied", "applied"]
     assert inspector.get(f"/inspections/{i}/program-documents/{other}").status_code == 200

@@ -17,6 +17,8 @@ import re
 import pikepdf
 
 from . import photos
+from .access import Refusal
+from .photos import size_text
 
 MAX_BYTES = 10 * 1024 * 1024
 KINDS = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
@@ -182,3 +184,17 @@ def _disarm(obj):
         value = obj.get(key)
         if _direct_container(value):
             _disarm(value)
+
+
+def quota_refusal(link, kept_bytes, quota):
+    """Why ``link`` may not store ``kept_bytes`` more of documents under its
+    ``quota`` (documents, bytes kept), or None: every document it stored
+    counts, by the size kept (whatever the link's purpose)."""
+    max_documents, max_bytes = quota
+    if link["documents_uploaded"] + 1 > max_documents:
+        return Refusal("quota_documents", f"This link has attached its limit of {max_documents} documents: "
+                                          f"ask the lead inspector if you need to send more.")
+    if link["document_bytes"] + kept_bytes > max_bytes:
+        return Refusal("quota_bytes", f"This link has attached its limit of {size_text(max_bytes)} of documents: "
+                                      f"ask the lead inspector if you need to send more.")
+    return None

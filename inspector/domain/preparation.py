@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from . import access, audit
 from .access import Refusal
 from .db import joined_transaction
-from .review import quota_refusal
+from .documents import quota_refusal
 
 
 def self_assessment(db, inspection_id):

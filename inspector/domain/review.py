@@ -13,11 +13,10 @@ import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
-from . import access
+from . import access, documents
 from .access import Refusal
 from .catalog import DEFICIENT
 from .merge import released_photos
-from .photos import size_text
 
 OUTCOMES = {"accepted": "Accepted", "more_info": "More information needed"}
 MAX_DAYS = 90
@@ -216,21 +215,7 @@ def upload_refusal(db, link, inspection, code, round_, kept_bytes, quota):
     open round), then the link's ``quota`` (documents, bytes kept): every
     document it stored counts, by the size kept."""
     refusal = access.respond_refusal(link, inspection, "evidence") or round_refusal(db, inspection, code, round_)
-    return refusal or quota_refusal(link, kept_bytes, quota)
-
-
-def quota_refusal(link, kept_bytes, quota):
-    """Why ``link`` may not store ``kept_bytes`` more of documents under its
-    ``quota`` (documents, bytes kept), or None: every document it stored
-    counts, by the size kept (whatever the link's purpose)."""
-    max_documents, max_bytes = quota
-    if link["documents_uploaded"] + 1 > max_documents:
-        return Refusal("quota_documents", f"This link has attached its limit of {max_documents} documents: "
-                                          f"ask the lead inspector if you need to send more.")
-    if link["document_bytes"] + kept_bytes > max_bytes:
-        return Refusal("quota_bytes", f"This link has attached its limit of {size_text(max_bytes)} of documents: "
-                                      f"ask the lead inspector if you need to send more.")
-    return None
+    return refusal or documents.quota_refusal(link, kept_bytes, quota)
 
 
 def count_upload(db, link_id, kept_bytes):

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from inspector.app import demo
 from inspector.app.cli import main
-from inspector.domain import catalog, cited_last_time, inspections, programs, team, users
+from inspector.domain import catalog, cited_last_time, edition_maps, inspections, programs, team, users
 from tests.helpers import Device, committee_decides, push
 
 NEXT_YEAR = (date.today() + timedelta(days=300)).isoformat()
@@ -207,8 +207,10 @@ def test_a_second_map_for_the_same_editions_replaces_the_first(app, db, tmp_path
     assert import_map(app, write_map(tmp_path, "old_code,new_code\nB8.1,B7.2.1\nB8.2,B7.2.2\n")).exit_code == 0
     again = import_map(app, write_map(tmp_path, "old_code,new_code\nB8.1,B7.2.2\n", "fixed.csv"))
     assert again.exit_code == 0 and "in place of the earlier map of 2 codes" in again.output
-    assert [tuple(r) for r in db.conn.execute("SELECT old_code, new_code FROM edition_maps")] == [("B8.1", "B7.2.2")]
-    assert [r[0] for r in db.conn.execute("SELECT before FROM audit WHERE action = 'catalog.mapped' ORDER BY id")] \
+    assert [tuple(r) for r in db.conn.execute("SELECT old_code, new_code FROM edition_maps WHERE from_catalog = ?",
+                                              [old_edition])] == [("B8.1", "B7.2.2")]
+    assert [r[0] for r in db.conn.execute("SELECT before FROM audit WHERE action = 'catalog.mapped' "
+                                          "AND subject LIKE ? ORDER BY id", [OLD_EDITION + "%"])] \
         == [None, '{"codes":2}']
 
 
@@ -230,8 +232,9 @@ def test_a_bad_map_is_refused_whole_with_every_problem_and_its_line(app, db, tmp
     for problem in problems:
         assert f"Error: map.csv: {problem}" in result.output
     assert "Nothing was imported." in result.output
-    assert db.conn.execute("SELECT count(*) FROM edition_maps").fetchone()[0] == 0
-    assert db.conn.execute("SELECT count(*) FROM audit WHERE action = 'catalog.mapped'").fetchone()[0] == 0
+    assert db.conn.execute("SELECT count(*) FROM edition_maps WHERE from_catalog = ?", [old_edition]).fetchone()[0] == 0
+    assert db.conn.execute("SELECT count(*) FROM audit WHERE action = 'catalog.mapped' AND subject LIKE ?",
+                           [OLD_EDITION + "%"]).fetchone()[0] == 0
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -258,21 +261,20 @@ def test_the_shipped_csv_map_says_what_the_json_map_says():
     assert dict(rows[1:]) == codes and len(rows) - 1 == len(codes)
 
 
-def test_the_shipped_map_imports_into_an_install_holding_both_illustrative_editions(app, db):
+def test_the_shipped_first_edition_holds_exactly_the_codes_its_map_names():
     import json
     first = json.loads((SHIPPED / "iec3_illustrative_v1_to_v2.json").read_text())
-    # The first edition as far as the map knows it: each code under its parent (B8.2.1 under B8.2, B8.1 under B8).
-    entries, seen = [], set()
-    for code in first["codes"]:
-        parent = code.rsplit(".", 1)[0] if code.count(".") > 1 else code.split(".")[0]
-        for needed in (code.split(".")[0],) if parent not in seen else ():
-            entries.append((f"line {len(entries) + 2}", {"code": needed, "parent": "", "title": needed, "text": "",
-                                                          "guidance": "", "roles": ""}))
-            seen.add(needed)
-        entries.append((f"line {len(entries) + 2}", {"code": code, "parent": parent, "title": code, "text": "",
-                                                      "guidance": "", "roles": "clinical"}))
-        seen.add(code)
-    catalog.import_rows(db, catalog.check(entries), first["from"], "test", illustrative=True)
+    standards = [r["code"] for r in catalog.read_file(SHIPPED / "iec3_illustrative_v1.csv") if r["parent"]]
+    assert sorted(standards) == sorted(first["codes"]) and len(standards) == 239
+
+
+def test_the_shipped_map_imports_into_an_install_holding_both_illustrative_editions(app, db):
+    """The demo holds both (its program's earlier inspection is on the first)
+    and the shipped map; importing it again replaces it, code for code."""
+    import json
+    first = json.loads((SHIPPED / "iec3_illustrative_v1_to_v2.json").read_text())
     result = import_map(app, SHIPPED / "iec3_illustrative_v1_to_v2.csv", first["from"], first["to"])
     assert result.exit_code == 0, result.output
-    assert db.conn.execute("SELECT count(*) FROM edition_maps").fetchone()[0] == len(first["codes"]) == 239
+    assert "in place of the earlier map of 239 codes" in result.output
+    old, new = (catalog.edition_by_name(db, first[k])["id"] for k in ("from", "to"))
+    assert edition_maps.of(db, old, new) == first["codes"]

@@ -42,6 +42,7 @@ def wheel_names(wheel):
     "sync/static/outbox.js",
     "inspector/domain/catalogs/iec3_illustrative.csv",
     "inspector/domain/catalogs/iec3_illustrative_v1_to_v2.json",
+    "inspector/domain/catalogs/iec3_illustrative_v1.csv",
     "inspector/domain/catalogs/iec3_illustrative_v1_to_v2.csv",
 ])
 def test_the_wheel_ships_the_assets_the_app_needs(wheel_names, name):

@@ -107,7 +107,8 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     db.conn.close()
     click.echo(f"Demo data in {Path(data_dir).resolve()}")
     click.echo(f"Inspections: {summary['site']} (FACT, merging findings: {summary['standards']} standards, illustrative "
-               f"catalog); {summary['jacie_site']} (JACIE, in its corrections)")
+               f"catalog); {summary['jacie_site']} (JACIE, in its corrections); "
+               f"{summary['renewal']['program']} (its FACT renewal being prepared, the one before closed)")
     if keep:
         click.echo("Log in as any of these, password unchanged (use --reset-password for a new one):")
     else:
@@ -122,6 +123,8 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['link'], secret)}")
     click.echo("The JACIE centre's link (its corrections are open):")
     click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['jacie_link'], secret)}")
+    click.echo("The program's self-assessment link (its renewal, half done):")
+    click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['renewal']['link'], secret)}")
     if not no_serve:
         _serve(data_dir, host, port, cert, key, workers, threads)
 

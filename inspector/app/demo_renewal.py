@@ -11,7 +11,8 @@ from datetime import date, timedelta
 
 import pikepdf
 
-from inspector.domain import audit, catalog, committee, documents, inspections, preparation, programs, review, team
+from inspector.domain import (audit, catalog, committee, documents, edition_maps, inspections, preparation, programs,
+                              review, team)
 from inspector.domain.db import folder_of, transaction
 
 PROGRAM = "Lakeside Children's Hospital, cell therapy program (demo)"
@@ -19,23 +20,28 @@ PLACE = ("Lakeside", "Canada")
 FACILITIES = [("clinical", "Ward 4B, paediatric oncology"), ("clinical", "Day unit"),
               ("collection", "Apheresis unit, level 2"), ("processing", "Cell therapy laboratory")]
 PROGRAM_CONTACT = ("Lara Lakeside (quality manager)", "quality@lakeside.example")
-# The earlier inspection: (inspector, standard, verdict, note), and the lead's decisions.
+# The earlier inspection, two years ago, on the first illustrative edition
+# (its codes: B8.10 is now B7.2.10, D11.4 is D7.4.1; the shipped edition map
+# carries its citations across): (inspector, standard, verdict, note), and
+# the lead's decisions.
+EARLIER_EDITION = catalog.EARLIER_ILLUSTRATIVE_EDITIONS[0]
 EARLIER_FINDINGS = [
     ("inspector1", "B2.3", "not_compliant", "No written agreement for transfer to intensive care at night."),
-    ("inspector1", "B7.3.3", "compliant", ""),
-    ("inspector2", "D8.2", "not_compliant", "Alarm tests of the dewars not recorded for three months."),
-    ("inspector2", "D7.4.1", "compliant", ""),
+    ("inspector1", "B8.10", "not_compliant", "The emergency box on the day unit held an expired ampoule."),
+    ("inspector2", "D8.2", "compliant", ""),
+    ("inspector2", "D11.4", "not_compliant", "No second verifier signed two of ten thaw records."),
 ]
 EARLIER_DECISIONS = [
     ("B2.3", "not_compliant", "There is no written agreement guaranteeing transfer to intensive care at any hour.",
      "", False),
-    ("B7.3.3", "compliant", "", "", False),
-    ("D8.2", "not_compliant", "Alarm tests of the storage dewars are not recorded at the set frequency.", "", False),
-    ("D7.4.1", "compliant", "", "", False),
+    ("B8.10", "not_compliant", "Emergency drugs at the bedside are not checked for expiry.", "", False),
+    ("D8.2", "compliant", "", "", False),
+    ("D11.4", "not_compliant", "Two-person verification at thaw is not always recorded.", "", False),
 ]
 EARLIER_CORRECTIONS = {
     "B2.3": "A written agreement with the intensive care unit was signed; copy attached.",
-    "D8.2": "Weekly alarm tests are now logged on the dewar's checklist; three months of logs attached.",
+    "B8.10": "The emergency boxes are checked monthly and the check is signed in a log; three months attached.",
+    "D11.4": "The thaw record now has a second verifier's field that cannot be left empty; retraining done.",
 }
 # The renewal's self-assessment so far: every standard of these sections
 # assessed, a few with how the program complies; the rest not started.
@@ -79,7 +85,11 @@ def seed(db, catalog_id, ids, tablet, decide, form):
     if found is None:
         with transaction(db):
             program_id = programs.create(db, PROGRAM, ids["admin"], *PLACE, FACILITIES, device="cli")
-        earlier_id = _earlier(db, catalog_id, ids, program_id, tablet, decide, form)
+        earlier_catalog = catalog.import_earlier(db, EARLIER_EDITION)
+        if not edition_maps.of(db, earlier_catalog, catalog_id):
+            edition_maps.import_file(db, EARLIER_EDITION, catalog.ILLUSTRATIVE_EDITION,
+                                     catalog.bundled_catalog_path(catalog.EARLIER_FILES[EARLIER_EDITION][1]))
+        earlier_id = _earlier(db, earlier_catalog, ids, program_id, tablet, decide, form)
         renewal_id = _renewal(db, catalog_id, ids, program_id, tablet, form)
     else:
         program_id = found["id"]
@@ -89,10 +99,9 @@ def seed(db, catalog_id, ids, tablet, decide, form):
             "link": dict(link)}
 
 
-def _team(db, inspection_id, ids):
+def _team(db, inspection_id, ids, sections):
     team.save(db, inspection_id, {ids["lead"]: ("lead", set()),
-                                  ids["inspector1"]: ("inspector", {"B1", "B2", "B3", "B6", "B7"}),
-                                  ids["inspector2"]: ("inspector", {"C6", "C7", "D7", "D8"})},
+                                  **{ids[u]: ("inspector", set(codes)) for u, codes in sections.items()}},
               ids["admin"], device="cli")
 
 
@@ -113,7 +122,7 @@ def _earlier(db, catalog_id, ids, program_id, tablet, decide, form):
             db, PROGRAM, catalog_id, (today - timedelta(days=731)).isoformat(),
             (today - timedelta(days=730)).isoformat(), ids["admin"], device="cli", body="fact",
             program_id=program_id, kind="initial")
-        _team(db, inspection_id, ids)
+        _team(db, inspection_id, ids, {"inspector1": ["B2", "B8"], "inspector2": ["D8", "D11"]})
     tablets = {u: tablet(db, inspection_id, u, ids[u]) for u in ("inspector1", "inspector2", "lead")}
     for username, code, verdict, note in EARLIER_FINDINGS:
         tablets[username].op(code, "verdict", verdict)
@@ -163,7 +172,8 @@ def _renewal(db, catalog_id, ids, program_id, tablet, form):
             db, PROGRAM, catalog_id, (today + timedelta(days=21)).isoformat(),
             (today + timedelta(days=22)).isoformat(), ids["admin"], device="cli", body="fact",
             program_id=program_id, kind="renewal", state="preparing")
-        _team(db, inspection_id, ids)
+        _team(db, inspection_id, ids, {"inspector1": ["B1", "B2", "B3", "B6", "B7"],
+                                       "inspector2": ["C1", "C2", "C6", "C7", "D7", "D8"]})
         link = _issue(db, inspection_id, ids, 60, "self_assessment")
     codes = [code for code, _ in catalog.standards_in_sections(db, catalog_id, SELF_ASSESSED_SECTIONS)]
     ops = []

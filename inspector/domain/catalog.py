@@ -46,8 +46,15 @@ class CatalogError(ValueError):
     """A catalog file that cannot be imported; the message says where and why."""
 
 
-def bundled_catalog_path():
-    return Path(str(resources.files("inspector.domain.catalogs") / "iec3_illustrative.csv"))
+def bundled_catalog_path(name="iec3_illustrative.csv"):
+    return Path(str(resources.files("inspector.domain.catalogs") / name))
+
+
+# The files of the earlier bundled editions, kept as they were (the demo's
+# inspection of two years ago was made on the first), and the map from each
+# to the current one.
+EARLIER_FILES = {"IEC 3rd edition (illustrative, not the official text)": ("iec3_illustrative_v1.csv",
+                                                                           "iec3_illustrative_v1_to_v2.csv")}
 
 
 def read_file(path):
@@ -245,6 +252,14 @@ def import_bundled(db):
     if existing:
         return existing[0]
     return import_file(db, bundled_catalog_path(), ILLUSTRATIVE_EDITION, illustrative=True)
+
+
+def import_earlier(db, edition):
+    """Import an earlier bundled edition by its name (once); its id."""
+    existing = edition_by_name(db, edition)
+    if existing:
+        return existing["id"]
+    return import_file(db, bundled_catalog_path(EARLIER_FILES[edition][0]), edition, illustrative=True)
 
 
 def upgrade_illustrative(db):

@@ -80,7 +80,8 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
     expect(page.locator(".section-row[data-section='B2'] [data-mine]")).to_have_text("3")  # and the demo's B2.2, B2.3
     expect(page.locator(".section-row[data-section='B6'] [data-mine]")).to_have_text("1")
     with live_server.db() as db:
-        assert db.execute("SELECT count(*) FROM ops WHERE standard_code IN ('B2.1', 'B6.2')").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM ops WHERE standard_code IN ('B2.1', 'B6.2') "
+                          "AND inspection_id = ?", [inspection]).fetchone()[0] == 0
 
     tablet.set_offline(False)
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
@@ -91,7 +92,8 @@ def test_offline_shift_with_photos_syncs_everything_exactly_once(live_server, ta
             "WHERE u.username = 'inspector1' AND f.standard_code IN ('B2.1', 'B6.2') ORDER BY 1").fetchall()
         photos = db.execute("SELECT standard_code, sha256 FROM finding_photos WHERE attached = 1 "
                             "AND standard_code IN ('B2.1', 'B6.2') ORDER BY 1").fetchall()
-        op_ids = [r[0] for r in db.execute("SELECT op_id FROM ops WHERE standard_code IN ('B2.1', 'B6.2')")]
+        op_ids = [r[0] for r in db.execute("SELECT op_id FROM ops WHERE standard_code IN ('B2.1', 'B6.2') "
+                                           "AND inspection_id = ?", [inspection])]
         stored = db.execute("SELECT count(*) FROM photos").fetchone()[0]
     assert [tuple(r) for r in findings] == [(c, v, n) for c, _, v, n, _ in WORK]
     assert [r[0] for r in photos] == ["B2.1", "B6.2"]

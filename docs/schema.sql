@@ -1,4 +1,4 @@
--- The database schema as the 19 migrations in inspector/domain/db.py make it.
+-- The database schema as the 20 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -427,4 +427,4 @@ CREATE TABLE users (
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 , disabled_at TEXT, role TEXT NOT NULL DEFAULT 'inspector'
-    CHECK (role IN ('admin', 'lead', 'inspector', 'coordinator')), calendar_nonce TEXT);
+    CHECK (role IN ('admin', 'lead', 'inspector', 'coordinator')), calendar_nonce TEXT, email TEXT NOT NULL DEFAULT '');

@@ -581,6 +581,11 @@ MIGRATIONS = [
     );
     CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
     """,
+    # A user's email address: where set-password and reset links and
+    # deadline reminders go ('' for none: the CLI works without mail).
+    """
+    ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

@@ -120,7 +120,7 @@ def password_problem(password, username):
 
 # --- users -------------------------------------------------------------------------------
 
-def create(db, username, role, password, display_name=None, by=None, device="cli"):
+def create(db, username, role, password, display_name=None, by=None, device="cli", email=""):
     """Add a user, recorded in the audit trail as made by the user ``by`` (an
     id; None at the command line); raise ValueError with a message a person
     can act on."""
@@ -140,9 +140,10 @@ def create(db, username, role, password, display_name=None, by=None, device="cli
                 "display_name": display_name,
                 "role": role,
                 "password_hash": password_hash,
+                "email": (email or "").strip(),
             }).last_pk
             audit.record(db, "user.created", user_id=by, device=device, subject=username,
-                         after={"role": role, "display_name": display_name})
+                         after={"role": role, "display_name": display_name, "email": (email or "").strip()})
     except sqlite3.IntegrityError as exc:  # made meanwhile by someone else
         raise ValueError(f"user {username!r} exists already") from exc
     return user_id
@@ -216,7 +217,7 @@ def by_id(db, user_id):
 
 
 def everyone(db):
-    return db.conn.execute("SELECT id, username, display_name, role, disabled_at FROM users "
+    return db.conn.execute("SELECT id, username, display_name, role, disabled_at, email FROM users "
                            "ORDER BY username").fetchall()
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from inspector.app import create_app
 from inspector.domain.db import connect, database_path
-from tests.helpers import (Device, copy_data_dir, log_in_test_client, seed_data_dir,
+from tests.helpers import (Device, Inbox, free_port, copy_data_dir, log_in_test_client, seed_data_dir,
                                use_cheap_password_hashes, user_id)
 
 # Every password this process hashes (the seeded demo, users made by tests,
@@ -89,3 +89,14 @@ def as_user(app):
 @pytest.fixture
 def device():
     return Device()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on a free port (aiosmtpd): (its inbox, its port)."""
+    from aiosmtpd.controller import Controller
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()

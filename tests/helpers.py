@@ -554,3 +554,20 @@ def app_connection(app):
     with app.app_context():
         from inspector.domain.db import get_db
         return get_db().conn
+
+
+class Inbox:
+    """An SMTP handler (aiosmtpd) that keeps what it receives as (recipients,
+    parsed message), or answers ``refuse`` (e.g. "451 Try again later") to every message."""
+
+    def __init__(self):
+        self.messages, self.refuse = [], None
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+        if self.refuse:
+            return self.refuse
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content,
+                                                                            policy=email.policy.default)))
+        return "250 OK"

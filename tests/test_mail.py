@@ -2,43 +2,16 @@
 queued in the outbox, sent by the sender, parsed on arrival. A server that
 refuses, never answers or drops the connection loses nothing: the message
 stays queued with its error and goes out once the server is back."""
-import email
-import email.policy
 import socket
 import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from inspector.app import mailer
 from inspector.domain import mail
-from tests.helpers import free_port
 
 FROM = "inspections@example.org"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives, or answers ``refuse`` to every message."""
-
-    def __init__(self):
-        self.messages, self.refuse = [], None
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refuse:
-            return self.refuse
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content,
-                                                                            policy=email.policy.default)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
 
 
 def conf(port, timeout=5):

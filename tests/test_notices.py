@@ -9,23 +9,11 @@ from datetime import date, timedelta
 import pytest
 
 from inspector.app import mailer, notices
-from inspector.domain import deadlines, inspections, review, team, users
-from tests.helpers import free_port
-from tests.test_mail import FROM, Inbox, conf
-
-from aiosmtpd.controller import Controller
-from test_site_review import form_of, save, send_to_site
+from inspector.domain import deadlines, inspections, team, users
+from tests.test_mail import conf
+from test_site_review import save, send_to_site
 
 LEAD_EMAIL = "lena.lead@inspector.example"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
 
 
 @pytest.fixture

@@ -86,3 +86,17 @@ def test_the_readme_names_every_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     undocumented = [name for name in main.commands if f"inspector {name}" not in readme]
     assert undocumented == [], "add these commands to the README's table of the `inspector` command"
+
+
+def test_no_file_holds_a_merge_conflicts_markers():
+    """A merge once left its markers in CHANGELOG.md: none may be committed."""
+    import subprocess
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    marked = []
+    for name in listed:
+        path = ROOT / name
+        if path.suffix in (".py", ".md", ".html", ".js", ".css", ".toml", ".txt", ".sql", ".json") and path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            marked += [f"{name}:{n}" for n, line in enumerate(lines, 1)
+                       if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "======="]
+    assert marked == []

@@ -40,6 +40,9 @@ RULES = {
     ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
     ("inspections.home", "GET"): USERS,
     ("emails.emails", "GET"): {"admin"},
+    # The checklist editions, and importing one (a preview, then the import): the admins.
+    ("checklists.listing", "GET"): {"admin"}, ("checklists.upload", "GET"): {"admin"},
+    ("checklists.upload", "POST"): {"admin"}, ("checklists.confirm", "POST"): {"admin"},
     # One's own deadlines: the feed by its signed address (each user here holds
     # their own; anyone else a forged one), issued or stopped by its user.
     ("calendar.feed", "GET"): USERS, ("calendar.manage", "POST"): USERS,
@@ -199,6 +202,8 @@ def request_for(endpoint, method, world, actor):
         "program_documents.document": f"/inspections/{i}/program-documents/{world['program_document']}",
         "history.history": f"/inspections/{i}/history", "committee.decision": f"/inspections/{i}/committee",
         "calendar.feed": feed, "calendar.manage": "/calendar", "emails.emails": "/emails",
+        "checklists.listing": "/checklists", "checklists.upload": "/checklists/import",
+        "checklists.confirm": "/checklists/import/confirm",
         "programs.listing": "/programs", "programs.program": f"/programs/{world['program']}",
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
         "review.site_document": f"{site}/documents/{world['document']}",

@@ -91,6 +91,12 @@ def can_read_mail(user):
     return user["role"] == "admin"
 
 
+def can_manage_checklists(user):
+    """The checklist editions (list, import): the admins. An edition is the
+    text every verdict is given against: a lead sets up inspections on one."""
+    return user["role"] == "admin"
+
+
 def can_set_up_inspections(user):
     return user["role"] in ("admin", "lead")
 

@@ -39,6 +39,9 @@ RULES = {
     ("static", "GET"): EVERYONE, ("sync.static", "GET"): EVERYONE,
     ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
     ("inspections.home", "GET"): USERS,
+    # Archiving a closed inspection (the world's is in its corrections: the
+    # lead and admin are let in and told it is not closed; nothing changes).
+    ("inspections.archive", "POST"): LEAD_OR_ADMIN,
     ("emails.emails", "GET"): {"admin"},
     # The checklist editions, and importing one (a preview, then the import): the admins.
     ("checklists.listing", "GET"): {"admin"}, ("checklists.upload", "GET"): {"admin"},
@@ -183,6 +186,7 @@ def request_for(endpoint, method, world, actor):
         "auth.login": "/login", "auth.logout": "/logout", "static": "/static/css/app.css",
         "sync.static": "/sync/static/clock.js", "shell.service_worker": "/sw.js",
         "shell.web_manifest": "/manifest.webmanifest", "inspections.home": "/",
+        "inspections.archive": f"/inspections/{i}/archive",
         "inspections.inspection": f"/inspections/{i}", "inspections.section": f"/inspections/{i}/sections/B1",
         "inspections.standard": f"/inspections/{i}/standards/B1.5",
         "inspections.jump": f"/inspections/{i}/jump?code=B1.5",

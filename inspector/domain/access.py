@@ -148,6 +148,12 @@ def can_manage_team(user, inspection):
     return inspection is not None and (user["role"] == "admin" or inspection["team_role"] == "lead")
 
 
+def can_archive(user, inspection):
+    """Put a closed inspection out of the home list's way, or bring it back:
+    the admins, and its team leader."""
+    return can_manage_team(user, inspection) and inspection["state"] == "closed"
+
+
 def can_see_team_findings(user, inspection):
     """The team leader sees every inspector's findings; an inspector only their own."""
     return inspection is not None and inspection["team_role"] == "lead"

@@ -5,7 +5,7 @@ outbox and the sync API (sync/api.py), online or not: one write path.
 """
 from datetime import date
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from inspector.domain import (access, catalog, cited_last_time, deadlines, findings, inspections, preparation, review,
                               search, team, users)
@@ -22,15 +22,48 @@ bp = Blueprint("inspections", __name__)
 @access.login_required
 def home():
     db = get_db()
-    listed = inspections.listed_for(db, g.user)
+    filters = _home_filters()
+    listed = inspections.listed_for(db, g.user, filters["q"], "" if filters["archived"] else filters["stage"],
+                                    filters["year"], archived=filters["archived"])
+    ids = [i["id"] for i in listed]
     # Each inspection still under way: its overdue deadlines and the next
-    # one, and the corrections waiting for this user's review.
-    due = {i["id"]: deadlines.on_card(db, i) for i in listed if i["state"] != "closed"}
-    to_review = {i["id"]: review.unreviewed(db, i["id"]) for i in listed
-                 if i["state"] == "corrections" and access.can_review_corrections(g.user, i)}
-    return render_template("inspections/home.html", inspections=listed, due=due, today=date.today(),
-                           to_review=to_review, calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
-                           progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
+    # one, and the corrections waiting for this user's review. A few queries
+    # for the whole list, none per card: an office lists hundreds.
+    reviewing = [i["id"] for i in listed if i["state"] == "corrections" and access.can_review_corrections(g.user, i)]
+    to_review = {i: codes for i, codes in review.unreviewed_many(db, reviewing).items() if codes}
+    return render_template("inspections/home.html", inspections=listed, due=deadlines.on_cards(db, listed),
+                           today=date.today(), to_review=to_review,
+                           calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
+                           progress=findings.progress_by_inspection(db, g.user, ids),
+                           years=inspections.years_for(db, g.user), filters=filters,
+                           filtering=any(filters[k] for k in ("q", "stage", "year")))
+
+
+def _home_filters():
+    """The home list's filters from the address (unknown values ignored):
+    words to search, a stage (or "archived"), a year."""
+    stage = request.args.get("stage", "")
+    year = request.args.get("year", "")
+    return {"q": " ".join(request.args.get("q", "").split())[:200],
+            "stage": stage if stage in access.STATES or stage == "archived" else "",
+            "year": year if len(year) == 4 and year.isdigit() else "", "archived": stage == "archived"}
+
+
+@bp.route("/inspections/<int:inspection_id>/archive", methods=["POST"])
+@access.login_required
+def archive(inspection_id):
+    """Archive a closed inspection (or bring it back), then back to the list as it was filtered."""
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
+    if not access.can_manage_team(g.user, ins):
+        abort(403, description="Only the team leader or an admin archives an inspection.")
+    archived = request.form.get("archived") == "1"
+    if not access.can_archive(g.user, ins):
+        flash(f"{ins['site_name']} is not closed: only a closed inspection is archived.")
+    elif bool(ins["archived"]) != archived:
+        inspections.set_archived(get_db(), ins, archived, g.user["id"])
+        flash(f"{ins['site_name']} {'archived: it is listed under Archived' if archived else 'is back in the list'}.")
+    back = {k: request.form.get(k, "") for k in ("q", "stage", "year")}
+    return redirect(url_for(".home", **{k: v for k, v in back.items() if v}))
 
 
 @bp.route("/inspections/<int:inspection_id>")

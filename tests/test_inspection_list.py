@@ -115,3 +115,18 @@ def test_the_home_page_runs_the_same_queries_for_7_or_21_inspections(as_user, ap
     assert len(listed(client)) >= 21
     assert len(more) == len(few), [s for s in more if s not in few][:5]
     assert len(few) <= 16, few
+
+
+def test_the_list_is_paged_and_the_pages_keep_the_filters(as_user, office, monkeypatch):
+    from inspector.app.views import inspections as view
+    monkeypatch.setattr(view, "PAGE_SIZE", 5)
+    lead = as_user("lead")
+    every = listed(lead, q="Program 0")
+    assert len(every) == 5
+    html = lead.get("/?q=Program+0").get_data(as_text=True)
+    assert "1–5 of 14 inspections" in html and "Page 1 of 3" in html
+    assert 'rel="next" href="/?page=2&amp;q=Program+0"' in html and 'rel="prev"' not in html
+    pages = [listed(lead, q="Program 0", page=str(n)) for n in (1, 2, 3)]
+    assert [len(p) for p in pages] == [5, 5, 4]
+    assert sorted(sum(pages, [])) == sorted(f"Program {n:03d} Hospital" for n in range(14))
+    assert "No inspection matches these filters" in lead.get("/?q=Program+0&page=4").get_data(as_text=True)

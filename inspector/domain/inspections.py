@@ -62,12 +62,14 @@ _SEARCHED = ("i.site_name", "p.name", "p.city")
 MAX_WORDS = 6
 
 
-def listed_for(db, user, words="", stage="", year="", archived=False):
+def listed_for(db, user, words="", stage="", year="", archived=False, limit=None, offset=0):
     """Inspections the user is on, newest first (an admin sees all, to manage
     them; a coordinator those that reached the committee), in one query:
     those with every one of ``words`` in the program's or site's name or
     city, in ``stage`` (access.STATES), whose first day is in ``year``; the
-    archived ones only when ``archived``, and then only those."""
+    archived ones only when ``archived``, and then only those. ``limit``
+    rows from ``offset`` (all when None); each row's ``listed_total`` counts
+    them all."""
     clauses, params = _scope(user), {"u": user["id"], "archived": int(bool(archived))}
     clauses.append("i.archived = :archived")
     for n, word in enumerate(words.split()[:MAX_WORDS]):
@@ -79,8 +81,11 @@ def listed_for(db, user, words="", stage="", year="", archived=False):
     if year:
         clauses.append("substr(i.starts_on, 1, 4) = :year")
         params["year"] = str(year)
-    return db.conn.execute(_WITH_ROLE + "LEFT JOIN programs p ON p.id = i.program_id WHERE " + " AND ".join(clauses)
-                           + " ORDER BY i.starts_on DESC, i.id DESC", params).fetchall()
+    params.update(limit=-1 if limit is None else limit, offset=offset)
+    return db.conn.execute(
+        _WITH_ROLE.replace("SELECT i.*,", "SELECT i.*, count(*) OVER () AS listed_total,")
+        + "LEFT JOIN programs p ON p.id = i.program_id WHERE " + " AND ".join(clauses)
+        + " ORDER BY i.starts_on DESC, i.id DESC LIMIT :limit OFFSET :offset", params).fetchall()
 
 
 def years_for(db, user):

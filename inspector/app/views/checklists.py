@@ -76,7 +76,8 @@ def confirm():
         errors["edition"] = str(exc)
         return _page(form, errors, **preview)
     checklist_uploads.discard(current_app.config["DATA_DIR"], digest)
-    flash(f"Imported {catalog.summary(rows)['standards']} standards as the edition “{edition}”"
+    count = catalog.summary(rows)["standards"]
+    flash(f"Imported {count} standard{'' if count == 1 else 's'} as the edition “{edition}”"
           f"{' (illustrative)' if illustrative else ''}.")
     return redirect(url_for(".listing"))
 

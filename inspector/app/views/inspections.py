@@ -15,7 +15,9 @@ from inspector.domain.findings import FILTER_EMPTY, FILTERS
 from inspector.app.views import calendar, found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
-# Who owes a deadline, as the home card says it.
+# Cards on one page of the home list: an office lists hundreds, a tablet
+# on a slow line should not fetch them all (300 cards are about 0.5 MB).
+PAGE_SIZE = 50
 
 
 @bp.route("/")
@@ -23,8 +25,11 @@ bp = Blueprint("inspections", __name__)
 def home():
     db = get_db()
     filters = _home_filters()
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
     listed = inspections.listed_for(db, g.user, filters["q"], "" if filters["archived"] else filters["stage"],
-                                    filters["year"], archived=filters["archived"])
+                                    filters["year"], archived=filters["archived"], limit=PAGE_SIZE,
+                                    offset=(page - 1) * PAGE_SIZE)
     ids = [i["id"] for i in listed]
     # Each inspection still under way: its overdue deadlines and the next
     # one, and the corrections waiting for this user's review. A few queries
@@ -36,7 +41,9 @@ def home():
                            calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
                            progress=findings.progress_by_inspection(db, g.user, ids),
                            years=inspections.years_for(db, g.user), filters=filters,
-                           filtering=any(filters[k] for k in ("q", "stage", "year")))
+                           filtering=any(filters[k] for k in ("q", "stage", "year")), page=page,
+                           page_size=PAGE_SIZE, total=listed[0]["listed_total"] if listed else 0,
+                           kept={k: filters[k] for k in ("q", "stage", "year") if filters[k]})
 
 
 def _home_filters():

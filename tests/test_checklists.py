@@ -97,7 +97,8 @@ def test_a_file_with_several_bad_lines_names_every_line_beside_the_file_and_stor
     response = upload(as_user("admin"), BAD.encode())
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    problems = re.findall(r"<li>(iec\.csv: line \d+: [^<]*)</li>", html.split('id="file-problems"')[1].split("</ol>")[0])
+    listed = html.split('id="file-problems"')[1].split("</ol>")[0]
+    problems = re.findall(r"<li>(iec\.csv: line \d+: [^<]*)</li>", listed)
     assert [p.split(": ")[1] for p in problems] == ["line 3", "line 5", "line 6", "line 6"]
     assert "unknown parent A9 for A1.1" in problems[0] and "missing title for A1.3" in problems[1]
     assert "may not contain spaces" in problems[2] and "unknown role &#39;nursing&#39;" in problems[3]

@@ -143,7 +143,8 @@ def test_the_checklists_and_the_filtered_list_have_no_violations(live_server, ch
     header = "code,parent,title,text,guidance,roles"
     for name, rows, shows in (("bad.csv", ["A1,,Scope,,,clinical", "A1.1,A9,Director,,,clinical", "A1.2,A1,,,,x"],
                                "line 4: unknown role 'x'"),
-                              ("good.csv", ["A1,,Scope,,,clinical", "A1.1,A1,Director,,,clinical"], "Preview of good.csv")):
+                              ("good.csv", ["A1,,Scope,,,clinical", "A1.1,A1,Director,,,clinical"],
+                               "Preview of good.csv")):
         (tmp_path / name).write_text("\n".join([header, *rows]) + "\n")
         page.goto(live_server.url + "/checklists/import")
         page.get_by_label("Checklist file").set_input_files(tmp_path / name)

@@ -118,7 +118,8 @@ def _uploaded(file, errors):
     limit = current_app.config["CHECKLIST_MAX_BYTES"]
     raw = file.stream.read(limit + 1)  # no more than one byte past the limit is read
     if len(raw) > limit:
-        errors["file"] = f"The file is larger than {limit // 1024} KB: a checklist is far smaller. Is it the right file?"
+        errors["file"] = (f"The file is larger than {limit // 1024} KB: a checklist is far smaller. "
+                          f"Is it the right file?")
         return None, None
     return raw, filename
 

@@ -46,14 +46,16 @@ def home():
                            kept={k: filters[k] for k in ("q", "stage", "year") if filters[k]})
 
 
-def _home_filters():
-    """The home list's filters from the address (unknown values ignored):
-    words to search, a stage (or "archived"), a year."""
-    stage = request.args.get("stage", "")
-    year = request.args.get("year", "")
-    return {"q": " ".join(request.args.get("q", "").split())[:200],
+def _home_filters(given=None):
+    """The home list's filters from the address (or ``given``; unknown values
+    ignored): words to search, a stage (or "archived"), a year."""
+    given = request.args if given is None else given
+    stage, year = given.get("stage", ""), given.get("year", "")
+    words = given.get("q", "").encode("utf-8", "ignore").decode("utf-8")  # no lone surrogate reaches SQLite
+    return {"q": " ".join(words.split())[:200],
             "stage": stage if stage in access.STATES or stage == "archived" else "",
-            "year": year if len(year) == 4 and year.isdigit() else "", "archived": stage == "archived"}
+            "year": year if len(year) == 4 and year.isascii() and year.isdigit() else "",
+            "archived": stage == "archived"}
 
 
 @bp.route("/inspections/<int:inspection_id>/archive", methods=["POST"])
@@ -69,8 +71,8 @@ def archive(inspection_id):
     elif bool(ins["archived"]) != archived:
         inspections.set_archived(get_db(), ins, archived, g.user["id"])
         flash(f"{ins['site_name']} {'archived: it is listed under Archived' if archived else 'is back in the list'}.")
-    back = {k: request.form.get(k, "") for k in ("q", "stage", "year")}
-    return redirect(url_for(".home", **{k: v for k, v in back.items() if v}))
+    back = _home_filters(request.form)
+    return redirect(url_for(".home", **{k: back[k] for k in ("q", "stage", "year") if back[k]}))
 
 
 @bp.route("/inspections/<int:inspection_id>")

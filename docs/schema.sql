@@ -1,4 +1,4 @@
--- The database schema as the 20 migrations in inspector/domain/db.py make it.
+-- The database schema as the 21 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).
@@ -163,7 +163,7 @@ CREATE TABLE inspections (
 , request_id TEXT, body TEXT NOT NULL DEFAULT 'fact'
     CHECK (body IN ('fact', 'jacie', 'internal')), scale TEXT NOT NULL DEFAULT 'fact' CHECK (scale IN ('fact', 'jacie')), state TEXT NOT NULL DEFAULT 'on_site' CHECK (state IN (
     'preparing', 'on_site', 'merging', 'factual_accuracy', 'committee', 'corrections', 'closed')), committee_date TEXT, outcome TEXT CHECK (outcome IN ('accredited', 'deferred', 'not_accredited')), decided_by INTEGER REFERENCES users(id), program_id INTEGER REFERENCES programs(id), kind TEXT NOT NULL DEFAULT 'initial'
-    CHECK (kind IN ('initial', 'renewal', 'interim', 'focused', 'internal')), self_assessment_submitted_at TEXT);
+    CHECK (kind IN ('initial', 'renewal', 'interim', 'focused', 'internal')), self_assessment_submitted_at TEXT, archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)));
 
 CREATE INDEX inspections_program ON inspections(program_id, starts_on);
 

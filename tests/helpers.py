@@ -236,6 +236,43 @@ def committee_decides(db, inspection_id, by, decisions=None, *, held="2027-01-15
                                           "citations": {**decided, **(decisions or {})}})
 
 
+def many_inspections(db, count, by, lead, inspector=None, catalog_id=1, assigned=("B1", "B2"), first=0):
+    """``count`` inspections at an office's size, for the home list: each a
+    program of its own ("Program 007 Hospital", in city "City 7"), through
+    the cycle's stages in turn and over three years (2024-2026), ``lead``
+    leading each and ``inspector`` on each with sections ``assigned``; a live
+    review link in the factual accuracy review, a committee date, a confirmed
+    citation with a submitted correction waiting for the lead's review in
+    the corrections. Numbered from ``first``. One transaction. Their ids, in the order made."""
+    from inspector.domain import access, inspections, programs, review, team
+    from inspector.domain.db import transaction
+    ids = []
+    with transaction(db):
+        for n in range(first, first + count):
+            state, year = access.STATES[n % len(access.STATES)], 2024 + n % 3
+            starts = f"{year}-{1 + n % 12:02d}-{1 + n % 27:02d}"
+            ends = starts[:8] + f"{int(starts[8:]) + 1:02d}"
+            name = f"Program {n:03d} Hospital"
+            program = programs.create(db, name, by, city=f"City {n}")
+            i = inspections.create(db, name, catalog_id, starts, ends, by, program_id=program, state=state)
+            team.add_member(db, i, lead, "lead")
+            if inspector is not None:
+                team.add_member(db, i, inspector, "inspector")
+                for code in assigned:
+                    team.assign_section(db, i, code, inspector)
+            if state == "factual_accuracy":
+                review.issue_link(db, i, "Sam Site", "sam@example.org", 7, lead)
+            elif state == "committee":
+                db.conn.execute("UPDATE inspections SET committee_date = ? WHERE id = ?", [f"{year}-12-01", i])
+            elif state == "corrections":
+                db.conn.execute("INSERT INTO committee_decisions (inspection_id, standard_code, decision, due_on) "
+                                "VALUES (?, 'B1.5', 'confirmed', ?)", [i, f"{year + 1}-01-15"])
+                db.conn.execute("INSERT INTO responses (inspection_id, standard_code, round, submitted, last_seq) "
+                                "VALUES (?, 'B1.5', 1, 1, 0)", [i])
+            ids.append(i)
+    return ids
+
+
 # --- sessions without the login form --------------------------------------------
 
 def _start_session(data_dir, user_id):

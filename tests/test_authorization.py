@@ -39,7 +39,13 @@ RULES = {
     ("static", "GET"): EVERYONE, ("sync.static", "GET"): EVERYONE,
     ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
     ("inspections.home", "GET"): USERS,
+    # Archiving a closed inspection (the world's is in its corrections: the
+    # lead and admin are let in and told it is not closed; nothing changes).
+    ("inspections.archive", "POST"): LEAD_OR_ADMIN,
     ("emails.emails", "GET"): {"admin"},
+    # The checklist editions, and importing one (a preview, then the import): the admins.
+    ("checklists.listing", "GET"): {"admin"}, ("checklists.upload", "GET"): {"admin"},
+    ("checklists.upload", "POST"): {"admin"}, ("checklists.confirm", "POST"): {"admin"},
     # One's own deadlines: the feed by its signed address (each user here holds
     # their own; anyone else a forged one), issued or stopped by its user.
     ("calendar.feed", "GET"): USERS, ("calendar.manage", "POST"): USERS,
@@ -180,6 +186,7 @@ def request_for(endpoint, method, world, actor):
         "auth.login": "/login", "auth.logout": "/logout", "static": "/static/css/app.css",
         "sync.static": "/sync/static/clock.js", "shell.service_worker": "/sw.js",
         "shell.web_manifest": "/manifest.webmanifest", "inspections.home": "/",
+        "inspections.archive": f"/inspections/{i}/archive",
         "inspections.inspection": f"/inspections/{i}", "inspections.section": f"/inspections/{i}/sections/B1",
         "inspections.standard": f"/inspections/{i}/standards/B1.5",
         "inspections.jump": f"/inspections/{i}/jump?code=B1.5",
@@ -199,6 +206,8 @@ def request_for(endpoint, method, world, actor):
         "program_documents.document": f"/inspections/{i}/program-documents/{world['program_document']}",
         "history.history": f"/inspections/{i}/history", "committee.decision": f"/inspections/{i}/committee",
         "calendar.feed": feed, "calendar.manage": "/calendar", "emails.emails": "/emails",
+        "checklists.listing": "/checklists", "checklists.upload": "/checklists/import",
+        "checklists.confirm": "/checklists/import/confirm",
         "programs.listing": "/programs", "programs.program": f"/programs/{world['program']}",
         "review.site": site, "review.site_save": site, "review.site_upload": f"{site}/documents",
         "review.site_document": f"{site}/documents/{world['document']}",

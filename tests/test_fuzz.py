@@ -182,6 +182,10 @@ ROUTES = {
                                                             f"was-corrective_action-{CITED}"]),
     "review.move_state": ("/inspections/{i}/state", ["direction", "reason", "confirmed"]),
     "calendar.manage": ("/calendar", ["action"]),
+    "inspections.archive": ("/inspections/{i}/archive", ["archived", "q", "stage", "year"]),
+    # A checklist file (multipart, field "file"), then its import by the hash the preview carried.
+    "checklists.upload": ("/checklists/import", ["edition", "scale"]),
+    "checklists.confirm": ("/checklists/import/confirm", ["upload", "filename", "edition", "scale"]),
     "committee.decision": ("/inspections/{i}/committee", ["committee_date", "outcome", f"decision-{CITED}",
                                                           f"text-{CITED}", f"due-{CITED}", "confirm"]),
     "review.issue_link": ("/inspections/{i}/links", ["issued_to", "email", "days"]),
@@ -293,10 +297,11 @@ def requests_to(draw, endpoint, world):
     if kind == "json":
         return role, path, dumps(dict(pairs)).encode(), "application/json"
     if kind == "multipart":
-        file = (draw(TEXT), draw(st.binary(max_size=200))) if endpoint.endswith("_upload") else None
+        file = (draw(TEXT), draw(st.binary(max_size=200))) if endpoint.endswith(("_upload", ".upload")) else None
         # The page's one form names its file field by citation (attach=<code>); older forms "document".
         return (role, path, *_multipart(pairs, file, draw(st.sampled_from(
-            ["document", f"document-{CITED}", "document-new", "document-B1.1", f"document-rfi-{world['rid']}"]))))
+            ["document", f"document-{CITED}", "document-new", "document-B1.1", f"document-rfi-{world['rid']}",
+             "file"]))))
     return role, path, _form_bytes(pairs), "application/x-www-form-urlencoded"
 
 

@@ -91,6 +91,12 @@ def can_read_mail(user):
     return user["role"] == "admin"
 
 
+def can_manage_checklists(user):
+    """The checklist editions (list, import): the admins. An edition is the
+    text every verdict is given against: a lead sets up inspections on one."""
+    return user["role"] == "admin"
+
+
 def can_set_up_inspections(user):
     return user["role"] in ("admin", "lead")
 
@@ -140,6 +146,12 @@ def can_see_team_progress(user, inspection):
 
 def can_manage_team(user, inspection):
     return inspection is not None and (user["role"] == "admin" or inspection["team_role"] == "lead")
+
+
+def can_archive(user, inspection):
+    """Put a closed inspection out of the home list's way, or bring it back:
+    the admins, and its team leader."""
+    return can_manage_team(user, inspection) and inspection["state"] == "closed"
 
 
 def can_see_team_findings(user, inspection):

@@ -428,6 +428,8 @@ class _Words:
     def _inspection(self, verb, row, before, after):
         if verb == "created":
             return f"created the inspection of {(after or {}).get('site_name', row['subject'])}"
+        if verb in ("archived", "unarchived"):
+            return "archived the inspection" if verb == "archived" else "brought the inspection back from the archive"
         return None
 
     def _state(self, verb, row, before, after):

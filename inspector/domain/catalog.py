@@ -1,10 +1,12 @@
 """Catalogs: an edition of the standards, imported from CSV or JSON.
 
 The import is all or nothing: every row is checked first, and a single bad
-row fails the whole file with a message that names the line (CSV) or the
-index (JSON) and the problem.
+row fails the whole file. Every problem is named, each with its line (CSV)
+or index (JSON), so a file is fixed in one pass rather than one line an upload.
 """
 import csv
+import functools
+import hashlib
 import io
 import json
 import re
@@ -43,7 +45,12 @@ CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
 
 
 class CatalogError(ValueError):
-    """A catalog file that cannot be imported; the message says where and why."""
+    """A catalog file that cannot be imported: ``problems``, each saying where
+    and why (the message is all of them, a line each)."""
+
+    def __init__(self, *problems):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 def bundled_catalog_path(name="iec3_illustrative.csv"):
@@ -60,11 +67,14 @@ EARLIER_FILES = {"IEC 3rd edition (illustrative, not the official text)": ("iec3
 def read_file(path):
     """Parse and check a CSV or JSON catalog file; returns the checked rows."""
     path = Path(path)
+    return parse(_read_bytes(path), json_format=path.suffix.lower() == ".json", name=path.name)
+
+
+def _read_bytes(path):
     try:
-        raw = path.read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the file ({exc.strerror})") from exc
-    return parse(raw, json_format=path.suffix.lower() == ".json", name=path.name)
 
 
 def parse(raw, json_format=False, name="catalog"):
@@ -80,8 +90,8 @@ def parse(raw, json_format=False, name="catalog"):
             where = f"index {index} ({where})"
         raise CatalogError(f"{name}: {where}: bad encoding, the file must be UTF-8 "
                            f"(byte 0x{raw[exc.start]:02x} cannot be decoded)") from exc
-    rows = _json_rows(content, name) if json_format else _csv_rows(content, name)
-    return check(rows, name)
+    rows, problems, refused = _json_rows(content, name) if json_format else _csv_rows(content, name)
+    return check(rows, name, problems, refused)
 
 
 def _json_index_of_bad_bytes(raw):
@@ -106,6 +116,10 @@ def _json_index_of_bad_bytes(raw):
 
 
 def _csv_rows(content, name):
+    """(rows, problems, refused): the records as (where, row); the problems of
+    the records that are not rows (a wrong number of columns); the places of
+    those records, which check() passes over (their code, if any, still
+    counts as known, so their children are not reported again)."""
     reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = next(reader)
@@ -114,7 +128,7 @@ def _csv_rows(content, name):
     header = [h.strip() for h in header]
     if tuple(header) != FIELDS:
         raise CatalogError(f"{name}: line 1: the header must be {','.join(FIELDS)} (found {','.join(header)})")
-    rows = []
+    rows, problems, refused = [], [], set()
     try:
         end = reader.line_num
         for values in reader:
@@ -124,14 +138,18 @@ def _csv_rows(content, name):
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(FIELDS):
-                raise CatalogError(f"{name}: {where}: expected {len(FIELDS)} columns, found {len(values)}")
+                problems.append(f"{name}: {where}: expected {len(FIELDS)} columns, found {len(values)}")
+                refused.add(where)
+                values = (values + [""] * len(FIELDS))[:len(FIELDS)]
             rows.append((where, dict(zip(FIELDS, values))))
     except csv.Error as exc:
-        raise CatalogError(f"{name}: line {reader.line_num}: {exc}") from exc
-    return rows
+        # The rest of the file cannot be read as records: what was found so far, and this.
+        raise CatalogError(*problems, f"{name}: line {reader.line_num}: {exc}") from exc
+    return rows, problems, refused
 
 
 def _json_rows(content, name):
+    """As _csv_rows, for a JSON list of objects (places are indexes)."""
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
@@ -140,15 +158,16 @@ def _json_rows(content, name):
         raise CatalogError(f"{name}: not a catalog: the JSON is nested too deep or holds a number too long") from exc
     if not isinstance(data, list):
         raise CatalogError(f"{name}: the JSON must be a list of objects with keys {', '.join(FIELDS)}")
-    rows = []
+    rows, problems, refused = [], [], set()
     for index, item in enumerate(data):
         where = f"index {index}"
         if not isinstance(item, dict):
-            raise CatalogError(f"{name}: {where}: expected an object, found {type(item).__name__}")
+            problems.append(f"{name}: {where}: expected an object, found {type(item).__name__}")
+            continue
+        row, wrong = {}, []
         unknown = set(item) - set(FIELDS)
         if unknown:
-            raise CatalogError(f"{name}: {where}: unknown key(s) {', '.join(sorted(unknown))}")
-        row = {}
+            wrong.append(f"{name}: {where}: unknown key(s) {', '.join(sorted(unknown))}")
         for field in FIELDS:
             value = item.get(field, "")
             if isinstance(value, list) and field == "roles":
@@ -156,55 +175,79 @@ def _json_rows(content, name):
             if value is None:
                 value = ""
             if not isinstance(value, str):
-                raise CatalogError(f"{name}: {where}: {field} must be a string")
+                wrong.append(f"{name}: {where}: {field} must be a string")
+                value = ""
             row[field] = value
+        if wrong:
+            problems += wrong
+            refused.add(where)
         rows.append((where, row))
-    return rows
+    return rows, problems, refused
 
 
-def check(rows, name="catalog"):
-    """Check codes, parents and roles; return rows with depth, section and position."""
-    if not rows:
+def check(rows, name="catalog", problems=(), refused=()):
+    """Check codes, parents and roles; return rows with depth, section and
+    position. Raises CatalogError naming every problem: those found here and
+    ``problems`` found before (in the records at the places ``refused``)."""
+    problems = list(problems)
+    if not rows and not problems:
         raise CatalogError(f"{name}: no standards in the file")
     seen = {}
     checked = []
     for position, (where, row) in enumerate(rows):
         row = {k: v.strip() for k, v in row.items()}
         code, parent = row["code"], row["parent"]
-        if not code:
-            raise CatalogError(f"{name}: {where}: missing code")
-        if any(c.isspace() for c in code) or "/" in code:
-            raise CatalogError(f"{name}: {where}: code {code!r} may not contain spaces or '/'")
-        if not CODE.match(code) or ".." in code:
-            raise CatalogError(f"{name}: {where}: code {code!r} must be letters, digits, '.', '-' or '_' "
-                               f"(at most 32, starting with a letter or digit)")
-        bad = next((f for f in FIELDS if not _plain_text(row[f])), None)
-        if bad:
-            raise CatalogError(f"{name}: {where}: {bad} of {code} holds a control character or invalid text")
-        if code in seen:
-            raise CatalogError(f"{name}: {where}: duplicate code {code} (first at {seen[code][0]})")
-        if parent and parent not in seen:
-            raise CatalogError(f"{name}: {where}: unknown parent {parent} for {code} "
-                               f"(a parent must appear before its children)")
-        if not row["title"]:
-            raise CatalogError(f"{name}: {where}: missing title for {code}")
-        roles = [r.strip() for r in row["roles"].split(";") if r.strip()]
-        unknown = [r for r in roles if r not in INSPECTOR_ROLES]
-        if unknown:
-            raise CatalogError(f"{name}: {where}: unknown role {unknown[0]!r} for {code} "
-                               f"(use {';'.join(INSPECTOR_ROLES)})")
+        if where in refused:  # already reported: its code is known, so its children are not reported again
+            seen.setdefault(code, (where, None))
+            continue
+        found = _row_problems(row, where, seen, name)
+        problems += found
+        if found or (parent and seen[parent][1] is None):  # a bad row, or under one (said once, at the parent)
+            seen.setdefault(code, (where, None))
+            continue
         if parent:
             parent_row = seen[parent][1]
             depth, section_code = parent_row["depth"] + 1, parent_row["section_code"]
         else:
             depth, section_code = 0, code
-        entry = {**row, "roles": ";".join(roles), "depth": depth, "section_code": section_code,
-                 "position": position}
+        entry = {**row, "roles": ";".join(r.strip() for r in row["roles"].split(";") if r.strip()),
+                 "depth": depth, "section_code": section_code, "position": position}
         seen[code] = (where, entry)
         checked.append(entry)
+    if problems:
+        raise CatalogError(*problems)
     if not any(entry["depth"] > 0 for entry in checked):
         raise CatalogError(f"{name}: only sections, no standards: each section needs standards under it")
     return checked
+
+
+def _row_problems(row, where, seen, name):
+    """Every problem of one row, given the rows ``seen`` before it."""
+    code, parent = row["code"], row["parent"]
+    if not code:
+        return [f"{name}: {where}: missing code"]
+    found = []
+    if any(c.isspace() for c in code) or "/" in code:
+        found.append(f"{name}: {where}: code {code!r} may not contain spaces or '/'")
+    elif not CODE.match(code) or ".." in code:
+        found.append(f"{name}: {where}: code {code!r} must be letters, digits, '.', '-' or '_' "
+                     f"(at most 32, starting with a letter or digit)")
+    bad = next((f for f in FIELDS if not _plain_text(row[f])), None)
+    if bad:
+        found.append(f"{name}: {where}: {bad} of {code} holds a control character or invalid text")
+    if code in seen:
+        found.append(f"{name}: {where}: duplicate code {code} (first at {seen[code][0]})")
+    if parent and parent not in seen:
+        found.append(f"{name}: {where}: unknown parent {parent} for {code} "
+                     f"(a parent must appear before its children)")
+    if not row["title"]:
+        found.append(f"{name}: {where}: missing title for {code}")
+    roles = [r.strip() for r in row["roles"].split(";") if r.strip()]
+    unknown = [r for r in roles if r not in INSPECTOR_ROLES]
+    if unknown:
+        found.append(f"{name}: {where}: unknown role {unknown[0]!r} for {code} "
+                     f"(use {';'.join(INSPECTOR_ROLES)})")
+    return found
 
 
 def _plain_text(text):
@@ -240,10 +283,46 @@ def import_rows(db, rows, edition, source, illustrative=False, scale="fact", by=
     return catalog_id
 
 
-def import_file(db, path, edition=None, illustrative=False, scale="fact"):
-    rows = read_file(path)
-    return import_rows(db, rows, edition or Path(path).stem, source=Path(path).name, illustrative=illustrative,
-                       scale=scale)
+def import_file(db, path, edition=None, illustrative=None, scale="fact"):
+    """Import a file as an edition (named after the file when not given);
+    illustrative when told, else when it is one of the bundled files or named as one (is_illustrative)."""
+    path = Path(path)
+    raw = _read_bytes(path)
+    rows = parse(raw, json_format=path.suffix.lower() == ".json", name=path.name)
+    edition = edition or path.stem
+    if illustrative is None:
+        illustrative = is_illustrative(raw, edition)
+    return import_rows(db, rows, edition, source=path.name, illustrative=illustrative, scale=scale)
+
+
+def is_illustrative(raw, edition):
+    """Whether a file imported as ``edition`` is the illustrative text, not the
+    official one: its bytes are a bundled edition's, or it takes a bundled
+    edition's name. Either way its inspections' reports carry the disclaimer
+    (the flag is what prints it): marking a file illustrative only adds a
+    warning, while dropping the mark from ours would pass it off as official."""
+    return (hashlib.sha256(raw).hexdigest() in _bundled_digests()
+            or (edition or "").strip() in (ILLUSTRATIVE_EDITION, *EARLIER_ILLUSTRATIVE_EDITIONS))
+
+
+@functools.cache
+def _bundled_digests():
+    files = ["iec3_illustrative.csv", *(pair[0] for pair in EARLIER_FILES.values())]
+    return frozenset(hashlib.sha256(bundled_catalog_path(name).read_bytes()).hexdigest() for name in files)
+
+
+def summary(rows, first=8):
+    """What a preview shows of checked rows: each section (code, title, its
+    standards), the number of standards, and the ``first`` rows."""
+    sections, counts = [], {}
+    for row in rows:
+        if row["depth"] == 0:
+            sections.append(row)
+        else:
+            counts[row["section_code"]] = counts.get(row["section_code"], 0) + 1
+    return {"sections": [{"code": s["code"], "title": s["title"], "standards": counts.get(s["code"], 0)}
+                         for s in sections],
+            "standards": sum(counts.values()), "first": rows[:first], "rows": len(rows)}
 
 
 def import_bundled(db):
@@ -309,8 +388,10 @@ def write_csv(rows, stream):
 # --- reads ---------------------------------------------------------------------
 
 def editions(db):
+    """Every edition, oldest first, with its number of standards and of inspections made on it."""
     return db.conn.execute(
-        "SELECT c.*, (SELECT count(*) FROM standards s WHERE s.catalog_id = c.id AND s.depth > 0) AS standards "
+        "SELECT c.*, (SELECT count(*) FROM standards s WHERE s.catalog_id = c.id AND s.depth > 0) AS standards, "
+        "(SELECT count(*) FROM inspections i WHERE i.catalog_id = c.id) AS inspections "
         "FROM catalogs c ORDER BY c.id").fetchall()
 
 

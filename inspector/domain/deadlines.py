@@ -30,6 +30,19 @@ def _day(text):
 
 def of(db, inspection):
     """The deadlines of the inspection's current stage, soonest first."""
+    return of_many(db, [inspection])[inspection["id"]]
+
+
+def of_many(db, listed):
+    """{inspection id: its deadlines, as ``of``} for each inspection ``listed``,
+    in two queries however many there are (the home page's cards, the
+    calendar feed)."""
+    expiries = review.live_links_many(db, [i["id"] for i in listed if i["state"] == "factual_accuracy"])
+    corrections = committee.corrections_many(db, [i["id"] for i in listed if i["state"] == "corrections"])
+    return {i["id"]: _of(i, expiries.get(i["id"], []), corrections.get(i["id"], {})) for i in listed}
+
+
+def _of(inspection, live_links, corrections):
     body, words = bodies.of(inspection), bodies.words(inspection)
     ends = _day(inspection["ends_on"])
     state, out = inspection["state"], []
@@ -40,7 +53,7 @@ def of(db, inspection):
         out.append(Deadline(f"The lead's consolidation (draft {words['citations']} to the {words['program']})",
                             ends + timedelta(days=body.deadlines["consolidation"]), "lead"))
     elif state == "factual_accuracy":
-        expiries = [_day(link["expires_at"]) for link in review.live_links(db, inspection["id"])]
+        expiries = [_day(link["expires_at"]) for link in live_links]
         if expiries:
             out.append(Deadline("The site's factual accuracy comments", max(expiries), "site"))
     elif state == "committee":
@@ -48,7 +61,7 @@ def of(db, inspection):
         if held:
             out.append(Deadline(f"The {words['committee']}'s decision", held, "committee"))
     elif state == "corrections":
-        for code, c in sorted(committee.corrections(db, inspection).items()):
+        for code, c in sorted(corrections.items()):
             due = _day(c["due_on"])
             if due and not c["accepted"]:
                 out.append(Deadline(f"Correction of {code}", due, "site", code))
@@ -80,10 +93,15 @@ def worded(deadline, user, inspection):
 def on_card(db, inspection):
     """What an inspection's card shows: every deadline already passed, then
     the next one still ahead (if any)."""
-    found, today = of(db, inspection), date.today()
-    late = [d for d in found if d.overdue(today)]
-    ahead = [d for d in found if not d.overdue(today)]
-    return late + ahead[:1]
+    return on_cards(db, [inspection])[inspection["id"]]
+
+
+def on_cards(db, listed):
+    """{inspection id: what its card shows, as ``on_card``} for those still under way."""
+    today = date.today()
+    found = of_many(db, [i for i in listed if i["state"] != "closed"])
+    return {i: [d for d in due if d.overdue(today)] + [d for d in due if not d.overdue(today)][:1]
+            for i, due in found.items()}
 
 
 def next_due(db, inspection):
@@ -95,8 +113,9 @@ def next_due(db, inspection):
 def for_user(db, user, listed):
     """[(inspection, deadline)] of the inspections ``listed`` for the user,
     those still under way, soonest first."""
-    return sorted(((ins, d) for ins in listed if ins["state"] != "closed" for d in of(db, ins)),
-                  key=lambda pair: pair[1].due)
+    under_way = [ins for ins in listed if ins["state"] != "closed"]
+    found = of_many(db, under_way)
+    return sorted(((ins, d) for ins in under_way for d in found[ins["id"]]), key=lambda pair: pair[1].due)
 
 
 def _ical_text(text):

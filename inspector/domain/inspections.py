@@ -56,16 +56,64 @@ _WITH_ROLE = ("SELECT i.*, c.edition, c.illustrative, m.team_role, m.reviews_cor
               "LEFT JOIN members m ON m.inspection_id = i.id AND m.user_id = :u ")
 
 
-def listed_for(db, user):
+# What the home list's search reads: an inspection's own name (the
+# program's at the time, the site's), its program's name and city.
+_SEARCHED = ("i.site_name", "p.name", "p.city")
+MAX_WORDS = 6
+
+
+def listed_for(db, user, words="", stage="", year="", archived=False, limit=None, offset=0):
     """Inspections the user is on, newest first (an admin sees all, to manage
-    them; a coordinator those that reached the committee)."""
+    them; a coordinator those that reached the committee), in one query:
+    those with every one of ``words`` in the program's or site's name or
+    city, in ``stage`` (access.STATES), whose first day is in ``year``; the
+    archived ones only when ``archived``, and then only those. ``limit``
+    rows from ``offset`` (all when None); each row's ``listed_total`` counts
+    them all."""
+    clauses, params = _scope(user), {"u": user["id"], "archived": int(bool(archived))}
+    clauses.append("i.archived = :archived")
+    for n, word in enumerate(words.split()[:MAX_WORDS]):
+        params[f"w{n}"] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append("(" + " OR ".join(f"{column} LIKE :w{n} ESCAPE '\\'" for column in _SEARCHED) + ")")
+    if stage:
+        clauses.append("i.state = :stage")
+        params["stage"] = stage
+    if year:
+        clauses.append("substr(i.starts_on, 1, 4) = :year")
+        params["year"] = str(year)
+    params.update(limit=-1 if limit is None else limit, offset=offset)
+    return db.conn.execute(
+        _WITH_ROLE.replace("SELECT i.*,", "SELECT i.*, count(*) OVER () AS listed_total,")
+        + "LEFT JOIN programs p ON p.id = i.program_id WHERE " + " AND ".join(clauses)
+        + " ORDER BY i.starts_on DESC, i.id DESC LIMIT :limit OFFSET :offset", params).fetchall()
+
+
+def years_for(db, user):
+    """The years (newest first) in which the inspections the user may list began: the year filter's choices."""
+    clauses = _scope(user)
+    return [r[0] for r in db.conn.execute(
+        "SELECT DISTINCT substr(i.starts_on, 1, 4) AS year FROM inspections i "
+        "LEFT JOIN members m ON m.inspection_id = i.id AND m.user_id = :u "
+        "WHERE " + " AND ".join(clauses) + " ORDER BY year DESC", {"u": user["id"]})]
+
+
+def _scope(user):
+    """The WHERE clauses of the inspections ``user`` is listed (``m``: their membership)."""
     if access.sees_every_inspection(user):
-        scope = ""
-    elif user["role"] == "coordinator":
-        scope = "WHERE i.state IN ('committee', 'corrections', 'closed') "
-    else:
-        scope = "WHERE m.user_id IS NOT NULL "
-    return db.conn.execute(_WITH_ROLE + scope + "ORDER BY i.starts_on DESC, i.id DESC", {"u": user["id"]}).fetchall()
+        return ["1"]
+    if user["role"] == "coordinator":
+        return ["i.state IN ('committee', 'corrections', 'closed')"]
+    return ["m.user_id IS NOT NULL"]
+
+
+def set_archived(db, inspection, archived, by, device="web"):
+    """Archive (or bring back) a closed inspection, recorded in the audit trail."""
+    archived = bool(archived)
+    with joined_transaction(db):
+        db.conn.execute("UPDATE inspections SET archived = ? WHERE id = ?", [int(archived), inspection["id"]])
+        audit.record(db, "inspection.archived" if archived else "inspection.unarchived",
+                     inspection_id=inspection["id"], user_id=by, device=device, subject=inspection["site_name"],
+                     before={"archived": bool(inspection["archived"])}, after={"archived": archived})
 
 
 def for_user(db, user, inspection_id):

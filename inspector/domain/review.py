@@ -58,6 +58,18 @@ def live_links(db, inspection_id, purpose="site_review"):
     return [row for row in links_of(db, inspection_id, purpose) if is_live(row)]
 
 
+def live_links_many(db, inspection_ids, purpose="site_review"):
+    """{inspection id: its live links for ``purpose``} for each id, in one query."""
+    ids = sorted(set(inspection_ids))
+    out = {i: [] for i in ids}
+    if ids:
+        for row in db.conn.execute(f"SELECT * FROM review_links WHERE purpose = ? AND inspection_id IN "
+                                   f"({','.join('?' * len(ids))}) ORDER BY id DESC", [purpose, *ids]):
+            if is_live(row):
+                out[row["inspection_id"]].append(row)
+    return out
+
+
 def is_live(row):
     """Issued, not revoked, not expired."""
     return row is not None and row["revoked_at"] is None and row["expires_at"] > _stamp(_now())
@@ -150,10 +162,21 @@ def rounds(db, inspection_id):
 
 def unreviewed(db, inspection_id):
     """Codes of citations whose submitted round of corrections the lead has not reviewed."""
-    return sorted({r[0] for r in db.conn.execute(
-        "SELECT r.standard_code FROM responses r LEFT JOIN reviews v ON v.inspection_id = r.inspection_id "
-        "AND v.standard_code = r.standard_code AND v.round = r.round "
-        "WHERE r.inspection_id = ? AND r.round > 0 AND r.submitted = 1 AND v.outcome IS NULL", [inspection_id])})
+    return unreviewed_many(db, [inspection_id])[inspection_id]
+
+
+def unreviewed_many(db, inspection_ids):
+    """{inspection id: its unreviewed codes, as ``unreviewed``} for each id, in one query."""
+    ids = sorted(set(inspection_ids))
+    out = {i: set() for i in ids}
+    if ids:
+        for inspection_id, code in db.conn.execute(
+                "SELECT r.inspection_id, r.standard_code FROM responses r LEFT JOIN reviews v "
+                "ON v.inspection_id = r.inspection_id AND v.standard_code = r.standard_code AND v.round = r.round "
+                f"WHERE r.inspection_id IN ({','.join('?' * len(ids))}) AND r.round > 0 AND r.submitted = 1 "
+                "AND v.outcome IS NULL", ids):
+            out[inspection_id].add(code)
+    return {i: sorted(codes) for i, codes in out.items()}
 
 
 def open_round(db, inspection, code):

@@ -129,6 +129,35 @@ def test_an_admins_read_only_pages_have_no_violations(live_server, chromium, vie
     context.close()
 
 
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_the_checklists_and_the_filtered_list_have_no_violations(live_server, chromium, viewport, tmp_path):
+    """The admin's Checklists, a refused file's problems beside the file
+    control, a good file's preview; the home list's filters."""
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "admin")
+    for path in ["/?stage=corrections&q=Riverside", "/?stage=archived", "/checklists", "/checklists/import"]:
+        page.goto(live_server.url + path)
+        assert violations(page) == [], path
+        assert off_the_side(page) == [], path
+    header = "code,parent,title,text,guidance,roles"
+    for name, rows, shows in (("bad.csv", ["A1,,Scope,,,clinical", "A1.1,A9,Director,,,clinical", "A1.2,A1,,,,x"],
+                               "line 4: unknown role 'x'"),
+                              ("good.csv", ["A1,,Scope,,,clinical", "A1.1,A1,Director,,,clinical"],
+                               "Preview of good.csv")):
+        (tmp_path / name).write_text("\n".join([header, *rows]) + "\n")
+        page.goto(live_server.url + "/checklists/import")
+        page.get_by_label("Checklist file").set_input_files(tmp_path / name)
+        page.get_by_label("Edition name").fill(f"Edition {name} {viewport['width']}")
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("main")).to_contain_text(shows)
+        assert violations(page) == [], name
+        assert off_the_side(page) == [], name
+    page.get_by_role("button", name="Import 1 standard").click()
+    expect(page.get_by_role("alert")).to_contain_text("Imported 1 standard as the edition")
+    context.close()
+
+
 def test_the_team_grid_fits_a_tablet_screen(live_server, tablet):
     page = tablet.new_page()
     log_in_by_cookie(page, live_server, "lead")

@@ -5,7 +5,7 @@ outbox and the sync API (sync/api.py), online or not: one write path.
 """
 from datetime import date
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from inspector.domain import (access, catalog, cited_last_time, deadlines, findings, inspections, preparation, review,
                               search, team, users)
@@ -15,22 +15,64 @@ from inspector.domain.findings import FILTER_EMPTY, FILTERS
 from inspector.app.views import calendar, found_or_404, inspection_or_404
 
 bp = Blueprint("inspections", __name__)
-# Who owes a deadline, as the home card says it.
+# Cards on one page of the home list: an office lists hundreds, a tablet
+# on a slow line should not fetch them all (300 cards are about 0.5 MB).
+PAGE_SIZE = 50
 
 
 @bp.route("/")
 @access.login_required
 def home():
     db = get_db()
-    listed = inspections.listed_for(db, g.user)
+    filters = _home_filters()
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    listed = inspections.listed_for(db, g.user, filters["q"], "" if filters["archived"] else filters["stage"],
+                                    filters["year"], archived=filters["archived"], limit=PAGE_SIZE,
+                                    offset=(page - 1) * PAGE_SIZE)
+    ids = [i["id"] for i in listed]
     # Each inspection still under way: its overdue deadlines and the next
-    # one, and the corrections waiting for this user's review.
-    due = {i["id"]: deadlines.on_card(db, i) for i in listed if i["state"] != "closed"}
-    to_review = {i["id"]: review.unreviewed(db, i["id"]) for i in listed
-                 if i["state"] == "corrections" and access.can_review_corrections(g.user, i)}
-    return render_template("inspections/home.html", inspections=listed, due=due, today=date.today(),
-                           to_review=to_review, calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
-                           progress=findings.progress_by_inspection(db, g.user, [i["id"] for i in listed]))
+    # one, and the corrections waiting for this user's review. A few queries
+    # for the whole list, none per card: an office lists hundreds.
+    reviewing = [i["id"] for i in listed if i["state"] == "corrections" and access.can_review_corrections(g.user, i)]
+    to_review = {i: codes for i, codes in review.unreviewed_many(db, reviewing).items() if codes}
+    return render_template("inspections/home.html", inspections=listed, due=deadlines.on_cards(db, listed),
+                           today=date.today(), to_review=to_review,
+                           calendar_url=calendar.feed_url(users.by_id(db, g.user["id"])),
+                           progress=findings.progress_by_inspection(db, g.user, ids),
+                           years=inspections.years_for(db, g.user), filters=filters,
+                           filtering=any(filters[k] for k in ("q", "stage", "year")), page=page,
+                           page_size=PAGE_SIZE, total=listed[0]["listed_total"] if listed else 0,
+                           kept={k: filters[k] for k in ("q", "stage", "year") if filters[k]})
+
+
+def _home_filters(given=None):
+    """The home list's filters from the address (or ``given``; unknown values
+    ignored): words to search, a stage (or "archived"), a year."""
+    given = request.args if given is None else given
+    stage, year = given.get("stage", ""), given.get("year", "")
+    words = given.get("q", "").encode("utf-8", "ignore").decode("utf-8")  # no lone surrogate reaches SQLite
+    return {"q": " ".join(words.split())[:200],
+            "stage": stage if stage in access.STATES or stage == "archived" else "",
+            "year": year if len(year) == 4 and year.isascii() and year.isdigit() else "",
+            "archived": stage == "archived"}
+
+
+@bp.route("/inspections/<int:inspection_id>/archive", methods=["POST"])
+@access.login_required
+def archive(inspection_id):
+    """Archive a closed inspection (or bring it back), then back to the list as it was filtered."""
+    ins = inspection_or_404(inspection_id, access.can_read_inspection)
+    if not access.can_manage_team(g.user, ins):
+        abort(403, description="Only the team leader or an admin archives an inspection.")
+    archived = request.form.get("archived") == "1"
+    if not access.can_archive(g.user, ins):
+        flash(f"{ins['site_name']} is not closed: only a closed inspection is archived.")
+    elif bool(ins["archived"]) != archived:
+        inspections.set_archived(get_db(), ins, archived, g.user["id"])
+        flash(f"{ins['site_name']} {'archived: it is listed under Archived' if archived else 'is back in the list'}.")
+    back = _home_filters(request.form)
+    return redirect(url_for(".home", **{k: back[k] for k in ("q", "stage", "year") if back[k]}))
 
 
 @bp.route("/inspections/<int:inspection_id>")

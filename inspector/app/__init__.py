@@ -14,7 +14,7 @@ from flask import Flask, g
 from sync import api as sync_api
 from sync import fields as sync_fields
 
-from inspector.app import assets, errors, links, mailer, security
+from inspector.app import assets, errors, links, mailer, notices, security
 from inspector.app.extensions import csrf, htmx
 from inspector.app.views import (account, auth, calendar, committee, emails, history, inspections, merge, photos,
                                  preparation, program_documents, programs, reports, review, shell, team, users)
@@ -101,7 +101,7 @@ def create_app(test_config=None):
 
     db.init_app(app)
     catalog.upgrade_illustrative(app.extensions["inspector_db_keeper"])
-    mailer.init_app(app)
+    mailer.init_app(app, daily=notices.remind_deadlines)
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)

@@ -125,6 +125,10 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['jacie_link'], secret)}")
     click.echo("The program's self-assessment link (its renewal, half done):")
     click.echo(f"  {scheme}://{shown_host}:{port}{link_path(summary['renewal']['link'], secret)}")
+    click.echo("Mail the app sends waits in its outbox until a mail server is set (INSPECTOR_SMTP_URL, "
+               "INSPECTOR_MAIL_FROM): log in as admin and open Emails to see it. To read it, run a local sink, e.g. "
+               "`.venv/bin/python -m aiosmtpd -n -l localhost:8025` (pip install aiosmtpd), and start with "
+               "INSPECTOR_SMTP_URL=smtp://localhost:8025 INSPECTOR_MAIL_FROM=inspector@localhost.")
     if not no_serve:
         _serve(data_dir, host, port, cert, key, workers, threads)
 

@@ -109,7 +109,7 @@ def seed(db, password):
                 users.set_password(db, username, password)
             ids[username] = existing["id"]
         else:
-            ids[username] = users.create(db, username, role, password, name)
+            ids[username] = users.create(db, username, role, password, name, email=f"{username}@inspector.example")
     inspection = inspections.by_site(db, SITE)
     if inspection is None:
         with transaction(db):

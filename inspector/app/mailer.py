@@ -13,6 +13,7 @@ import smtplib
 import socket
 import threading
 import urllib.parse
+from datetime import date
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import NamedTuple
@@ -102,18 +103,26 @@ def deliver_due(db, conf, limit=50, now=None):
 
 
 class Sender(threading.Thread):
-    """Delivers the outbox every ``every`` seconds, or sooner when woken."""
+    """Delivers the outbox every ``every`` seconds, or sooner when woken; once
+    a day first runs ``daily(db, today)`` in the app's context (the deadline
+    reminders: their dedupe keys make a second process's run queue nothing)."""
 
-    def __init__(self, data_dir, conf, every=30):
+    def __init__(self, app, conf, every=30, daily=None):
         super().__init__(name="inspector-mail", daemon=True)
-        self.data_dir, self.conf, self.every = data_dir, conf, every
+        self.app, self.conf, self.every, self.daily = app, conf, every, daily
         self.wake, self.stopping = threading.Event(), threading.Event()
+        self.last_day = None
 
     def run(self):
-        db = connect(database_path(self.data_dir))
+        db = connect(database_path(self.app.config["DATA_DIR"]))
         try:
             while not self.stopping.is_set():
                 try:
+                    today = date.today()
+                    if self.daily and self.last_day != today:
+                        with self.app.app_context():
+                            self.daily(db, today)
+                        self.last_day = today
                     deliver_due(db, self.conf)
                 except Exception:  # a sender that stops would leave mail waiting unseen
                     log.exception("the mail sender failed; it tries again")
@@ -128,13 +137,14 @@ class Sender(threading.Thread):
         self.join(timeout=30)
 
 
-def init_app(app):
+def init_app(app, daily=None):
     """Check the settings at start (a bad URL stops the server with the reason)
-    and, unless told not to (tests), start this process's sender."""
+    and, unless told not to (tests), start this process's sender, which runs
+    ``daily`` once a day."""
     conf = settings(app.config)
     app.extensions["inspector_mail"] = conf
     if conf and app.config.get("MAIL_SENDER", True):
-        sender = Sender(app.config["DATA_DIR"], conf, app.config.get("MAIL_EVERY", 30))
+        sender = Sender(app, conf, app.config.get("MAIL_EVERY", 30), daily)
         sender.start()
         app.extensions["inspector_mail_sender"] = sender
 

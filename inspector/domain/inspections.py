@@ -85,6 +85,11 @@ def for_user_many(db, user, inspection_ids):
     return {r["id"]: r for r in rows}
 
 
+def under_way(db):
+    """Every inspection not closed, as ``plain`` reads it (for the deadline reminders)."""
+    return db.conn.execute(_WITH_ROLE + "WHERE i.state != 'closed' ORDER BY i.id", {"u": None}).fetchall()
+
+
 def plain(db, inspection_id):
     """The inspection with no user's role on it (for the site, by its link)."""
     return for_user(db, {"id": None}, inspection_id)

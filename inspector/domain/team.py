@@ -12,7 +12,7 @@ def members(db, inspection_id):
     """The inspection's team, the one query every page and report asks: the
     team leader first, then by name."""
     return db.conn.execute(
-        "SELECT u.id, u.username, u.display_name, m.team_role, m.reviews_corrections "
+        "SELECT u.id, u.username, u.display_name, u.email, m.team_role, m.reviews_corrections "
         "FROM members m JOIN users u ON u.id = m.user_id "
         "WHERE m.inspection_id = ? ORDER BY m.team_role = 'lead' DESC, u.display_name, u.username",
         [inspection_id]).fetchall()

@@ -3,6 +3,7 @@
 // it (the first page, and every boosted swap after it).
 import * as outbox from "/sync/static/outbox.js";
 import * as sync from "/sync/static/sync.js";
+import * as copy from "/static/js/copy.js";
 import * as finding from "/static/js/finding.js";
 import * as logout from "/static/js/logout.js";
 import * as merge from "/static/js/merge.js";
@@ -29,6 +30,7 @@ if (userId) {
 function bind(root) {
   const all = (selector) => [...(root.matches(selector) ? [root] : []), ...root.querySelectorAll(selector)];
   refresh();
+  all("[data-copy]").forEach(copy.bind);
   all("[data-finding]").forEach(finding.bind);
   all(".merge-row").forEach(merge.bind);
   all("[data-standards]").forEach(progress.overlaySection);

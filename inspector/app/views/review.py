@@ -22,7 +22,7 @@ from sync import forms
 
 from inspector.domain import access, audit, committee, deadlines, documents, inspections, photos, review, steps, team
 from inspector.domain.db import get_db, transaction
-from inspector.app import errors, links
+from inspector.app import errors, links, notices
 from inspector.app.views import inspection_or_404
 
 bp = Blueprint("review", __name__)
@@ -110,9 +110,13 @@ def site_save(inspection_id, token):
         if left:
             forms.write(db, forms.site_answers(form, inspection_id, submit=False), link=link)  # kept as a draft
             return _site_page(link, ins, token, status=200, confirm_unanswered=left)
-    _, refused = forms.write(db, forms.site_answers(form, inspection_id, submit=action in ("submit", "submit_anyway")),
-                             link=link)
+    ops = forms.site_answers(form, inspection_id, submit=action in ("submit", "submit_anyway"))
+    results, refused = forms.write(db, ops, link=link)
     refused = [r for r in refused if r["code"] != "submitted"]
+    applied = {r["op_id"] for r in results if r["status"] == "applied"}
+    sent = [op["standard"] for op in ops if op["field"] == "submitted" and op["op_id"] in applied]
+    if sent:  # the team leader is told which citations, never what the site wrote
+        notices.site_submitted(db, ins, sent, comments=ins["state"] == "factual_accuracy")
     if refused:
         flash("Some changes could not be saved: " + "; ".join(sorted({r["reason"] for r in refused})))
     elif action in ("submit", "submit_anyway"):
@@ -299,6 +303,9 @@ def issue_link(inspection_id):
         link_id = review.issue_link(db, inspection_id, name[:200], email, days, g.user["id"], purpose=purpose)
         audit.record(db, "link.issued", inspection_id=inspection_id, user_id=g.user["id"], subject=str(link_id),
                      after={"issued_to": name[:200], "email": email, "days": days, "purpose": purpose})
+        # Mailed to the person it is for, in the same transaction: never issued and not sent.
+        issued = review.link(db, link_id)
+        notices.link_issued(db, ins, issued, link_url(issued))
     # The page lists every live link with its address to copy: nothing to
     # carry in the session (a sync answer racing the redirect could put an
     # older session cookie back and lose it).
@@ -333,6 +340,8 @@ def review_response(inspection_id, code):
     if refused:
         flash("Not saved: " + refused[0]["reason"])
     else:
+        if outcome == "more_info":
+            notices.more_information(db, ins, code, link_url)
         flash(f"{code}: {review.OUTCOMES.get(outcome, outcome)}.")
     return redirect(url_for(".lead", inspection_id=ins["id"]) + _at_citation(code))
 

@@ -4,6 +4,7 @@ received by a real SMTP server (aiosmtpd, as in test_mail.py) and its link
 parsed out of the message and followed."""
 import re
 import time
+from urllib.parse import urlsplit
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -29,7 +30,7 @@ def link_in(message):
     html = message.get_body(("html",)).get_content()
     [url] = re.findall(r"https?://\S+/password/[\w-]+", text)
     assert f'href="{url}"' in html
-    return url.split("localhost", 1)[1]
+    return urlsplit(url).path
 
 
 def actions(db, action):
@@ -143,7 +144,7 @@ def test_a_forged_or_altered_token_refuses(app, db):
 
 def test_forgot_password_answers_alike_for_anyone_and_mails_only_the_address_on_file(app, db, smtp):  # noqa: F811
     inbox, port = smtp
-    app.config["PASSWORD_HELP_MIN_S"] = 0.3
+    app.config["PASSWORD_HELP_MIN_S"] = 0.5
     users.create(db, "nina", "inspector", GOOD, "Nina New", email="nina@northbridge.example")
     users.create(db, "omar", "inspector", GOOD, "Omar No-Mail")
 
@@ -152,12 +153,13 @@ def test_forgot_password_answers_alike_for_anyone_and_mails_only_the_address_on_
         response = app.test_client().post("/forgot-password", data={"username": typed})
         return response.status_code, response.get_data(as_text=True), time.monotonic() - started
 
+    ask("someone")  # the first answer of a process compiles the templates: not what is measured
     unknown, known, by_email, no_address = ask("nobody"), ask("Nina"), ask("NINA@northbridge.example"), \
         ask("omar")
     assert unknown[:2] == known[:2] == by_email[:2] == no_address[:2]  # the same words, whoever it was
     assert unknown[0] == 200 and "If an account matches" in unknown[1]
-    assert all(0.3 <= answer[2] < 1.5 for answer in (unknown, known, by_email, no_address))
-    assert abs(unknown[2] - known[2]) < 0.15
+    assert all(0.5 <= answer[2] < 2 for answer in (unknown, known, by_email, no_address))
+    assert abs(unknown[2] - known[2]) < 0.2
     received = delivered(db, inbox, port)
     assert [to for to, _ in received] == [["nina@northbridge.example"]] * 2  # nothing for nobody, nor for no address
     assert received[0][1]["Subject"] == "Reset your password for inspector"

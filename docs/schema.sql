@@ -244,6 +244,20 @@ BEGIN
     SELECT RAISE(ABORT, 'the op log is append only');
 END;
 
+CREATE TABLE password_links (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    purpose TEXT NOT NULL CHECK (purpose IN ('set_password', 'reset_password')),
+    issued_by INTEGER REFERENCES users(id),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    expires_at TEXT NOT NULL,
+    ended_at TEXT,
+    ended_why TEXT
+);
+
+CREATE INDEX password_links_user ON password_links(user_id, ended_at);
+
 CREATE TABLE photo_releases (
     inspection_id INTEGER NOT NULL REFERENCES inspections(id),
     standard_code TEXT NOT NULL,
@@ -427,4 +441,4 @@ CREATE TABLE users (
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 , disabled_at TEXT, role TEXT NOT NULL DEFAULT 'inspector'
-    CHECK (role IN ('admin', 'lead', 'inspector', 'coordinator')), calendar_nonce TEXT, email TEXT NOT NULL DEFAULT '');
+    CHECK (role IN ('admin', 'lead', 'inspector', 'coordinator')), calendar_nonce TEXT, email TEXT NOT NULL DEFAULT '', last_login_at TEXT);

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from inspector.app.views.calendar import feed_url
-from inspector.domain import documents, inspections, preparation, review, team, users
+from inspector.domain import documents, inspections, password_links, preparation, review, team, users
 from inspector.domain.db import folder_of
 from tests.helpers import Device, committee_decides, coordinator_id, log_in_test_client, push, small_pdf
 from inspector.app.views.review import link_path
@@ -46,6 +46,13 @@ RULES = {
     # The checklist editions, and importing one (a preview, then the import): the admins.
     ("checklists.listing", "GET"): {"admin"}, ("checklists.upload", "GET"): {"admin"},
     ("checklists.upload", "POST"): {"admin"}, ("checklists.confirm", "POST"): {"admin"},
+    # Users: only admins manage them; every user has their own account page.
+    ("users.listing", "GET"): {"admin"}, ("users.new_user", "GET"): {"admin"}, ("users.new_user", "POST"): {"admin"},
+    ("users.disable", "POST"): {"admin"}, ("users.enable", "POST"): {"admin"}, ("users.send_reset", "POST"): {"admin"},
+    ("account.account", "GET"): USERS, ("account.change_password", "POST"): USERS,
+    # Anyone may ask for a reset link, and whoever holds a set-password or reset link may open it.
+    ("account.forgot_password", "GET"): EVERYONE, ("account.forgot_password", "POST"): EVERYONE,
+    ("account.choose_password", "GET"): EVERYONE, ("account.choose_password", "POST"): EVERYONE,
     # One's own deadlines: the feed by its signed address (each user here holds
     # their own; anyone else a forged one), issued or stopped by its user.
     ("calendar.feed", "GET"): USERS, ("calendar.manage", "POST"): USERS,
@@ -122,6 +129,9 @@ def world(app, db, demo_inspection):
     team.add_member(db, other, uid["lead2"], "lead")
     team.add_member(db, other, uid["inspector4"], "inspector")
     uid["coordinator"] = coordinator_id(db)
+    # A user no actor is, for the admins' actions on users, and a reset link of theirs.
+    uid["spare"] = users.create(db, "spare", "inspector", "x-long-password", "Sol Spare", email="sol@example.org")
+    password_token = password_links.issue(db, users.by_id(db, uid["spare"]), "reset_password")
     inspections.set_state(db, other, "factual_accuracy")
     inspections.set_state(db, demo_inspection, "committee")
     committee_decides(db, demo_inspection, uid["coordinator"])
@@ -160,7 +170,7 @@ def world(app, db, demo_inspection):
     return {"inspection": demo_inspection, "program": inspections.plain(db, demo_inspection)["program_id"],
             "uid": uid, "tokens": tokens, "document": document, "program_document": program_document["sha256"],
             "released": released, "own_photo": own, "link": link, "feeds": feeds, "prep": prep,
-            "prep_document": prep_document}
+            "prep_document": prep_document, "password_token": password_token}
 
 
 # The world's user behind each actor that has an account.
@@ -221,6 +231,12 @@ def request_for(endpoint, method, world, actor):
         "preparation.program_upload": f"{prepare}/upload",
         "sync.push": "/sync/push", "sync.pull": f"/sync/pull?inspection={i}",
         "sync.upload_photo": f"/sync/photos/{'0' * 64}",
+        "users.listing": "/users", "users.new_user": "/users/new",
+        "users.disable": f"/users/{world['uid']['spare']}/disable",
+        "users.enable": f"/users/{world['uid']['spare']}/enable",
+        "users.send_reset": f"/users/{world['uid']['spare']}/password-link",
+        "account.account": "/account", "account.change_password": "/account/password",
+        "account.forgot_password": "/forgot-password", "account.choose_password": f"/password/{world['password_token']}",
     }
     kwargs = {"headers": {"X-Inspector-Sync": "1"}}
     if endpoint == "sync.push":

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspector.app.links import link_path
-from inspector.domain import catalog, inspections, review, team
+from inspector.domain import catalog, inspections, password_links, review, team, users
 from sync import protocol
 from tests.helpers import Device, coordinator_id, log_in_test_client, push, small_pdf, user_id
 
@@ -200,6 +200,13 @@ ROUTES = {
         "was-self_how-{pcode}", "linked-{pcode}", "was-linked-{pcode}", "add-{pcode}", "request",
         "request-standard-{rid}", "rfi_answer-{rid}", "was-rfi_answer-{rid}", "then"]),
     "preparation.program_submit": ("/prepare/{p}/{ptoken}/submit", []),
+    # Users and passwords: the admins' forms, one's own account, and a password link (in the path).
+    "users.new_user": ("/users/new", ["username", "display_name", "email", "role"]),
+    "users.disable": ("/users/{target}/disable", []), "users.enable": ("/users/{target}/enable", []),
+    "users.send_reset": ("/users/{target}/password-link", []),
+    "account.change_password": ("/account/password", ["current_password", "new_password", "confirm_password"]),
+    "account.forgot_password": ("/forgot-password", ["username"]),
+    "account.choose_password": ("/password/{pwtoken}", ["new_password", "confirm_password"]),
     "preparation.program_document_standards": ("/prepare/{p}/{ptoken}/documents/{psha}/standards",
                                                ["standard", "was-standard", "add"]),
     "preparation.program_upload": ("/prepare/{p}/{ptoken}/upload", [
@@ -241,9 +248,11 @@ def world(app, db, as_user, demo_inspection):
     assert push(lead, [Device().op(prep, "B1.1", "rfi", {"id": rid, "text": "Records?"})]).json["results"][0][
         "status"] == "applied"
     psha = db.conn.execute("SELECT sha256 FROM program_documents").fetchone()[0]
+    target = users.by_username(db, "inspector2")
     return {"i": str(demo_inspection), "token": token, "link": str(link), "code": CITED, "sha": "ab" * 32, **people,
             "p": str(prep), "ptoken": path.rsplit("/", 1)[1], "pcode": "B1.1", "section": "B1", "rid": rid,
-            "psha": psha}
+            "psha": psha, "target": str(target["id"]),
+            "pwtoken": password_links.issue(db, target, "reset_password")}
 
 
 def _quoted(text):
@@ -276,7 +285,7 @@ def requests_to(draw, endpoint, world):
     template, names = ROUTES[endpoint]
     role = draw(st.sampled_from(ROLES))
     parts = dict(world)
-    for part in ("token", "code", "link", "sha", "i", "ptoken", "section", "psha", "p"):  # now and then, the path itself
+    for part in ("token", "code", "link", "sha", "i", "ptoken", "section", "psha", "p", "target", "pwtoken"):  # now and then, the path itself
         if draw(st.integers(0, 5)) == 0:
             parts[part] = draw(TEXT)
     if role == "anonymous":   # a stranger: the site's link, forged
@@ -320,6 +329,8 @@ def test_no_input_to_any_route_from_anyone_gets_a_500(app, db, world, endpoint):
     link: it answers, never with a 500."""
     method = "PUT" if endpoint == "sync.upload_photo" else "POST"
     clients = {}
+    if endpoint == "account.forgot_password":
+        app.config["PASSWORD_HELP_MIN_S"] = 0   # its floor is tested in test_users_admin.py
     if endpoint == "committee.decision":
         inspections.set_state(db, int(world["i"]), "committee")   # the only state its form records in
 

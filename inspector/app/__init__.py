@@ -16,8 +16,8 @@ from sync import fields as sync_fields
 
 from inspector.app import assets, errors, links, mailer, notices, security
 from inspector.app.extensions import csrf, htmx
-from inspector.app.views import (auth, calendar, checklists, committee, emails, history, inspections, merge, photos,
-                                 preparation, program_documents, programs, reports, review, shell, team)
+from inspector.app.views import (account, auth, calendar, checklists, committee, emails, history, inspections, merge,
+                                 photos, preparation, program_documents, programs, reports, review, shell, team, users)
 from inspector.domain import access, bodies, catalog, db, deadlines, search
 from inspector.domain import programs as programs_data
 
@@ -82,6 +82,9 @@ def create_app(test_config=None):
         # A checklist file uploaded in the browser: the bundled one is 76 KB,
         # a full edition with its guidance a few hundred; more is some other file.
         CHECKLIST_MAX_BYTES=int(os.environ.get("INSPECTOR_CHECKLIST_MAX_BYTES") or 2 * 1024 * 1024),
+        # "Forgot password?" answers no sooner than this (seconds), whether
+        # it sent a link or found no such user: its time tells nothing.
+        PASSWORD_HELP_MIN_S=0.4,
     )
     if os.environ.get("INSPECTOR_SECURE_COOKIES") == "1":  # behind an HTTPS proxy
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -110,7 +113,7 @@ def create_app(test_config=None):
     links.init_app(app)
     for blueprint in (auth.bp, inspections.bp, team.bp, merge.bp, reports.bp, review.bp, preparation.bp, history.bp,
                       photos.bp, shell.bp, committee.bp, calendar.bp, emails.bp, checklists.bp, program_documents.bp,
-                      programs.bp, sync_api.bp):
+                      programs.bp, users.bp, account.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sync_api.bp)  # the sync API has its own cross-site defence
     # Templates ask the same capabilities as routes, and read labels from one source.

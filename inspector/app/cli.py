@@ -198,24 +198,33 @@ def _unwinding_on_kill():
 @click.argument("username")
 @click.option("--role", type=click.Choice(users.ROLES), required=True)
 @click.option("--name", "display_name", help="Full name shown in the app.")
+@click.option("--email", default="", help="Their email address, where password reset links go.")
 @password_options
-def user_add(data_dir, username, role, display_name, password_file, password_argument):
-    """Add a user with a role: admin, lead or inspector. The password is
-    prompted for, or read from --password-file or $INSPECTOR_PASSWORD."""
+def user_add(data_dir, username, role, display_name, email, password_file, password_argument):
+    """Add a user with a role: admin, lead, inspector or coordinator. The
+    password is prompted for, or read from --password-file or
+    $INSPECTOR_PASSWORD (on a server with mail, the Users page sends the user
+    a link to choose their own instead)."""
+    with _clear_errors():
+        problem = users.email_problem(email)  # before asking for a password
+        if problem:
+            raise ValueError(problem)
     password = _password(password_file, password_argument)
     db = _open(data_dir)
     with _clear_errors():
-        user_id = users.create(db, username, role, password, display_name)
+        user_id = users.create(db, username, role, password, display_name, email=email)
     click.echo(f"Added {users.by_id(db, user_id)['username']} ({role}).")
 
 
 @user.command("list")
 @data_option
 def user_list(data_dir):
-    """List the users: name, role, whether they may log in, full name."""
+    """List the users: name, role, whether they may log in (active, disabled,
+    or no password yet: sent a link to set one), full name, email."""
     for row in users.everyone(_open(data_dir)):
-        state = "disabled" if row["disabled_at"] else "active"
-        click.echo(f"{row['username']:<20} {row['role']:<10} {state:<9} {row['display_name']}")
+        state = "disabled" if row["disabled_at"] else "active" if row["has_password"] else "no-password"
+        click.echo(f"{row['username']:<20} {row['role']:<10} {state:<11} {row['display_name']:<24} {row['email']}"
+                   .rstrip())
 
 
 @user.command("disable")

@@ -97,6 +97,11 @@ def can_manage_checklists(user):
     return user["role"] == "admin"
 
 
+def can_manage_users(user):
+    """The Users page: add users, disable and enable them, send a password reset."""
+    return user["role"] == "admin"
+
+
 def can_set_up_inspections(user):
     return user["role"] in ("admin", "lead")
 

@@ -591,6 +591,26 @@ MIGRATIONS = [
     """
     ALTER TABLE inspections ADD COLUMN archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1));
     """,
+    # When each user last logged in (the admins' Users page), and the
+    # set-password and reset links sent by mail (password_links.py): only a
+    # hash of a link's random token is kept, never the token. A link is used
+    # once, ends after a day, and ends when its user's password changes
+    # another way; ``ended_why`` says which ended it.
+    """
+    ALTER TABLE users ADD COLUMN last_login_at TEXT;
+    CREATE TABLE password_links (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        purpose TEXT NOT NULL CHECK (purpose IN ('set_password', 'reset_password')),
+        issued_by INTEGER REFERENCES users(id),
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        expires_at TEXT NOT NULL,
+        ended_at TEXT,
+        ended_why TEXT
+    );
+    CREATE INDEX password_links_user ON password_links(user_id, ended_at);
+    """,
 ]
 
 

@@ -28,6 +28,9 @@ def start(db, user_id, now=None):
         db.conn.execute("DELETE FROM sessions WHERE revoked_at IS NOT NULL OR last_seen <= ? OR created_at <= ?",
                         [now - IDLE_S, now - ABSOLUTE_S])
         db["sessions"].insert({"id": _id(token), "user_id": user_id, "created_at": now, "last_seen": now})
+        # The admins' Users page shows when each user last logged in.
+        db.conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?",
+                        [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), user_id])
     return token
 
 
@@ -58,11 +61,12 @@ def end(db, token, user, device=""):
                          after={"reason": "logout"})
 
 
-def revoke_all(db, user, reason, by=None, device=""):
-    """End every session of ``user`` (a password change, the user disabled)."""
+def revoke_all(db, user, reason, by=None, device="", keep=None):
+    """End every session of ``user`` (a password change, the user disabled),
+    but the one whose token is ``keep`` (the session that changed the password)."""
     with joined_transaction(db):
-        revoked = db.conn.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-                                  [time.time(), user["id"]]).rowcount
+        revoked = db.conn.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL "
+                                  "AND id <> ?", [time.time(), user["id"], _id(keep) if keep else ""]).rowcount
         if revoked:
             audit.record(db, "session.revoked", user_id=by, device=device, subject=user["username"],
                          after={"reason": reason, "sessions": revoked})

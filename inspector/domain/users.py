@@ -11,7 +11,7 @@ from importlib import resources
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit, sessions
+from . import audit, password_links, sessions
 from .db import joined_transaction, transaction
 
 # coordinator: the accrediting body's office, which records the committee's decisions.
@@ -32,12 +32,24 @@ def _dummy_hash(method):
     return _hash("not a password", method)
 
 
+# The hash of a user who has no password yet (added in the browser, sent a
+# set-password link): no password matches it, as no hash method starts so.
+NO_PASSWORD = "!no password yet"
+
+
+def has_password(user):
+    return not user["password_hash"].startswith("!")
+
+
 def password_matches(user, password):
-    """Whether ``password`` is ``user``'s. For no user (an unknown username) the
-    password is checked against a dummy hash made the way new passwords are,
-    so a wrong username costs the same time as a wrong password."""
-    stored = user["password_hash"] if user else _dummy_hash(PASSWORD_METHOD)
-    return check_password_hash(stored, password[:PASSWORD_MAX + 1])
+    """Whether ``password`` is ``user``'s. For no user (an unknown username),
+    or one with no password yet, the password is checked against a dummy hash
+    made the way new passwords are, so neither answers faster than a wrong
+    password would."""
+    usable = user is not None and has_password(user)
+    matches = check_password_hash(user["password_hash"] if usable else _dummy_hash(PASSWORD_METHOD),
+                                  password[:PASSWORD_MAX + 1])
+    return usable and matches
 
 
 # --- usernames -----------------------------------------------------------------------
@@ -123,16 +135,19 @@ def password_problem(password, username):
 def create(db, username, role, password, display_name=None, by=None, device="cli", email=""):
     """Add a user, recorded in the audit trail as made by the user ``by`` (an
     id; None at the command line); raise ValueError with a message a person
-    can act on."""
+    can act on. ``password`` None: the user cannot log in until they choose
+    one by a set-password link."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     username = normalise_username(username or "")
-    problem = username_problem(username) or password_problem(password or "", username)
+    problem = username_problem(username) or (password_problem(password or "", username)
+                                             if password is not None else None) or email_problem(email)
     if problem:
         raise ValueError(problem)
     _refuse_taken(db, username)
     display_name = (display_name or "").strip() or username
-    password_hash = _hash(password)  # slow on purpose: not while holding the write lock
+    # slow on purpose: not while holding the write lock
+    password_hash = _hash(password) if password is not None else NO_PASSWORD
     try:
         with joined_transaction(db):
             user_id = db["users"].insert({
@@ -147,6 +162,27 @@ def create(db, username, role, password, display_name=None, by=None, device="cli
     except sqlite3.IntegrityError as exc:  # made meanwhile by someone else
         raise ValueError(f"user {username!r} exists already") from exc
     return user_id
+
+
+def email_problem(email):
+    """Why ``email`` cannot be a user's address, or None ('' is none at all).
+    Only its shape: whether it arrives, the mail server says."""
+    email = (email or "").strip()
+    if email and (email.count("@") != 1 or not all(email.split("@")) or any(c.isspace() for c in email)
+                  or len(email) > 254 or "." not in email.split("@")[1]):
+        return "an email address looks like name@example.org"
+    return None
+
+
+def name_problem(db, username):
+    """Why ``username`` (as typed) cannot be a new user's: its form, or one
+    taken or looking like a taken one; None when it can."""
+    username = normalise_username(username or "")
+    try:
+        _refuse_taken(db, username)
+    except ValueError as exc:
+        return username_problem(username) or str(exc)
+    return username_problem(username)
 
 
 def _refuse_taken(db, username):
@@ -165,33 +201,73 @@ def _existing(db, username):
     return user
 
 
-def set_password(db, username, password, by=None, device="cli"):
-    """Change a user's password and end their sessions; the audit trail
-    records that it changed, never the password or its hash."""
+def set_password(db, username, password, by=None, device="cli", keep_session=None):
+    """Change a user's password, end their sessions (all but ``keep_session``,
+    the token of the one that changed it) and their set-password and reset
+    links; the audit trail records that it changed, never the password or
+    its hash."""
     user = _existing(db, username)
     problem = password_problem(password or "", user["username"])
     if problem:
         raise ValueError(problem)
-    password_hash = _hash(password)
+    _store_password(db, user, _hash(password), by, device, keep_session)
+
+
+def _store_password(db, user, password_hash, by, device, keep_session=None):
     with joined_transaction(db):
         db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user["id"]])
         audit.record(db, "user.password_changed", user_id=by, device=device, subject=user["username"])
-        sessions.revoke_all(db, user, "password changed", by=by, device=device)
+        password_links.end_all(db, user["id"], "password changed")
+        sessions.revoke_all(db, user, "password changed", by=by, device=device, keep=keep_session)
+
+
+class LinkRefused(Exception):
+    """A set-password or reset link that cannot be used (``why``: unknown,
+    used, expired, replaced, password changed, user disabled)."""
+
+    def __init__(self, why):
+        super().__init__(why)
+        self.why = why
+
+
+def set_password_by_link(db, token, password, device="web"):
+    """Choose a password by a set-password or reset link: the link is used up,
+    the user's sessions and other links end. Returns the user; raises
+    LinkRefused (audited when the link was one we issued), or ValueError for
+    a password the policy refuses (the link stays usable)."""
+    link, why = password_links.check(db, token)
+    if why:
+        if link is not None:
+            password_links.refused(db, link, why, device)
+        raise LinkRefused(why)
+    problem = password_problem(password or "", link["username"])
+    if problem:
+        raise ValueError(problem)
+    password_hash = _hash(password)  # slow: before the write lock
+    with joined_transaction(db):
+        if not password_links.use(db, link, device):
+            raise LinkRefused("used")
+        user = by_id(db, link["user_id"])
+        _store_password(db, user, password_hash, link["user_id"], device)
+    return by_id(db, link["user_id"])
 
 
 def disable(db, username, by=None, device="cli"):
-    """Stop a user logging in and end their sessions; their work stays theirs."""
+    """Stop a user logging in and end their sessions and password links;
+    their work stays theirs. The last admin who can log in cannot be disabled."""
     user = _existing(db, username)
     if user["disabled_at"]:
         return
-    if user["role"] == "admin" and db.conn.execute(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL").fetchone()[0] <= 1:
-        raise ValueError(f"{user['username']!r} is the last admin who can log in: add another admin first")
     with joined_transaction(db):
+        # Counted under the write lock: two admins disabling each other at once cannot both succeed.
+        if user["role"] == "admin" and db.conn.execute(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL").fetchone()[0] <= 1:
+            raise ValueError(f"{user['username']!r} is the last admin who can log in: add another admin first")
         db.conn.execute("UPDATE users SET disabled_at = ? WHERE id = ?",
                         [datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), user["id"]])
         audit.record(db, "user.disabled", user_id=by, device=device, subject=user["username"])
         sessions.revoke_all(db, user, "user disabled", by=by, device=device)
+        password_links.end_all(db, user["id"], "user disabled")
 
 
 def enable(db, username, by=None, device="cli"):
@@ -217,8 +293,21 @@ def by_id(db, user_id):
 
 
 def everyone(db):
-    return db.conn.execute("SELECT id, username, display_name, role, disabled_at, email FROM users "
+    """Every user, by username: never the password's hash, only whether there is a password."""
+    return db.conn.execute("SELECT id, username, display_name, role, disabled_at, email, last_login_at, "
+                           "substr(password_hash, 1, 1) <> '!' AS has_password FROM users "
                            "ORDER BY username").fetchall()
+
+
+def for_password_help(db, typed):
+    """The users a "Forgot password?" for ``typed`` (a username, or an email
+    address) sends a reset link to: those who can log in and have an address."""
+    typed = (typed or "")[:4 * USERNAME_MAX].strip()
+    if not typed:
+        return []
+    return db.conn.execute(
+        "SELECT * FROM users WHERE disabled_at IS NULL AND email <> '' AND (username = ? OR lower(email) = lower(?)) "
+        "ORDER BY id", [normalise_username(typed), typed]).fetchall()
 
 
 # --- failed logins ------------------------------------------------------------------------
@@ -235,18 +324,23 @@ def _key(kind, value):
     return hashlib.sha256(f"{kind}:{value}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def begin_login_attempt(db, username, address, device=None, now=None):
+def begin_login_attempt(db, username, address, device=None, now=None, purpose=""):
     """Count a login attempt as failed before its password is checked, in one
     transaction with the count that decides whether it may be checked at all,
     so simultaneous guesses see each other. A ``device`` (the id of a device
     the user logged in from before) is limited on its own and passes the
     username's and the address's limits, so a stranger's guesses never lock
     the rightful user out of their own tablet. Returns (attempt, None), or
-    (None, what is over its limit: "username", "address" or "device")."""
+    (None, what is over its limit: "username", "address" or "device").
+
+    ``purpose`` counts other password guesses or requests on their own, with
+    the same limits: "reset" (a "Forgot password?" request, each one counted
+    and never forgotten, as it sends mail), "change" (the current password
+    typed to change it)."""
     now = time.time() if now is None else now
     since = now - LOGIN_WINDOW_S
-    keys = {"user_key": _key("u", normalise_username(username)), "address_key": _key("a", address),
-            "device_key": _key("d", device) if device else None}
+    keys = {"user_key": _key(purpose + "u", normalise_username(username)),
+            "address_key": _key(purpose + "a", address), "device_key": _key(purpose + "d", device) if device else None}
 
     def failures(column):
         return db.conn.execute(f"SELECT count(*) FROM login_failures WHERE {column} = ? AND at > ?",
@@ -270,16 +364,16 @@ def forget_login_attempt(db, attempt):
     db.conn.execute("DELETE FROM login_failures WHERE rowid = ?", [attempt])
 
 
-def login_succeeded(db, attempt, username, device=None):
+def login_succeeded(db, attempt, username, device=None, purpose=""):
     """The password was right: forget this attempt and the failures it
     answers (the device's own, or else the username's)."""
     with transaction(db):
         db.conn.execute("DELETE FROM login_failures WHERE rowid = ?", [attempt])
         if device:
-            db.conn.execute("DELETE FROM login_failures WHERE device_key = ?", [_key("d", device)])
+            db.conn.execute("DELETE FROM login_failures WHERE device_key = ?", [_key(purpose + "d", device)])
         else:
             db.conn.execute("DELETE FROM login_failures WHERE user_key = ?",
-                            [_key("u", normalise_username(username))])
+                            [_key(purpose + "u", normalise_username(username))])
 
 
 def new_calendar_nonce(db, user_id, by=None):

@@ -1,4 +1,4 @@
--- The database schema as the 21 migrations in inspector/domain/db.py make it.
+-- The database schema as the 22 migrations in inspector/domain/db.py make it.
 -- Generated, do not edit: after adding a migration, run
 --     .venv/bin/inspector schema > docs/schema.sql
 -- (tests/test_schema.py fails until this file and the migrations agree).

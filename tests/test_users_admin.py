@@ -12,8 +12,8 @@ import pytest
 from inspector.app import mailer
 from inspector.domain import password_links, users
 from inspector.domain.db import database_path
-from tests.helpers import PASSWORD, log_in_test_client
-from tests.test_mail import FROM, conf, smtp  # noqa: F401 (smtp is the real server's fixture)
+from tests.helpers import PASSWORD
+from tests.test_mail import FROM, conf
 
 GOOD = "a meadow of tall grass"
 

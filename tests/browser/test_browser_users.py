@@ -6,7 +6,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.helpers import PHONE, TABLET, LiveServer, copy_data_dir, log_in_through_form
-from tests.test_mail import FROM, smtp  # noqa: F401 (the real server's fixture)
+from tests.test_mail import FROM
 from tests.test_users_admin import GOOD, link_in
 
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "pages", "search", "server_mix", "load")
+BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "merge_dom", "pages", "search", "server_mix", "load")
 # Run only when named: building a year of inspections takes minutes the first time.
 ON_REQUEST = ("year",)
 

@@ -52,6 +52,7 @@ function refresh() {
     refreshQueued = false;
     status.render();
     finding.renderSaveStates();
+    merge.renderSaveStates();
     requests.renderAll();
   });
 }

@@ -54,7 +54,7 @@ export function bind(row) {
     if (box) save("release_photo", { sha256: box.dataset.release, released: box.checked });
   });
   outbox.observe(form.dataset.verdictHlc, form.dataset.citationHlc, form.dataset.suggestionHlc);
-  overlay(row).then(() => replayDrafts(form, ids, save));
+  overlay(row).then(() => replayDrafts(form, ids, save)).then(() => renderSaveState(row));
 }
 
 /** Show this device's decisions newer than the page (a cached page, or one
@@ -79,6 +79,35 @@ export async function overlay(row) {
 
 /** Overlay every row on the page (after a pull brought decisions from another device). */
 export function overlayAll() { document.querySelectorAll(".merge-row").forEach(overlay); }
+
+/** Say on every row whether its decisions are synced (after each change of the outbox). */
+export function renderSaveStates() { document.querySelectorAll(".merge-row").forEach(renderSaveState); }
+
+// The lead's fields: those of the pulled sets "decisions" and "releases" in
+// the field table the page ships (sync/fields.py client_table), not a list
+// of our own. A lead who also assesses has finding ops on the same standard.
+let decisionFields = null;
+function isDecisionField(field) {
+  if (!decisionFields) {
+    const table = JSON.parse(document.getElementById("field-table")?.textContent || "{}");
+    decisionFields = new Set(["decisions", "releases"].flatMap((set) => (table[set]?.columns || []).map((c) => c.field)));
+  }
+  return decisionFields.has(field);
+}
+
+// As finding.js says it of a finding: waiting, refused, or synced once the
+// outbox holds none of the row's decisions any more.
+async function renderSaveState(row) {
+  const form = row.querySelector("[data-decision]");
+  const el = form?.querySelector("[data-save-state]");
+  if (!el || el.dataset.state === "typing") return;
+  const mine = (await outbox.opsFor(form.dataset.inspection, form.dataset.standard))
+    .filter((op) => isDecisionField(op.field));
+  const bad = mine.filter((o) => o.state === "rejected");
+  if (bad.length) setState(form, `Not accepted by the server: ${bad[0].reason}`, "problem");
+  else if (mine.length) setState(form, "Saved on this tablet, waiting to sync", "saved");
+  else if (el.dataset.state === "saved") setState(form, "Saved and synced", "synced");
+}
 
 async function replayDrafts(form, ids, save) {
   const rendered = (field) => form.dataset[`${field}Hlc`];

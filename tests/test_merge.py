@@ -274,3 +274,59 @@ def test_the_leads_offline_bundle_holds_needs_decision_and_all_standards(as_user
     merge_pages = [p for p in manifest["pages"] if p.startswith(base)]
     assert merge_pages[:2] == [base, f"{base}?only=all"]           # the default, then every standard
     assert f"{base}?only=needs_decision" not in merge_pages       # the bare address is that page already
+
+
+# --- What changed since the lead decided, contradictions, captions (issue 24 items 12, 13) ---
+
+def changes_of(row):
+    """The items of a row's `what changed` list, as text."""
+    listed = re.search(r'<ul class="what-changed">(.*?)</ul>', row, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip()
+            for li in re.findall(r"<li>(.*?)</li>", listed.group(1), re.S)] if listed else None
+
+
+def test_changed_since_you_decided_says_who_changed_what_and_offers_keep_my_decision(as_user, demo_inspection):
+    lead = as_user("lead")
+    b23 = row_of(merge_page(lead, demo_inspection), "B2.3")          # the demo: Iris added to her note
+    assert changes_of(b23) == ["Iris Clinical changed the note"]
+    assert ">Keep my decision</button>" in b23
+    late = Device("iris-late", clock_ms=T0 + 3_600_000)
+    push(as_user("inspector1"), [late.op(demo_inspection, "B7.2.10", "verdict", "compliant"),
+                                 late.op(demo_inspection, "B7.2.10", "note", "Ampoule replaced while we were there."),
+                                 late.op(demo_inspection, "B7.2.10", "verdict", "compliant")])
+    b7 = row_of(merge_page(lead, demo_inspection), "B7.2.10")
+    assert changes_of(b7) == ["Iris Clinical: Not compliant → Compliant; changed the note"]
+    # The note itself is in the inspector's finding below, never in the list of changes.
+    assert "Ampoule" not in re.search(r'<ul class="what-changed">(.*?)</ul>', b7, re.S).group(1)
+    # Undecided or unchanged rows have no list; an inspector reading the screen has no button.
+    assert changes_of(row_of(merge_page(lead, demo_inspection), "B1.3")) is None
+    assert changes_of(row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.5")) is None
+
+
+def test_keep_my_decision_is_the_decisions_basis_and_clears_the_change(as_user, demo_inspection):
+    lead = as_user("lead")
+    before = row_of(merge_page(lead, demo_inspection), "B2.3")
+    assert ">Keep my decision</button>" in before
+    basis = int(re.search(r'data-basis="(\d+)"', before).group(1))
+    push(lead, [Device("leadtab").op(demo_inspection, "B2.3", "decision_basis", basis)])  # what the button sends
+    after = row_of(merge_page(lead, demo_inspection, "?only=all"), "B2.3")
+    assert changes_of(after) is None and "Keep my decision" not in after
+    assert "B2.3" not in shown_codes(merge_page(lead, demo_inspection))  # no longer needs deciding
+
+
+def test_a_verdict_no_inspector_gave_is_pointed_out(as_user, demo_inspection):
+    lead = as_user("lead")
+    contradiction = re.compile(r'<p class="contradicts" data-contradicts data-verdicts="([^"]*)"( hidden)?>')
+    agreed = contradiction.search(row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.5"))
+    assert agreed.groups() == ("not_compliant", " hidden")           # the lead agreed with both inspectors
+    push(lead, [Device("leadtab").op(demo_inspection, "B1.5", "decision_verdict", "compliant")])
+    row = row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.5")
+    assert contradiction.search(row).groups() == ("not_compliant", None)
+    assert "Your verdict is none of the inspectors'" in row
+    assert 'data-contradicts' not in row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.2")  # nobody assessed
+
+
+def test_each_photo_on_the_merge_screen_shows_its_caption(as_user, demo_inspection):
+    row = row_of(merge_page(as_user("lead"), demo_inspection), "B2.3")
+    caption = re.search(r'<p class="photo-caption" id="(cap-B2\.3-[0-9a-f]{12})">ICU transfer email</p>', row)
+    assert caption and f'aria-describedby="{caption.group(1)}"' in row

@@ -6,6 +6,7 @@ ops (sync/fields.py), like findings: the lead consolidates offline on the
 last evening too. A finding that changes after the lead decided is
 flagged, never applied over the decision.
 """
+import json
 from collections import defaultdict
 
 from . import preparation
@@ -140,11 +141,68 @@ def board(db, inspection, section=None, only=None, cited_before=frozenset()):
             "changed": bool(decision and decision["basis_hlc"] and newest > decision["basis"]),
             "suggested_citation": suggested_citation(findings), "cited_last_time": code in cited_before,
             "self_verdict": self_verdict, "differs": differs_from_self(self_verdict, decision, findings),
+            "contradicts": contradicts_everyone(decision, findings),
         }
         row["needs_decision"] = needs_decision(row)
         if matches(row, only):
             rows.append(row)
     return rows
+
+
+def contradicts_everyone(decision, findings):
+    """Whether the lead's consolidated verdict is none of the verdicts the
+    inspectors gave (at least one gave one): worth a second look, not wrong."""
+    given = {f["verdict"] for f in findings if f["verdict"]}
+    return bool(decision and decision["verdict"] and given and decision["verdict"] not in given)
+
+
+# The ops that change a finding, as the lead sees it on this screen (never
+# the site's answers, requests or anything else logged on the standard).
+FINDING_FIELDS = ("verdict", "note", "photo", "caption")
+
+
+def what_changed(db, inspection_id, rows):
+    """{code: [change, ...]} for the rows flagged `changed`, from the op log:
+    per team member who changed their finding after the lead's decision (the
+    decision's basis), ``{"who", "verdict": (old, new) or None, "note",
+    "photos", "captions"}``, the last three True if changed. Only what the
+    merge screen shows already (the inspectors' verdicts, that a note or a
+    photo changed): never a note's text, nor an op of another kind."""
+    changed = {r["code"]: r for r in rows if r["changed"]}
+    if not changed:
+        return {}
+    marks = ",".join("?" * len(changed))
+    team = {m["id"]: m["display_name"] for m in members(db, inspection_id)}
+    # Every applied finding op of those standards, in log order: the verdict
+    # at the basis is the last one at or before it.
+    ops = db.conn.execute(
+        f"SELECT seq, user_id, standard_code, field, value FROM ops WHERE inspection_id = ? "
+        f"AND standard_code IN ({marks}) AND status = 'applied' AND field IN ({','.join('?' * len(FINDING_FIELDS))}) "
+        f"AND user_id IS NOT NULL ORDER BY seq", [inspection_id, *changed, *FINDING_FIELDS])
+    before, after = {}, defaultdict(dict)
+    for op in ops:
+        code, who = op["standard_code"], op["user_id"]
+        basis = changed[code]["decision"]["basis"]
+        if op["seq"] <= basis:
+            if op["field"] == "verdict":
+                before[(code, who)] = json.loads(op["value"])
+            continue
+        seen = after[code].setdefault(who, {"verdict": None, "note": False, "photos": False, "captions": False})
+        if op["field"] == "verdict":
+            seen["verdict"] = json.loads(op["value"])
+            seen["verdict_set"] = True
+        else:
+            seen[{"note": "note", "photo": "photos", "caption": "captions"}[op["field"]]] = True
+    out = {}
+    for code, people in after.items():
+        out[code] = []
+        for who, seen in people.items():
+            old = before.get((code, who))
+            verdict = (old, seen["verdict"]) if seen.pop("verdict_set", False) and seen["verdict"] != old else None
+            if verdict or seen["note"] or seen["photos"] or seen["captions"]:
+                out[code].append({**seen, "verdict": verdict,
+                                  "who": team.get(who, "former team member")})
+    return out
 
 
 def counts(rows):

@@ -21,8 +21,10 @@ export function bind(row) {
       await outbox.record({ ...ids, field, value, ...options });
       if (field !== "release_photo") {
         // What the lead saw when deciding: later findings are flagged, never missed.
-        await outbox.record({ ...ids, field: "decision_basis", value: Number(form.dataset.basis) });
-        row.querySelector(".changed")?.remove();
+        if (field !== "decision_basis") {
+          await outbox.record({ ...ids, field: "decision_basis", value: Number(form.dataset.basis) });
+        }
+        seen(row);
       }
       setState(form, saving > 1 ? "Saving…" : "Saved on this tablet", saving > 1 ? "typing" : "saved");
     } catch (err) {
@@ -34,7 +36,15 @@ export function bind(row) {
   form.addEventListener("submit", (e) => e.preventDefault());
   form.addEventListener("change", async (e) => {
     if (e.target.type !== "radio") return;
+    showContradiction(row, e.target.value);
     await save("decision_verdict", e.target.value);
+  });
+  // Keep my decision: the lead saw what changed and keeps the decision as it
+  // is. Recorded as the decision's basis (an op, so offline too).
+  row.querySelector("[data-keep-decision]")?.addEventListener("click", async () => {
+    await save("decision_basis", Number(form.dataset.basis));
+    setState(form, "Decision kept: saved on this tablet", "saved");
+    form.querySelector("input[type=radio]:checked, textarea")?.focus();
   });
   // The inspectors' notes are private: they become the citation only when the
   // lead asks, as text to edit; the edit (an input) is what is saved.
@@ -65,6 +75,7 @@ export async function overlay(row) {
   for (const v of await outbox.values(form.dataset.inspection, form.dataset.standard)) {
     if (v.field === "decision_verdict" && newer(v, form.dataset.verdictHlc)) {
       form.querySelectorAll("input[type=radio]").forEach((r) => { r.checked = r.value === v.value; });
+      showContradiction(row, v.value);
     } else if ((v.field === "citation" || v.field === "suggestion") && newer(v, form.dataset[`${v.field}Hlc`])) {
       const box = form.querySelector(`[data-field=${v.field}]`);
       if (document.activeElement !== box) box.value = v.value;
@@ -72,7 +83,7 @@ export async function overlay(row) {
       const box = row.querySelector(`[data-release="${v.value.sha256}"]`);
       if (box) box.checked = v.value.released;
     } else if (v.field === "decision_basis" && v.value >= Number(form.dataset.basis)) {
-      row.querySelector(".changed")?.remove();
+      seen(row);
     }
   }
 }
@@ -116,6 +127,19 @@ async function replayDrafts(form, ids, save) {
     if (box) box.value = value;
     await save(field, value, { syncDelay: 1500 });
   }
+}
+
+// The lead has seen the standard as it is now: the flag and its list of changes go.
+function seen(row) {
+  row.querySelector(".changed")?.remove();
+  row.querySelector("[data-changed-since]")?.remove();
+}
+
+// A consolidated verdict none of the inspectors gave is pointed out (the
+// server renders it so; this keeps it true as the lead changes the verdict).
+function showContradiction(row, verdict) {
+  const note = row.querySelector("[data-contradicts]");
+  if (note) note.hidden = !verdict || note.dataset.verdicts.split(" ").includes(verdict);
 }
 
 function setState(form, text, state) {

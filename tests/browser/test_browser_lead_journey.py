@@ -122,3 +122,47 @@ def test_save_review_keeps_the_lead_at_the_citation(corrections_submitted, chrom
     expect(heading).to_be_in_viewport()
     assert page.evaluate("window.scrollY") > before / 2           # not back at the top
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_the_lead_sees_what_changed_keeps_the_decision_offline_and_reads_the_captions(live_server, chromium,
+                                                                                     viewport):
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "lead")
+    inspection = demo_inspection_id(live_server.data_dir)
+    page.goto(f"{live_server.url}/inspections/{inspection}")
+    from tests.helpers import make_available_offline
+    make_available_offline(page)
+    page.goto(f"{live_server.url}/inspections/{inspection}/merge")
+    b23 = row(page, "B2.3")
+    expect(b23.locator(".what-changed")).to_have_text("Iris Clinical changed the note")
+    expect(b23.locator(".photo-caption")).to_have_text("ICU transfer email")      # item 13: beside the photo
+    expect(b23.get_by_role("img", name="Photo by Iris Clinical")).to_have_accessible_description("ICU transfer email")
+    expect(page.get_by_role("status")).not_to_have_text("Checking changes on this device…")
+    assert violations(page) == [] and off_the_side(page) == []
+
+    context.set_offline(True)
+    b23.get_by_role("button", name="Keep my decision").click()
+    expect(b23.locator(".changed")).to_have_count(0)
+    expect(b23.locator("[data-changed-since]")).to_have_count(0)
+    expect(b23.get_by_label("Not compliant", exact=True)).to_be_focused()
+    expect(b23.locator("[data-save-state]")).to_contain_text("on this tablet")
+    # A verdict none of the inspectors gave is pointed out as it is chosen.
+    contradiction = b23.locator("[data-contradicts]")
+    expect(contradiction).to_be_hidden()
+    b23.get_by_label("Compliant", exact=True).check()
+    expect(contradiction).to_be_visible()
+    b23.get_by_label("Not compliant", exact=True).check()
+    expect(contradiction).to_be_hidden()
+    page.reload()                                                     # offline: the stored page, overlaid
+    expect(row(page, "B2.3").locator(".changed")).to_have_count(0)
+    context.set_offline(False)
+    expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
+    with live_server.db() as db:
+        basis = db.execute("SELECT basis FROM decisions WHERE inspection_id = ? AND standard_code = 'B2.3'",
+                           [inspection]).fetchone()[0]
+    page.goto(f"{live_server.url}/inspections/{inspection}/merge?only=all")
+    expect(row(page, "B2.3").locator(".changed")).to_have_count(0)    # the server has it too
+    assert basis == int(row(page, "B2.3").get_attribute("data-basis"))
+    context.close()

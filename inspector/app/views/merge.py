@@ -36,7 +36,7 @@ def merge_screen(inspection_id):
     context = dict(inspection=ins, rows=rows, only=only, section=section, filters=filters,
                    states=merge.STATES, sections=catalog.sections(db, ins["catalog_id"]),
                    counts=merge.counts(everything), to_decide=len(merge.select(everything, "needs_decision")),
-                   default_filter=merge.DEFAULT_FILTER,
+                   default_filter=merge.DEFAULT_FILTER, changes=merge.what_changed(db, ins["id"], rows),
                    editable=access.can_merge(g.user, ins))
     if htmx and not htmx.boosted and htmx.target == "merge-list":
         # Marked, so the service worker never stores it in place of the whole page.

@@ -166,3 +166,33 @@ def test_the_lead_sees_what_changed_keeps_the_decision_offline_and_reads_the_cap
     expect(row(page, "B2.3").locator(".changed")).to_have_count(0)    # the server has it too
     assert basis == int(row(page, "B2.3").get_attribute("data-basis"))
     context.close()
+
+
+def test_the_offline_draft_report_says_when_it_was_made_and_what_is_newer_on_the_tablet(live_server, chromium):
+    context = chromium.new_context(viewport=TABLET, bypass_csp=True)
+    page = context.new_page()
+    log_in_by_cookie(page, live_server, "lead")
+    inspection = demo_inspection_id(live_server.data_dir)
+    page.goto(f"{live_server.url}/inspections/{inspection}")
+    from tests.helpers import make_available_offline
+    make_available_offline(page)
+    page.goto(f"{live_server.url}/inspections/{inspection}/merge")
+    page.wait_for_timeout(1_100)                       # a decision stamped after the stored copy was made
+    context.set_offline(True)
+    d8 = row(page, "D8.2")
+    d8.get_by_label("Not compliant", exact=True).check()
+    d8.get_by_label("Citation").fill("The alarm test of dewar 3 is not recorded.")
+    expect(d8.locator("[data-save-state]")).to_contain_text("on this tablet")
+    page.get_by_role("link", name="Draft report").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Draft report")
+    snapshot = page.locator("[data-snapshot]")
+    expect(snapshot).to_contain_text("decisions made after that are not in it")
+    expect(snapshot.locator("time")).not_to_contain_text("UTC")      # in the tablet's own time zone and locale
+    newer = snapshot.locator("[data-newer]")
+    expect(newer).to_be_visible()
+    expect(newer.get_by_role("listitem")).to_have_text(["D8.2: verdict, citation"])
+    expect(newer.get_by_role("link", name="D8.2")).to_have_attribute(
+        "href", f"/inspections/{inspection}/merge?only=all#std-D8.2")
+    assert "The alarm test of dewar 3" not in page.locator(".report").inner_text()  # the copy: not in it
+    assert violations(page) == [] and off_the_side(page) == []
+    context.close()

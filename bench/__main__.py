@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "pages", "home_list",
-              "search", "server_mix", "load")
+BENCHMARKS = ("sync_ingest", "photo_pipeline", "wire_bytes", "offline_bytes", "merge_render", "merge_dom", "pages",
+              "home_list", "search", "server_mix", "load")
 # Run only when named: building a year of inspections takes minutes the first time.
 ON_REQUEST = ("year",)
 

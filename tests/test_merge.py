@@ -42,7 +42,7 @@ def test_the_state_of_a_standard_follows_the_inspectors_verdicts(verdicts, state
 
 
 def test_the_merge_screen_shows_every_standard_in_catalog_order_with_its_state(as_user, db, demo_inspection):
-    html = merge_page(as_user("lead"), demo_inspection)
+    html = merge_page(as_user("lead"), demo_inspection, "?only=all")
     codes = [s[0] for s in catalog.standards_in_sections(db, 1)]
     assert shown_codes(html) == codes
     assert 'data-state="agreed"' in row_of(html, "B1.1")
@@ -59,15 +59,17 @@ def test_filters_work_as_plain_links_and_as_htmx_partials(as_user, demo_inspecti
     assert shown_codes(merge_page(lead, demo_inspection, "?only=disagreements")) == ["B1.3", "D7.4.1"]
     deficient = shown_codes(merge_page(lead, demo_inspection, "?only=not_compliant"))
     assert {"B1.3", "B1.5", "B2.3", "B7.2.10", "B7.3.3", "B4.5", "D8.2", "D7.4.1"} == set(deficient)
-    assert set(shown_codes(merge_page(lead, demo_inspection, "?section=D7"))) == {
-        c for c in shown_codes(merge_page(lead, demo_inspection)) if c.startswith("D7.")}
+    assert set(shown_codes(merge_page(lead, demo_inspection, "?only=all&section=D7"))) == {
+        c for c in shown_codes(merge_page(lead, demo_inspection, "?only=all")) if c.startswith("D7.")}
     answer = lead.get(f"/inspections/{demo_inspection}/merge?only=disagreements",
-                      headers={"HX-Request": "true", "HX-Target": "merge-rows"})
+                      headers={"HX-Request": "true", "HX-Target": "merge-list"})
     assert answer.headers["X-Inspector-Fragment"] == "1"  # the service worker never stores it as the page
     partial = answer.get_data(as_text=True)
-    assert partial.lstrip().startswith('<section id="merge-rows"') and "<html" not in partial
+    assert partial.lstrip().startswith('<div id="merge-list">') and "<html" not in partial
     assert shown_codes(partial) == ["B1.3", "D7.4.1"]
-    page = merge_page(lead, demo_inspection)
+    # The filters come with the list: the one asked for is the current one (issue 24 item 11).
+    assert re.findall(r'aria-current="page">([^<]+)</a>', partial) == ["Disagreements only"]
+    page = merge_page(lead, demo_inspection, "?only=all")
     for label in ("Disagreements only", "Not compliant only"):
         assert label in page
     assert lead.get(f"/inspections/{demo_inspection}/merge?only=nonsense").status_code == 404
@@ -89,7 +91,7 @@ def test_a_decision_is_an_op_in_the_same_log_by_the_lead(as_user, db, demo_inspe
     logged = db.conn.execute("SELECT user_id, field, status FROM ops WHERE device_id = 'leadtablet' ORDER BY seq")
     assert [tuple(r) for r in logged] == [(users.by_username(db, "lead")["id"], f, "applied")
                                          for f in ("decision_verdict", "decision_basis", "citation")]
-    row = row_of(merge_page(lead, demo_inspection), "B1.3")
+    row = row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.3")
     assert 'value="not_compliant" checked' in row and "The organisational chart is not controlled." in row
     pulled = lead.get(f"/sync/pull?inspection={demo_inspection}&cursor=0", headers={"X-Inspector-Sync": "1"}).json
     assert {"standard": "B1.3", "verdict": "not_compliant"}.items() <= next(
@@ -118,13 +120,13 @@ def test_a_final_report_takes_no_more_decisions(as_user, db, demo_inspection):
 
 def test_a_finding_that_arrives_after_the_decision_is_flagged_and_never_overwrites_it(as_user, db, demo_inspection):
     lead = as_user("lead")
-    before = row_of(merge_page(lead, demo_inspection), "B7.2.10")
+    before = row_of(merge_page(lead, demo_inspection, "?only=all"), "B7.2.10")
     assert "Changed since you decided" not in before and 'value="not_compliant" checked' in before
     # Iris, back online, changes her verdict and note on a standard the lead already settled.
     late = Device("iris-late", clock_ms=T0 + 3_600_000)
     push(as_user("inspector1"), [late.op(demo_inspection, "B7.2.10", "verdict", "compliant"),
                                  late.op(demo_inspection, "B7.2.10", "note", "Ampoule replaced while we were there.")])
-    after = row_of(merge_page(lead, demo_inspection), "B7.2.10")
+    after = row_of(merge_page(lead, demo_inspection, "?only=all"), "B7.2.10")
     assert "Changed since you decided" in after
     assert "Ampoule replaced" in after                                  # kept and shown
     decision = db.conn.execute("SELECT verdict, citation FROM decisions WHERE standard_code = 'B7.2.10'").fetchone()
@@ -132,22 +134,22 @@ def test_a_finding_that_arrives_after_the_decision_is_flagged_and_never_overwrit
     # The lead looks again and confirms: the basis moves past the late finding, the flag goes.
     basis = int(re.search(r'data-basis="(\d+)"', after).group(1))
     push(lead, [Device("leadtab").op(demo_inspection, "B7.2.10", "decision_basis", basis)])
-    assert "Changed since you decided" not in row_of(merge_page(lead, demo_inspection), "B7.2.10")
+    assert "Changed since you decided" not in row_of(merge_page(lead, demo_inspection, "?only=all"), "B7.2.10")
 
 
 def test_the_demo_shows_a_finding_changed_after_the_leads_decision(as_user, demo_inspection):
-    assert "Changed since you decided" in row_of(merge_page(as_user("lead"), demo_inspection), "B2.3")
+    assert "Changed since you decided" in row_of(merge_page(as_user("lead"), demo_inspection, "?only=all"), "B2.3")
 
 
 def test_the_citation_starts_empty_and_the_notes_are_offered_not_written(as_user, demo_inspection):
     """Choosing a verdict once saved the notes (private to the team) as the
     site-visible citation: now the lead starts from them only by asking."""
-    row = row_of(merge_page(as_user("lead"), demo_inspection), "D8.2")  # undecided, one inspector found it
+    row = row_of(merge_page(as_user("lead"), demo_inspection, "?only=all"), "D8.2")  # undecided, one inspector found it
     assert re.search(r'<textarea id="citation-D8.2"[^>]*></textarea>', row)
     offered = re.search(r"<template data-notes>([^<]*)</template>", row).group(1)
     assert offered == "Alarm test of dewar 3 not recorded since August."
     assert "Start from the inspectors&#39; notes" in row or "Start from the inspectors' notes" in row
-    compliant = row_of(merge_page(as_user("lead"), demo_inspection), "D7.2.2")
+    compliant = row_of(merge_page(as_user("lead"), demo_inspection, "?only=all"), "D7.2.2")
     assert re.search(r'<textarea id="citation-D7.2.2"[^>]*></textarea>', compliant) and "data-notes" not in compliant
 
 
@@ -186,7 +188,7 @@ def test_a_jacie_inspection_speaks_jacies_words_on_the_merge_screen_and_the_repo
     push(lead, [device.op(jacie_inspection, "B1.2", "decision_verdict", "partially_compliant"),
                 device.op(jacie_inspection, "B1.2", "citation", "Governance minutes are incomplete."),
                 device.op(jacie_inspection, "B1.2", "suggestion", "Minute every meeting.")])
-    merge = lead.get(f"/inspections/{jacie_inspection}/merge").get_data(as_text=True)
+    merge = lead.get(f"/inspections/{jacie_inspection}/merge?only=all").get_data(as_text=True)
     assert ">Deficiency</label>" in merge and ">Recommendation</label>" in merge and ">Citation</label>" not in merge
     report = lead.get(f"/inspections/{jacie_inspection}/report").get_data(as_text=True)
     assert "Deficiency 1:" in report and "Recommendations" in report and "Citation 1:" not in report
@@ -219,3 +221,112 @@ def test_partially_compliant_is_a_deficiency_that_yields_a_citation(as_user, jac
     html = lead.get(f"/inspections/{jacie_inspection}/report").get_data(as_text=True)
     assert "Deficiency 1:" in html and "Governance minutes are incomplete." in html and "Partially compliant" in html
     assert lead.get(f"/inspections/{jacie_inspection}/merge?only=not_compliant").status_code == 200
+
+
+# --- Needs decision (issue 24 item 10) ------------------------------------------------------
+
+NEEDS_DECISION = ["B1.3", "B2.3", "B4.5", "B7.3.3", "D7.4.1", "D8.2"]  # the demo: see needs_decision
+
+
+def test_the_merge_screen_opens_on_what_needs_deciding_and_all_standards_stays_a_click_away(as_user, demo_inspection):
+    lead = as_user("lead")
+    base = f"/inspections/{demo_inspection}/merge"
+    opened = merge_page(lead, demo_inspection)
+    # Disagreements (B1.3, D7.4.1) and deficiencies (B4.5, B7.3.3, D8.2) without a
+    # consolidated verdict, and B2.3 changed since decided; not the decided B1.5,
+    # B7.2.10, nor the compliant B1.1.
+    assert shown_codes(opened) == NEEDS_DECISION
+    assert "Needs decision: 6" in opened
+    assert re.search(rf'href="{base}"\s+data-hx-get="{base}"\s+aria-current="page">Needs decision</a>', opened)
+    assert re.search(rf'href="{base}\?only=all"\s+data-hx-get="{base}\?only=all"\s*>All standards</a>', opened)
+    assert shown_codes(merge_page(lead, demo_inspection, "?only=needs_decision")) == NEEDS_DECISION
+    everything = merge_page(lead, demo_inspection, "?only=all")
+    assert len(shown_codes(everything)) == 258
+    assert re.search(r'aria-current="page">All standards</a>', everything)
+    # The section filter keeps the choice, in the address.
+    assert shown_codes(merge_page(lead, demo_inspection, "?section=D7")) == ["D7.4.1"]
+    assert 'name="only" value="all"' in everything and 'name="only"' not in opened
+    # A fraction of the page it replaces (docs/performance.md: bench merge_dom).
+    assert len(opened) < len(everything) / 10
+
+
+def test_a_decided_disagreement_no_longer_needs_deciding_until_a_finding_changes(as_user, demo_inspection):
+    lead, tablet = as_user("lead"), Device("leadtablet")
+    basis = int(re.search(r'data-basis="(\d+)"', row_of(merge_page(lead, demo_inspection), "B1.3")).group(1))
+    push(lead, [tablet.op(demo_inspection, "B1.3", "decision_verdict", "not_compliant"),
+                tablet.op(demo_inspection, "B1.3", "decision_basis", basis)])
+    assert "B1.3" not in shown_codes(merge_page(lead, demo_inspection))
+    late = Device("iris-late", clock_ms=T0 + 3_600_000)
+    push(as_user("inspector1"), [late.op(demo_inspection, "B1.3", "note", "The chart was replaced this morning.")])
+    assert "B1.3" in shown_codes(merge_page(lead, demo_inspection))
+
+
+def test_nothing_to_decide_says_so_and_links_to_every_standard(as_user, demo_inspection):
+    lead = as_user("lead")
+    html = merge_page(lead, demo_inspection, "?section=B3")
+    assert shown_codes(html) == [] and "Nothing needs deciding in this section" in html
+    assert f'href="/inspections/{demo_inspection}/merge?only=all&amp;section=B3">All standards</a>' in html
+
+
+def test_the_leads_offline_bundle_holds_needs_decision_and_all_standards(as_user, demo_inspection):
+    manifest = as_user("lead").get(f"/inspections/{demo_inspection}/offline-manifest").json
+    base = f"/inspections/{demo_inspection}/merge"
+    merge_pages = [p for p in manifest["pages"] if p.startswith(base)]
+    assert merge_pages[:2] == [base, f"{base}?only=all"]           # the default, then every standard
+    assert f"{base}?only=needs_decision" not in merge_pages       # the bare address is that page already
+
+
+# --- What changed since the lead decided, contradictions, captions (issue 24 items 12, 13) ---
+
+def changes_of(row):
+    """The items of a row's `what changed` list, as text."""
+    listed = re.search(r'<ul class="what-changed">(.*?)</ul>', row, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip()
+            for li in re.findall(r"<li>(.*?)</li>", listed.group(1), re.S)] if listed else None
+
+
+def test_changed_since_you_decided_says_who_changed_what_and_offers_keep_my_decision(as_user, demo_inspection):
+    lead = as_user("lead")
+    b23 = row_of(merge_page(lead, demo_inspection), "B2.3")          # the demo: Iris added to her note
+    assert changes_of(b23) == ["Iris Clinical changed the note"]
+    assert ">Keep my decision</button>" in b23
+    late = Device("iris-late", clock_ms=T0 + 3_600_000)
+    push(as_user("inspector1"), [late.op(demo_inspection, "B7.2.10", "verdict", "compliant"),
+                                 late.op(demo_inspection, "B7.2.10", "note", "Ampoule replaced while we were there."),
+                                 late.op(demo_inspection, "B7.2.10", "verdict", "compliant")])
+    b7 = row_of(merge_page(lead, demo_inspection), "B7.2.10")
+    assert changes_of(b7) == ["Iris Clinical: Not compliant → Compliant; changed the note"]
+    # The note itself is in the inspector's finding below, never in the list of changes.
+    assert "Ampoule" not in re.search(r'<ul class="what-changed">(.*?)</ul>', b7, re.S).group(1)
+    # Undecided or unchanged rows have no list; an inspector reading the screen has no button.
+    assert changes_of(row_of(merge_page(lead, demo_inspection), "B1.3")) is None
+    assert changes_of(row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.5")) is None
+
+
+def test_keep_my_decision_is_the_decisions_basis_and_clears_the_change(as_user, demo_inspection):
+    lead = as_user("lead")
+    before = row_of(merge_page(lead, demo_inspection), "B2.3")
+    assert ">Keep my decision</button>" in before
+    basis = int(re.search(r'data-basis="(\d+)"', before).group(1))
+    push(lead, [Device("leadtab").op(demo_inspection, "B2.3", "decision_basis", basis)])  # what the button sends
+    after = row_of(merge_page(lead, demo_inspection, "?only=all"), "B2.3")
+    assert changes_of(after) is None and "Keep my decision" not in after
+    assert "B2.3" not in shown_codes(merge_page(lead, demo_inspection))  # no longer needs deciding
+
+
+def test_a_verdict_no_inspector_gave_is_pointed_out(as_user, demo_inspection):
+    lead = as_user("lead")
+    contradiction = re.compile(r'<p class="contradicts" data-contradicts data-verdicts="([^"]*)"( hidden)?>')
+    agreed = contradiction.search(row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.5"))
+    assert agreed.groups() == ("not_compliant", " hidden")           # the lead agreed with both inspectors
+    push(lead, [Device("leadtab").op(demo_inspection, "B1.5", "decision_verdict", "compliant")])
+    row = row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.5")
+    assert contradiction.search(row).groups() == ("not_compliant", None)
+    assert "Your verdict is none of the inspectors'" in row
+    assert 'data-contradicts' not in row_of(merge_page(lead, demo_inspection, "?only=all"), "B1.2")  # nobody assessed
+
+
+def test_each_photo_on_the_merge_screen_shows_its_caption(as_user, demo_inspection):
+    row = row_of(merge_page(as_user("lead"), demo_inspection), "B2.3")
+    caption = re.search(r'<p class="photo-caption" id="(cap-B2\.3-[0-9a-f]{12})">ICU transfer email</p>', row)
+    assert caption and f'aria-describedby="{caption.group(1)}"' in row

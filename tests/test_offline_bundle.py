@@ -4,6 +4,7 @@ URL by the same user answers, compressed as one stream; its forms' tokens
 stay valid; nobody else gets anything."""
 import gzip
 import re
+from datetime import datetime, timezone
 
 import brotli
 import flask
@@ -12,6 +13,7 @@ from flask_wtf.csrf import validate_csrf
 from itsdangerous.timed import TimestampSigner
 
 from inspector.app import create_app, offline
+from inspector.app.views import reports as reports_view
 
 from inspector.domain import team
 from tests.helpers import log_in_test_client, user_id
@@ -34,6 +36,8 @@ def frozen_signatures(monkeypatch):
     second they were signed in: hold the clock still, so two renders of one
     page in different seconds are comparable byte for byte."""
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_790_000_000)
+    # The report page says when it was made (a copy stored for offline use is that moment's).
+    monkeypatch.setattr(reports_view, "now", lambda: datetime(2026, 12, 8, 19, 6, tzinfo=timezone.utc))
 
 
 @pytest.mark.parametrize("username", ["inspector1", "lead"])
@@ -123,3 +127,13 @@ def test_the_bundle_works_under_a_path_prefix(as_user, demo_inspection):
     package, entries = offline.unframe(gzip.decompress(response.data))
     assert package["pages"][0] == "/inspector/" and len(entries) == len(package["pages"] + package["photos"])
     assert all(e["url"].startswith("/inspector/") and e["status"] == 200 for e in entries)
+
+
+def test_the_leads_stored_draft_report_says_when_it_was_made(as_user, demo_inspection, frozen_signatures):
+    """Issue 24 item 14: the lead presents the stored copy without a network;
+    it says it is a copy of that moment, and that later decisions are not in it."""
+    _, _, entries = bundle_of(as_user("lead"), demo_inspection)
+    report = next(e for e in entries if e["url"] == f"/inspections/{demo_inspection}/report")["body"].decode()
+    assert re.search(r'data-snapshot data-inspection="\d+"\s+data-taken-at="1796756760000"', report)
+    assert '<time datetime="2026-12-08T19:06:00Z" data-local-time>8 Dec 2026, 19:06 UTC</time>' in report
+    assert "decisions made after that are not in it" in report

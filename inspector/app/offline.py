@@ -27,7 +27,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from inspector.domain import access, catalog, findings, team
-from inspector.domain.merge import filters as merge_filters
+from inspector.domain.merge import DEFAULT_FILTER as MERGE_DEFAULT, filters as merge_filters
 
 MAGIC = b"INSPECTOR-OFFLINE-BUNDLE 1\n"
 MIMETYPE = "application/vnd.inspector.offline-bundle"
@@ -63,9 +63,11 @@ def package(db, user, inspection):
              *sections.values(), *standards.values(),
              url_for("program_documents.documents_page", inspection_id=inspection_id)]
     if access.can_see_team_findings(user, inspection):
-        # The lead consolidates offline too: the merge screen, its filters and the draft report.
+        # The lead consolidates offline too: the merge screen (its bare
+        # address is its default filter, Needs decision), its other filters
+        # (All standards included) and the draft report.
         merge = url_for("merge.merge_screen", inspection_id=inspection_id)
-        pages += [merge, *(f"{merge}?only={key}" for key in merge_filters(inspection)),
+        pages += [merge, *(f"{merge}?only={key}" for key in merge_filters(inspection) if key != MERGE_DEFAULT),
                   url_for("reports.draft_report", inspection_id=inspection_id),
                   url_for("merge.arrival_board", inspection_id=inspection_id)]
     # Data the pages read offline: the jump box's word search (static/js/search.js).

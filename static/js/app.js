@@ -9,6 +9,7 @@ import * as logout from "/static/js/logout.js";
 import * as merge from "/static/js/merge.js";
 import * as offline from "/static/js/offline.js";
 import * as progress from "/static/js/progress.js";
+import * as report from "/static/js/report.js";
 import * as requests from "/static/js/requests.js";
 import * as search from "/static/js/search.js";
 import * as status from "/static/js/status.js";
@@ -37,6 +38,7 @@ function bind(root) {
   all("#my-standards").forEach(progress.overlayInspection);
   all("[data-offline-panel]").forEach(offline.bind);
   all("[data-requests-panel]").forEach(requests.bind);
+  all("[data-snapshot]").forEach(report.bind);
   all("form.jump[data-search]").forEach(search.bind);
   all("form.logout").forEach(logout.bind);
   const tracked = all("[data-inspection]")[0];
@@ -52,6 +54,7 @@ function refresh() {
     refreshQueued = false;
     status.render();
     finding.renderSaveStates();
+    merge.renderSaveStates();
     requests.renderAll();
   });
 }

@@ -21,8 +21,10 @@ export function bind(row) {
       await outbox.record({ ...ids, field, value, ...options });
       if (field !== "release_photo") {
         // What the lead saw when deciding: later findings are flagged, never missed.
-        await outbox.record({ ...ids, field: "decision_basis", value: Number(form.dataset.basis) });
-        row.querySelector(".changed")?.remove();
+        if (field !== "decision_basis") {
+          await outbox.record({ ...ids, field: "decision_basis", value: Number(form.dataset.basis) });
+        }
+        seen(row);
       }
       setState(form, saving > 1 ? "Saving…" : "Saved on this tablet", saving > 1 ? "typing" : "saved");
     } catch (err) {
@@ -34,7 +36,15 @@ export function bind(row) {
   form.addEventListener("submit", (e) => e.preventDefault());
   form.addEventListener("change", async (e) => {
     if (e.target.type !== "radio") return;
+    showContradiction(row, e.target.value);
     await save("decision_verdict", e.target.value);
+  });
+  // Keep my decision: the lead saw what changed and keeps the decision as it
+  // is. Recorded as the decision's basis (an op, so offline too).
+  row.querySelector("[data-keep-decision]")?.addEventListener("click", async () => {
+    await save("decision_basis", Number(form.dataset.basis));
+    setState(form, "Decision kept: saved on this tablet", "saved");
+    form.querySelector("input[type=radio]:checked, textarea")?.focus();
   });
   // The inspectors' notes are private: they become the citation only when the
   // lead asks, as text to edit; the edit (an input) is what is saved.
@@ -54,7 +64,7 @@ export function bind(row) {
     if (box) save("release_photo", { sha256: box.dataset.release, released: box.checked });
   });
   outbox.observe(form.dataset.verdictHlc, form.dataset.citationHlc, form.dataset.suggestionHlc);
-  overlay(row).then(() => replayDrafts(form, ids, save));
+  overlay(row).then(() => replayDrafts(form, ids, save)).then(() => renderSaveState(row));
 }
 
 /** Show this device's decisions newer than the page (a cached page, or one
@@ -65,6 +75,7 @@ export async function overlay(row) {
   for (const v of await outbox.values(form.dataset.inspection, form.dataset.standard)) {
     if (v.field === "decision_verdict" && newer(v, form.dataset.verdictHlc)) {
       form.querySelectorAll("input[type=radio]").forEach((r) => { r.checked = r.value === v.value; });
+      showContradiction(row, v.value);
     } else if ((v.field === "citation" || v.field === "suggestion") && newer(v, form.dataset[`${v.field}Hlc`])) {
       const box = form.querySelector(`[data-field=${v.field}]`);
       if (document.activeElement !== box) box.value = v.value;
@@ -72,13 +83,42 @@ export async function overlay(row) {
       const box = row.querySelector(`[data-release="${v.value.sha256}"]`);
       if (box) box.checked = v.value.released;
     } else if (v.field === "decision_basis" && v.value >= Number(form.dataset.basis)) {
-      row.querySelector(".changed")?.remove();
+      seen(row);
     }
   }
 }
 
 /** Overlay every row on the page (after a pull brought decisions from another device). */
 export function overlayAll() { document.querySelectorAll(".merge-row").forEach(overlay); }
+
+/** Say on every row whether its decisions are synced (after each change of the outbox). */
+export function renderSaveStates() { document.querySelectorAll(".merge-row").forEach(renderSaveState); }
+
+// The lead's fields: those of the pulled sets "decisions" and "releases" in
+// the field table the page ships (sync/fields.py client_table), not a list
+// of our own. A lead who also assesses has finding ops on the same standard.
+let decisionFields = null;
+function isDecisionField(field) {
+  if (!decisionFields) {
+    const table = JSON.parse(document.getElementById("field-table")?.textContent || "{}");
+    decisionFields = new Set(["decisions", "releases"].flatMap((set) => (table[set]?.columns || []).map((c) => c.field)));
+  }
+  return decisionFields.has(field);
+}
+
+// As finding.js says it of a finding: waiting, refused, or synced once the
+// outbox holds none of the row's decisions any more.
+async function renderSaveState(row) {
+  const form = row.querySelector("[data-decision]");
+  const el = form?.querySelector("[data-save-state]");
+  if (!el || el.dataset.state === "typing") return;
+  const mine = (await outbox.opsFor(form.dataset.inspection, form.dataset.standard))
+    .filter((op) => isDecisionField(op.field));
+  const bad = mine.filter((o) => o.state === "rejected");
+  if (bad.length) setState(form, `Not accepted by the server: ${bad[0].reason}`, "problem");
+  else if (mine.length) setState(form, "Saved on this tablet, waiting to sync", "saved");
+  else if (el.dataset.state === "saved") setState(form, "Saved and synced", "synced");
+}
 
 async function replayDrafts(form, ids, save) {
   const rendered = (field) => form.dataset[`${field}Hlc`];
@@ -87,6 +127,19 @@ async function replayDrafts(form, ids, save) {
     if (box) box.value = value;
     await save(field, value, { syncDelay: 1500 });
   }
+}
+
+// The lead has seen the standard as it is now: the flag and its list of changes go.
+function seen(row) {
+  row.querySelector(".changed")?.remove();
+  row.querySelector("[data-changed-since]")?.remove();
+}
+
+// A consolidated verdict none of the inspectors gave is pointed out (the
+// server renders it so; this keeps it true as the lead changes the verdict).
+function showContradiction(row, verdict) {
+  const note = row.querySelector("[data-contradicts]");
+  if (note) note.hidden = !verdict || note.dataset.verdicts.split(" ").includes(verdict);
 }
 
 function setState(form, text, state) {

@@ -1,6 +1,7 @@
 """The draft report, for the team leader (admins read it too): as a page
 with a print stylesheet, and as PDF, CSV and XLSX downloads."""
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,7 +23,13 @@ def _report_inspection(inspection_id):
 def draft_report(inspection_id):
     ins = _report_inspection(inspection_id)
     report = reports.draft(get_db(), ins)
-    return render_template("reports/report.html", inspection=ins, report=report, audit_head=_head_after())
+    return render_template("reports/report.html", inspection=ins, report=report, audit_head=_head_after(),
+                           taken_at=now())
+
+
+def now():
+    """When the page is made: the copy stored for offline use is this moment's (its stamp says so)."""
+    return datetime.now(timezone.utc)
 
 
 @bp.route("/inspections/<int:inspection_id>/report.pdf")

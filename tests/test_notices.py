@@ -110,3 +110,27 @@ def test_no_address_no_mail_and_the_admins_see_what_waits(db, lead, as_user, dem
     html = as_user("admin").get("/emails").get_data(as_text=True)
     assert "sam@example.org" in html and "the inspection team&#39;s draft citations" in html
     assert "/review/" not in html                                          # never the link itself
+
+
+def test_without_a_mail_server_the_reminders_still_wait_in_the_outbox(data_dir, new_app):
+    """The server's daily job runs whether or not mail can go: what it
+    writes waits in the outbox for the admins to see, never unwritten."""
+    import time
+    from inspector.domain import mail
+    app = new_app(data_dir, TESTING=False, MAIL_EVERY=0.2)
+    db = app.extensions["inspector_db_keeper"]
+    db.conn.execute("UPDATE users SET email = username || '@inspector.example'")
+    ends = date.today() - timedelta(days=11)
+    i = inspections.create(db, "Quiet Hospital", 1, (ends - timedelta(days=1)).isoformat(), ends.isoformat(),
+                           users.by_username(db, "admin")["id"], state="merging")
+    team.add_member(db, i, users.by_username(db, "lead")["id"], "lead")
+    sender = app.extensions["inspector_mail_sender"]
+    sender.last_day = None                      # its first pass may have run before the inspection existed
+    from inspector.app import mailer as mailer_module
+    mailer_module.nudge(app)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any("Quiet Hospital" in m["subject"] for m in mail.listing(db)):
+        time.sleep(0.1)
+    sender.stop()
+    assert [(m["to_addr"], m["status"]) for m in mail.listing(db) if "Quiet Hospital" in m["subject"]] == [
+        ("lead@inspector.example", "queued")]

@@ -1,9 +1,9 @@
 """The app's blueprints, one module per area (the app factory registers
 them all; docs/architecture.md says what each serves), and the lookups they
 share."""
-from flask import abort, g
+from flask import Response, abort, current_app, g
 
-from inspector.domain import access
+from inspector.domain import access, documents
 from inspector.domain.inspections import for_user
 from inspector.domain.db import get_db
 
@@ -23,3 +23,15 @@ def found_or_404(row):
     if row is None:
         abort(404)
     return row
+
+
+def document_response(doc, inline=False):
+    """A stored document (its ``documents`` row) as a private response: a
+    download by default; ``inline`` for the team, whose browser shows a PDF
+    in its own viewer (documents are rebuilt without scripts or actions on
+    upload: docs/security.md)."""
+    path = documents.blob_path(current_app.config["DATA_DIR"], doc["sha256"])
+    response = Response(path.read_bytes(), mimetype=documents.KINDS[doc["kind"]])
+    response.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{doc["filename"]}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -13,7 +13,7 @@ or a site review link, gets the one bad-link page.
 """
 import uuid
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from sync import fields, forms
 
@@ -21,7 +21,7 @@ from inspector.domain import access, audit, catalog, documents, inspections, pho
 from inspector.domain.catalog import jump_key
 from inspector.domain.db import get_db, transaction
 from inspector.app import links
-from inspector.app.views import inspection_or_404
+from inspector.app.views import document_response, inspection_or_404
 
 bp = Blueprint("preparation", __name__)
 
@@ -278,13 +278,7 @@ def program_document(inspection_id, token, sha256):
     db = get_db()
     if not photos.SHA256.match(sha256) or not preparation.has_document(db, inspection_id, sha256):
         abort(404)
-    doc = documents.stored(db, sha256)
-    path = documents.blob_path(current_app.config["DATA_DIR"], sha256)
-    response = Response(path.read_bytes(), mimetype=documents.KINDS[doc["kind"]])
-    # Always a download, never shown inline: a PDF cannot run in our origin.
-    response.headers["Content-Disposition"] = f'attachment; filename="{doc["filename"]}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return document_response(documents.stored(db, sha256))
 
 
 # --- the lead ---------------------------------------------------------------------------

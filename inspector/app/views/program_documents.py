@@ -7,11 +7,11 @@ The program uploads them through its self-assessment link (stored by
 it can act); the team only reads them, online or from the documents an
 inspector stored on the tablet (sync/static/sw.js).
 """
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, abort, render_template
 
-from inspector.domain import access, documents, photos, preparation
+from inspector.domain import access, photos, preparation
 from inspector.domain.db import get_db
-from inspector.app.views import inspection_or_404
+from inspector.app.views import document_response, inspection_or_404
 
 bp = Blueprint("program_documents", __name__)
 
@@ -45,8 +45,4 @@ def document(inspection_id, sha256):
     doc = preparation.document(get_db(), ins["id"], sha256) if photos.SHA256.match(sha256) else None
     if doc is None:
         abort(404)
-    path = documents.blob_path(current_app.config["DATA_DIR"], sha256)
-    response = Response(path.read_bytes(), mimetype=documents.KINDS[doc["kind"]])
-    response.headers["Content-Disposition"] = f'inline; filename="{doc["filename"]}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return document_response(doc, inline=True)

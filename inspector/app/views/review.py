@@ -23,7 +23,7 @@ from sync import forms
 from inspector.domain import access, audit, committee, deadlines, documents, inspections, photos, review, steps, team
 from inspector.domain.db import get_db, transaction
 from inspector.app import errors, links, notices
-from inspector.app.views import inspection_or_404
+from inspector.app.views import document_response, inspection_or_404
 
 bp = Blueprint("review", __name__)
 SALT = links.SALT  # one token format for every purpose of link (inspector/app/links.py)
@@ -202,12 +202,7 @@ def _send_document(inspection_id, sha256):
     doc = documents.stored(db, sha256) if photos.SHA256.match(sha256) else None
     if doc is None or not documents.attached_to(db, inspection_id, sha256):
         abort(404)
-    path = documents.blob_path(current_app.config["DATA_DIR"], sha256)
-    response = Response(path.read_bytes(), mimetype=documents.KINDS[doc["kind"]])
-    # Always a download, never shown inline: a PDF cannot run in our origin.
-    response.headers["Content-Disposition"] = f'attachment; filename="{doc["filename"]}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return document_response(doc)
 
 
 @bp.route("/review/<int:inspection_id>/<token>/photos/<sha256>")

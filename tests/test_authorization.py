@@ -39,6 +39,7 @@ RULES = {
     ("static", "GET"): EVERYONE, ("sync.static", "GET"): EVERYONE,
     ("shell.service_worker", "GET"): EVERYONE, ("shell.web_manifest", "GET"): EVERYONE,
     ("inspections.home", "GET"): USERS,
+    ("shell.sent", "GET"): USERS,  # a frame each device fills from its own store
     ("emails.emails", "GET"): {"admin"},
     # One's own deadlines: the feed by its signed address (each user here holds
     # their own; anyone else a forged one), issued or stopped by its user.
@@ -179,7 +180,7 @@ def request_for(endpoint, method, world, actor):
     paths = {
         "auth.login": "/login", "auth.logout": "/logout", "static": "/static/css/app.css",
         "sync.static": "/sync/static/clock.js", "shell.service_worker": "/sw.js",
-        "shell.web_manifest": "/manifest.webmanifest", "inspections.home": "/",
+        "shell.web_manifest": "/manifest.webmanifest", "inspections.home": "/", "shell.sent": "/sent",
         "inspections.inspection": f"/inspections/{i}", "inspections.section": f"/inspections/{i}/sections/B1",
         "inspections.standard": f"/inspections/{i}/standards/B1.5",
         "inspections.jump": f"/inspections/{i}/jump?code=B1.5",

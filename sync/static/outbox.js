@@ -193,6 +193,43 @@ export async function trackInspection(inspectionId) {
   await tx.done;
 }
 
+// --- the receipt: what the server answered to each op sent -------------------
+// Kept so an inspector can show what they submitted and what became of it,
+// offline too. Bounded: answers older than `days`, and the oldest past
+// `entries`, are dropped at each answer. The server sets both (the page's
+// body carries INSPECTOR_SENT_KEEP_DAYS and _ENTRIES); these are the defaults.
+export const SENT_KEEP = { days: 90, entries: 5000 };
+
+export function sentKeep() {
+  const data = globalThis.document?.body?.dataset || {};
+  return { days: Number(data.sentKeepDays) || SENT_KEEP.days, entries: Number(data.sentKeepEntries) || SENT_KEEP.entries };
+}
+
+/** Keep the server's answer to `op` (`answer`: applied, duplicate,
+ * superseded or refused, with `reason`), inside a transaction holding `sent`. */
+export async function keepAnswer(sent, op, answer, reason = null, at = Date.now()) {
+  const { op_id, inspection_id, standard, section, field, value, hlc, seq } = op;
+  await sent.put({ op_id, inspection_id, standard, section: section || null, field, value, hlc, seq,
+                   made_at: clock.parse(hlc)?.wall || null, answered_at: at, answer, reason: reason || null });
+}
+
+/** Drop answers past the retention, inside a transaction holding `sent`. */
+export async function pruneAnswers(sent, keep = sentKeep(), now = Date.now()) {
+  const index = sent.index("by_answered");
+  for (const key of await index.getAllKeys(IDBKeyRange.upperBound(now - keep.days * 86_400_000, true))) {
+    await sent.delete(key);
+  }
+  let extra = (await sent.count()) - keep.entries;
+  for (let cursor = await index.openKeyCursor(); cursor && extra > 0; cursor = await cursor.continue(), extra--) {
+    await sent.delete(cursor.primaryKey);
+  }
+}
+
+/** Every answer kept on this device, the latest first. */
+export async function sentLog() {
+  return (await (await store.db()).getAllFromIndex("sent", "by_answered")).reverse();
+}
+
 // --- reads -------------------------------------------------------------------
 
 /** Every value this device knows for fields of one standard, or of one inspection. */

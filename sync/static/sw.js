@@ -21,6 +21,10 @@ const isDocument = (url) => /^\/inspections\/\d+\/program-documents\/[0-9a-f]{64
 const JUMP_KEY = __JUMP_KEY__;  // the server's rule for the jump box's codes (catalog.JUMP_KEY)
 const JUMP_MAPS = "/__jump";  // in a user's page cache: {jump URL: {key: page URL}} per inspection taken offline
 const NETWORK_TIMEOUT_MS = 4000;
+// Pages of the device rather than of an inspection ("Sent from this device"):
+// stored in the user's cache whenever they are fetched, so they open offline
+// even before any inspection was taken offline.
+const DEVICE_PAGES = new Set(["/sent"]);
 let currentUser = null;   // whose cached pages may be served: told by the page, learned from X-Inspector-User
 
 self.addEventListener("install", (event) => {
@@ -289,15 +293,18 @@ async function networkFirst(request) {
   // A fragment (an htmx answer holding part of a page) never replaces the
   // stored whole page at its address.
   const whole = response.headers.get("X-Inspector-Fragment") === null;
-  if (response.ok && !response.redirected && whole && owner && await caches.has(pagesCache(owner))) {
+  const url = new URL(request.url);
+  const devicePage = DEVICE_PAGES.has(url.pathname);
+  if (response.ok && !response.redirected && whole && owner && (devicePage || await caches.has(pagesCache(owner)))) {
     // The cache of the user this page was rendered for, named from this very
     // response: not `currentUser`, which another answer arriving meanwhile
     // (the previous user's, on a shared tablet) may change while this one
     // waits on the cache, and put one user's page in another's cache.
     const cache = await caches.open(pagesCache(owner));
-    const url = new URL(request.url);
     // Refresh a copy only of what the inspector chose to take offline.
-    if (await cache.match(url.pathname + url.search)) await cache.put(url.pathname + url.search, response.clone());
+    if (devicePage || await cache.match(url.pathname + url.search)) {
+      await cache.put(url.pathname + url.search, response.clone());
+    }
   }
   return response;
 }

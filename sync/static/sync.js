@@ -39,10 +39,10 @@ export async function status() {
   const base = { waiting, rejected, lastSynced: lastSynced || null };
   const changes = (n) => `${n} change${n === 1 ? "" : "s"}`;
   if (problem) return { ...base, state: "problem", text: `${problem.message} (${changes(waiting + rejected)} kept on this device)` };
-  if (rejected) return { ...base, state: "problem", text: `${changes(rejected)} could not be saved: see the page` };
+  if (rejected) return { ...base, state: "problem", text: `${changes(rejected)} refused: see the page` };
   // The browser knows it has no network: say so rather than "All synced",
   // which an offline tablet cannot know.
-  if (!navigator.onLine) return { ...base, state: "offline", text: waiting ? `Offline: ${changes(waiting)} waiting` : "Offline" };
+  if (!navigator.onLine) return { ...base, state: "offline", text: waiting ? `Offline · ${changes(waiting)} waiting` : "Offline" };
   if (syncing && waiting) return { ...base, state: "syncing", text: `Syncing ${changes(waiting)}…` };
   if (waiting) return { ...base, state: "waiting", text: `${changes(waiting)} waiting` };
   return { ...base, state: "synced", text: "All synced" };
@@ -191,19 +191,21 @@ async function pushBody(json) {
 /** Apply the server's answer per op: delete the accepted, keep the refused. */
 async function settle(batch, results) {
   const byId = new Map(batch.map((op) => [op.op_id, op]));
-  const tx = (await store.db()).transaction(["outbox", "photos", "values", "meta"], "readwrite");
+  const tx = (await store.db()).transaction(["outbox", "photos", "values", "meta", "sent"], "readwrite");
   const ops = tx.objectStore("outbox");
+  const sent = tx.objectStore("sent");
   for (const r of results) {
     const op = byId.get(r.op_id);
     // Replaced by a newer edit while it was on its way: nothing to update.
     if (!op || !(await ops.getKey(op.op_id))) continue;
     if (["applied", "duplicate", "superseded"].includes(r.status)) {
       await ops.delete(op.op_id);
+      await outbox.keepAnswer(sent, op, r.status);
     } else if (r.code === "missing_photo") {
       // The blob is not on the server (yet): upload it again next round.
       const photo = await tx.objectStore("photos").get(op.value.sha256);
       if (photo) await tx.objectStore("photos").put({ ...photo, state: "waiting" });
-      else await ops.put({ ...op, state: "rejected", reason: r.reason });
+      else await refuse(ops, sent, op, r.reason);
     } else if (r.code === "clock_ahead" && !op.restamped) {
       // Same op, same id, a stamp from the corrected clock (it was never stored).
       const hlc = await outbox.nextStamp(tx.objectStore("meta"));
@@ -213,14 +215,23 @@ async function settle(batch, results) {
         await tx.objectStore("values").put({ ...value, stamp: `${hlc} ${op.op_id}` });
       }
     } else {
-      await ops.put({ ...op, state: "rejected", reason: r.reason });
+      await refuse(ops, sent, op, r.reason);
     }
   }
+  await outbox.pruneAnswers(sent);
   await tx.done;
 }
 
+/** A refused op stays in the outbox (shown, until discarded) and goes in the receipt. */
+async function refuse(ops, sent, op, reason) {
+  await ops.put({ ...op, state: "rejected", reason });
+  await outbox.keepAnswer(sent, op, "refused", reason);
+}
+
 async function markRejected(op, reason) {
-  await (await store.db()).put("outbox", { ...op, state: "rejected", reason });
+  const tx = (await store.db()).transaction(["outbox", "sent"], "readwrite");
+  await refuse(tx.objectStore("outbox"), tx.objectStore("sent"), op, reason);
+  await tx.done;
 }
 
 // The field table's client part (sync/fields.py client_table), shipped in

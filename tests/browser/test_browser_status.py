@@ -31,7 +31,7 @@ def test_offline_and_last_synced(live_server, tablet):
     tablet.set_offline(True)
     expect(status).to_have_text("Offline")  # not "All synced": an offline tablet cannot know
     page.get_by_label("Compliant", exact=True).check()
-    expect(status).to_have_text("Offline: 1 change waiting")
+    expect(status).to_have_text("Offline · 1 change waiting")
     expect(page.locator("#last-synced")).to_contain_text("Last synced")  # still the last good round
 
     tablet.set_offline(False)
@@ -51,7 +51,7 @@ def test_header_stays_in_view_and_keeps_its_height(live_server, chromium, viewpo
     header = page.locator("header.top")
     height = header.bounding_box()["height"]
     assert height <= (110 if viewport is PHONE else 70), height  # compact: two short rows on a phone
-    for text in ["Checking changes on this device…", "Offline: 12 changes waiting",
+    for text in ["Checking changes on this device…", "Offline · 12 changes waiting",
                  "Another user is logged in: log in again as the inspector who made these changes to sync them "
                  "(12 changes kept on this device)"]:
         page.evaluate("t => { document.getElementById('sync-status').textContent = t; }", text)

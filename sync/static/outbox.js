@@ -129,13 +129,47 @@ export async function resetClock(serverTime) {
 
 // --- recording ---------------------------------------------------------------
 
+// Text typed fast asks for a write per key: queued one after another, the
+// last keys would still wait their turn when the browser dies. So per field
+// at most one write runs and one waits, and the one waiting takes the latest
+// text: the last key is on disk a transaction or two after it is typed.
+const textWrites = new Map();  // field key -> {latest: the edit to write next, done: Promise}
+
 /** Record one edit: the op goes to the outbox and the value to `values`.
- * With `draft`, the text is first kept synchronously (see drafts below). */
-export async function record({ inspectionId, standard, section, field, value, syncDelay = 0, draft = false }) {
+ * With `draft`, the text is first kept synchronously (see drafts below),
+ * and edits of the same field coalesce as above. */
+export function record(edit) {
+  if (!edit.draft) return write(edit);
+  const key = fieldKey(edit.inspectionId, edit.standard, edit.field, aboutOf(edit.value));
+  writeDraft(key, edit.field, edit.value);  // synchronous, before any write
+  const running = textWrites.get(key);
+  if (running) { running.latest = edit; return running.done; }
+  const slot = { latest: edit };
+  textWrites.set(key, slot);
+  slot.done = (async () => {
+    try {
+      let op;
+      while (slot.latest) {
+        const next = slot.latest;
+        slot.latest = null;
+        op = await write(next);
+      }
+      return op;
+    } finally {
+      textWrites.delete(key);
+    }
+  })();
+  return slot.done;
+}
+
+async function write({ inspectionId, standard, section, field, value, syncDelay = 0 }) {
   const key = fieldKey(inspectionId, standard, field, aboutOf(value));
-  if (draft) writeDraft(key, field, value);  // before the first await: synchronous
   const db = await store.db();
-  const tx = db.transaction(["outbox", "values", "meta"], "readwrite");
+  // Strict: the commit reaches the disk (fsync) before it completes, so an
+  // edit the page called saved survives the browser or the tablet dying;
+  // Chromium's default lets the OS hold it a while. Edits come at the pace
+  // of a person (and text coalesces), so the cost is not felt.
+  const tx = db.transaction(["outbox", "values", "meta"], "readwrite", { durability: "strict" });
   const meta = tx.objectStore("meta");
   const seq = ((await meta.get("seq")) || 0) + 1;
   await meta.put(seq, "seq");

@@ -67,8 +67,17 @@ class HttpError extends Error {
   constructor(status, body) { super(body?.message || `HTTP ${status}`); this.status = status; this.body = body; }
 }
 
+// A round that hangs (a captive portal, a dead uplink while the browser
+// believes it is online) would hold the loop for the system's TCP timeout,
+// minutes, showing "Syncing…": give up and retry with backoff instead. A
+// photo's upload may take a while on a slow link; the rest are small.
+const CALL_TIMEOUT_MS = 30_000;
+const UPLOAD_TIMEOUT_MS = 120_000;
+
 async function call(url, options = {}) {
-  const response = await fetch(url, { credentials: "same-origin", cache: "no-store", ...options,
+  const timeout = options.method === "PUT" ? UPLOAD_TIMEOUT_MS : CALL_TIMEOUT_MS;
+  const response = await fetch(url, { credentials: "same-origin", cache: "no-store",
+                                      signal: AbortSignal.timeout(timeout), ...options,
                                       headers: { ...SYNC_HEADERS, "X-Inspector-User": store.user(),
                                                  ...(options.headers || {}) } });
   let body = null;

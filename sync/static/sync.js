@@ -39,7 +39,7 @@ export async function status() {
   const base = { waiting, rejected, lastSynced: lastSynced || null };
   const changes = (n) => `${n} change${n === 1 ? "" : "s"}`;
   if (problem) return { ...base, state: "problem", text: `${problem.message} (${changes(waiting + rejected)} kept on this device)` };
-  if (rejected) return { ...base, state: "problem", text: `${changes(rejected)} refused: see the page` };
+  if (rejected) return { ...base, state: "problem", text: `${changes(rejected)} refused` };
   // The browser knows it has no network: say so rather than "All synced",
   // which an offline tablet cannot know.
   if (!navigator.onLine) return { ...base, state: "offline", text: waiting ? `Offline · ${changes(waiting)} waiting` : "Offline" };

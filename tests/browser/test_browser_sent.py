@@ -33,7 +33,7 @@ def test_sent_from_this_device_lists_every_answer_offline_and_as_csv(live_server
     page.get_by_label("Note").blur()
     expect(status).to_have_text("All synced", timeout=30_000)
     page.evaluate(RECORD_REFUSED, inspection)
-    expect(status).to_have_text("1 change refused: see the page", timeout=30_000)
+    expect(status).to_have_text("1 change refused", timeout=30_000)
 
     # Reached from the header; stored by the worker on the way, then opened with no network.
     page.get_by_role("link", name="Sent from this device").click()

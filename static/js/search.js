@@ -125,8 +125,9 @@ export function bind(form) {
     const rule = JSON.parse(form.dataset.jumpKey);
     const exact = entries?.find((e) => jumpKey(rule, e.code) === jumpKey(rule, input.value));
     const found = entries ? rank(input.value, entries) : [];
-    // A code, or no index here: the worker's jump map answers, as the server would.
-    if (exact || !entries) { form.submit(); return; }
+    // A code, or nothing stored here: the worker's jump map answers, as the
+    // server would (or says the page is not stored on this device).
+    if (exact || !found.length) { form.submit(); return; }
     render(form, results, found, input.value);
     links(results)[0]?.focus();
   });

@@ -42,6 +42,7 @@ RULES = {
     # Archiving a closed inspection (the world's is in its corrections: the
     # lead and admin are let in and told it is not closed; nothing changes).
     ("inspections.archive", "POST"): LEAD_OR_ADMIN,
+    ("shell.sent", "GET"): USERS,  # a frame each device fills from its own store
     ("emails.emails", "GET"): {"admin"},
     # The checklist editions, and importing one (a preview, then the import): the admins.
     ("checklists.listing", "GET"): {"admin"}, ("checklists.upload", "GET"): {"admin"},
@@ -195,7 +196,7 @@ def request_for(endpoint, method, world, actor):
     paths = {
         "auth.login": "/login", "auth.logout": "/logout", "static": "/static/css/app.css",
         "sync.static": "/sync/static/clock.js", "shell.service_worker": "/sw.js",
-        "shell.web_manifest": "/manifest.webmanifest", "inspections.home": "/",
+        "shell.web_manifest": "/manifest.webmanifest", "inspections.home": "/", "shell.sent": "/sent",
         "inspections.archive": f"/inspections/{i}/archive",
         "inspections.inspection": f"/inspections/{i}", "inspections.section": f"/inspections/{i}/sections/B1",
         "inspections.standard": f"/inspections/{i}/standards/B1.5",

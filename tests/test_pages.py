@@ -430,7 +430,7 @@ def test_offline_manifest_lists_exactly_my_sections_and_their_standards(as_user,
         f"AND catalog_id = (SELECT catalog_id FROM inspections ORDER BY id LIMIT 1)",
         sections)]
     base = f"/inspections/{demo_inspection}"
-    expected = (["/", base] + [f"{base}?only={key}" for key in findings.FILTERS] + [f"{base}/sections/{s}" for s in sections]
+    expected = (["/", "/sent", base] + [f"{base}?only={key}" for key in findings.FILTERS] + [f"{base}/sections/{s}" for s in sections]
                 + [f"{base}/standards/{c}" for c in standards] + [f"{base}/program-documents", f"{base}/search-index"])
     assert sorted(manifest["pages"]) == sorted(expected)
     for url in manifest["pages"]:

@@ -76,6 +76,11 @@ def create_app(test_config=None):
         # once, then a steady rate per second; beyond it, 429 and Retry-After.
         REVIEW_LINK_BURST=int(os.environ.get("INSPECTOR_REVIEW_LINK_BURST") or 60),
         REVIEW_LINK_RATE=float(os.environ.get("INSPECTOR_REVIEW_LINK_RATE") or 2),
+        # How long each device keeps the server's answers to what it sent
+        # (the page "Sent from this device", sync/static/outbox.js): days,
+        # and at most this many answers (a busy inspection sends ~1,000 ops).
+        SENT_KEEP_DAYS=int(os.environ.get("INSPECTOR_SENT_KEEP_DAYS") or 90),
+        SENT_KEEP_ENTRIES=int(os.environ.get("INSPECTOR_SENT_KEEP_ENTRIES") or 5000),
         # Where mail goes (inspector/app/mailer.py); none: it waits in the outbox.
         SMTP_URL=os.environ.get("INSPECTOR_SMTP_URL", ""),
         MAIL_FROM=os.environ.get("INSPECTOR_MAIL_FROM", ""),

@@ -59,7 +59,7 @@ def package(db, user, inspection):
     # The inspection page's filters list standards: each filtered address is a page of its own.
     # The program's documents page too (the documents themselves are stored
     # section by section, on request: sync/static/sw.js storeDocuments).
-    pages = [url_for("inspections.home"), here, *(f"{here}?only={key}" for key in findings.FILTERS),
+    pages = [url_for("inspections.home"), url_for("shell.sent"), here, *(f"{here}?only={key}" for key in findings.FILTERS),
              *sections.values(), *standards.values(),
              url_for("program_documents.documents_page", inspection_id=inspection_id)]
     if access.can_see_team_findings(user, inspection):

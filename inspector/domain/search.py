@@ -19,6 +19,9 @@ FIELDS = ("code", "title", "text")
 LIMIT = 20  # results shown at once; the count says how many more there are
 # How the results are counted, for the server's page and fragment and (held in
 # the page's template data) for the page's own offline search.
+# Offline the jump box searches the index stored on the device, which holds
+# only the sections this user took offline (static/js/search.js says so).
+OFFLINE_SCOPE = "Searched in your sections (stored on this device)."
 COUNT_TEXT = {"none": "No standard holds the words “{query}”.", "one": "1 standard found.",
               "many": "{n} standards found.", "some": "{n} standards found; the first {shown} are shown, "
                                                   "add a word to narrow them."}

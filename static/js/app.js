@@ -12,6 +12,7 @@ import * as progress from "/static/js/progress.js";
 import * as report from "/static/js/report.js";
 import * as requests from "/static/js/requests.js";
 import * as search from "/static/js/search.js";
+import * as sent from "/static/js/sent.js";
 import * as status from "/static/js/status.js";
 import * as worker from "/static/js/worker.js";
 
@@ -40,6 +41,7 @@ function bind(root) {
   all("[data-requests-panel]").forEach(requests.bind);
   all("[data-snapshot]").forEach(report.bind);
   all("form.jump[data-search]").forEach(search.bind);
+  all("[data-sent-log]").forEach(sent.bind);
   all("form.logout").forEach(logout.bind);
   const tracked = all("[data-inspection]")[0];
   if (tracked) outbox.trackInspection(tracked.dataset.inspection);

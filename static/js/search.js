@@ -49,6 +49,11 @@ export function jumpKey(rule, typed) {
   return rule.upper ? key.toUpperCase() : key;
 }
 const DELAY_MS = 200;
+// How long the server may take to answer a search before the stored index
+// answers instead: the browser can believe it is online behind a captive
+// portal or a dead uplink, where requests fail or hang (the worker gives up
+// on a page after 4 s; a list of matches should come sooner).
+const SERVER_WAIT_MS = 2500;
 const indexes = new Map();  // index URL -> promise of its entries (null if not to be had)
 
 function loadIndex(url) {
@@ -68,6 +73,7 @@ export function bind(form) {
   const input = form.querySelector("input[name=code]");
   const results = form.querySelector("[data-search-results]");
   let timer = null, asked = 0;
+  let serverAnswered = null;  // the last query the server answered: it is reachable
 
   const show = async () => {
     const query = input.value;
@@ -76,6 +82,7 @@ export function bind(form) {
     const html = navigator.onLine ? await fromServer(form, query) : null;
     if (ticket !== asked) return;  // a newer query was typed meanwhile
     if (html !== null) {
+      serverAnswered = query;
       results.innerHTML = html;
       htmx.process(results);
       announce(form, results.firstElementChild?.textContent || "");
@@ -100,19 +107,27 @@ export function bind(form) {
     else return;
     event.preventDefault();
   });
-  // Offline, words (not a code) typed then Enter: show the matches here, as
-  // the server's search page would online.
+  // Enter goes to the server's page (a code's page, or the search page)
+  // when the server answers. Otherwise (offline, or unreachable while the
+  // browser believes it is online), words (not a code): show the matches
+  // here, as the server's search page would.
   form.addEventListener("submit", async (event) => {
-    if (navigator.onLine) return;
-    event.preventDefault();
+    event.preventDefault();  // before any await, or the browser submits meanwhile
+    clearTimeout(timer);
+    const ticket = ++asked;
+    const query = input.value;
+    if (navigator.onLine && (serverAnswered === query || (await fromServer(form, query)) !== null)) {
+      form.submit();
+      return;
+    }
+    if (ticket !== asked) return;
     const entries = await loadIndex(form.dataset.searchIndex);
     const rule = JSON.parse(form.dataset.jumpKey);
     const exact = entries?.find((e) => jumpKey(rule, e.code) === jumpKey(rule, input.value));
     const found = entries ? rank(input.value, entries) : [];
-    // A code, or nothing stored here: the worker's jump map answers, as the server would.
+    // A code, or nothing stored here: the worker's jump map answers, as the
+    // server would (or says the page is not stored on this device).
     if (exact || !found.length) { form.submit(); return; }
-    clearTimeout(timer);
-    asked += 1;
     render(form, results, found, input.value);
     links(results)[0]?.focus();
   });
@@ -123,7 +138,8 @@ const links = (results) => [...results.querySelectorAll("a[href]")];
 async function fromServer(form, query) {
   try {
     const url = `${form.dataset.search}?${new URLSearchParams({ q: query })}`;
-    const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" },
+                                        signal: AbortSignal.timeout(SERVER_WAIT_MS) });
     // Only the server's own fragment; the worker's offline page is not an answer.
     if (!response.ok || response.headers.get("X-Inspector-Fragment") === null) return null;
     return await response.text();
@@ -154,7 +170,9 @@ function render(form, results, found, query) {
     }
     list.setAttribute("aria-label", list.getAttribute("aria-label").replace("{query}", query.trim()));
     const count = templates.content.querySelector("[data-search-count]").cloneNode(true);
-    count.textContent = countText(templates.dataset, found.length, Math.min(found.length, limit), query.trim());
+    // Offline the stored index holds only what this user took offline: say so.
+    count.textContent = `${countText(templates.dataset, found.length, Math.min(found.length, limit), query.trim())} ` +
+      templates.dataset.offlineScope;
     results.append(count);
     if (found.length) results.append(list);
   }

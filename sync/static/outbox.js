@@ -129,13 +129,47 @@ export async function resetClock(serverTime) {
 
 // --- recording ---------------------------------------------------------------
 
+// Text typed fast asks for a write per key: queued one after another, the
+// last keys would still wait their turn when the browser dies. So per field
+// at most one write runs and one waits, and the one waiting takes the latest
+// text: the last key is on disk a transaction or two after it is typed.
+const textWrites = new Map();  // field key -> {latest: the edit to write next, done: Promise}
+
 /** Record one edit: the op goes to the outbox and the value to `values`.
- * With `draft`, the text is first kept synchronously (see drafts below). */
-export async function record({ inspectionId, standard, section, field, value, syncDelay = 0, draft = false }) {
+ * With `draft`, the text is first kept synchronously (see drafts below),
+ * and edits of the same field coalesce as above. */
+export function record(edit) {
+  if (!edit.draft) return write(edit);
+  const key = fieldKey(edit.inspectionId, edit.standard, edit.field, aboutOf(edit.value));
+  writeDraft(key, edit.field, edit.value);  // synchronous, before any write
+  const running = textWrites.get(key);
+  if (running) { running.latest = edit; return running.done; }
+  const slot = { latest: edit };
+  textWrites.set(key, slot);
+  slot.done = (async () => {
+    try {
+      let op;
+      while (slot.latest) {
+        const next = slot.latest;
+        slot.latest = null;
+        op = await write(next);
+      }
+      return op;
+    } finally {
+      textWrites.delete(key);
+    }
+  })();
+  return slot.done;
+}
+
+async function write({ inspectionId, standard, section, field, value, syncDelay = 0 }) {
   const key = fieldKey(inspectionId, standard, field, aboutOf(value));
-  if (draft) writeDraft(key, field, value);  // before the first await: synchronous
   const db = await store.db();
-  const tx = db.transaction(["outbox", "values", "meta"], "readwrite");
+  // Strict: the commit reaches the disk (fsync) before it completes, so an
+  // edit the page called saved survives the browser or the tablet dying;
+  // Chromium's default lets the OS hold it a while. Edits come at the pace
+  // of a person (and text coalesces), so the cost is not felt.
+  const tx = db.transaction(["outbox", "values", "meta"], "readwrite", { durability: "strict" });
   const meta = tx.objectStore("meta");
   const seq = ((await meta.get("seq")) || 0) + 1;
   await meta.put(seq, "seq");
@@ -191,6 +225,43 @@ export async function trackInspection(inspectionId) {
   set.add(Number(inspectionId));
   await tx.store.put([...set], "inspections");
   await tx.done;
+}
+
+// --- the receipt: what the server answered to each op sent -------------------
+// Kept so an inspector can show what they submitted and what became of it,
+// offline too. Bounded: answers older than `days`, and the oldest past
+// `entries`, are dropped at each answer. The server sets both (the page's
+// body carries INSPECTOR_SENT_KEEP_DAYS and _ENTRIES); these are the defaults.
+export const SENT_KEEP = { days: 90, entries: 5000 };
+
+export function sentKeep() {
+  const data = globalThis.document?.body?.dataset || {};
+  return { days: Number(data.sentKeepDays) || SENT_KEEP.days, entries: Number(data.sentKeepEntries) || SENT_KEEP.entries };
+}
+
+/** Keep the server's answer to `op` (`answer`: applied, duplicate,
+ * superseded or refused, with `reason`), inside a transaction holding `sent`. */
+export async function keepAnswer(sent, op, answer, reason = null, at = Date.now()) {
+  const { op_id, inspection_id, standard, section, field, value, hlc, seq } = op;
+  await sent.put({ op_id, inspection_id, standard, section: section || null, field, value, hlc, seq,
+                   made_at: clock.parse(hlc)?.wall || null, answered_at: at, answer, reason: reason || null });
+}
+
+/** Drop answers past the retention, inside a transaction holding `sent`. */
+export async function pruneAnswers(sent, keep = sentKeep(), now = Date.now()) {
+  const index = sent.index("by_answered");
+  for (const key of await index.getAllKeys(IDBKeyRange.upperBound(now - keep.days * 86_400_000, true))) {
+    await sent.delete(key);
+  }
+  let extra = (await sent.count()) - keep.entries;
+  for (let cursor = await index.openKeyCursor(); cursor && extra > 0; cursor = await cursor.continue(), extra--) {
+    await sent.delete(cursor.primaryKey);
+  }
+}
+
+/** Every answer kept on this device, the latest first. */
+export async function sentLog() {
+  return (await (await store.db()).getAllFromIndex("sent", "by_answered")).reverse();
 }
 
 // --- reads -------------------------------------------------------------------

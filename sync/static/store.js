@@ -12,10 +12,14 @@
 //           its stamp: what cached pages are overlaid with
 //   photos  blobs kept until uploaded, keyed by sha256; state "waiting",
 //           "uploaded" or "refused" (with `error`, the server's reason)
+//   sent    the server's answer to every op this device sent (the page
+//           "Sent from this device"), keyed by op_id: applied, duplicate,
+//           superseded or refused with its reason; index by_answered (when
+//           the answer came, ms) orders the page and prunes the oldest
 //   meta    the clock, seq, sync cursors, inspections held
 import { openDB } from "/static/vendor/idb-8.0.3.js";
 
-export const VERSION = 2;
+export const VERSION = 3;
 const databaseName = (userId) => `inspector-u${userId}`;
 
 let userId = null;
@@ -72,6 +76,10 @@ async function upgrade(database, oldVersion, _newVersion, tx) {
       const { uploaded, ...photo } = cursor.value;
       await cursor.update({ ...photo, state: photo.error ? "refused" : uploaded ? "uploaded" : "waiting" });
     }
+  }
+  if (oldVersion < 3) {
+    // Answers before this version were not kept: the receipt starts empty.
+    database.createObjectStore("sent", { keyPath: "op_id" }).createIndex("by_answered", "answered_at");
   }
 }
 

@@ -20,7 +20,20 @@ const documentsCache = (userId) => `documents-u${userId}`;
 const isDocument = (url) => /^\/inspections\/\d+\/program-documents\/[0-9a-f]{64}$/.test(url.pathname);
 const JUMP_KEY = __JUMP_KEY__;  // the server's rule for the jump box's codes (catalog.JUMP_KEY)
 const JUMP_MAPS = "/__jump";  // in a user's page cache: {jump URL: {key: page URL}} per inspection taken offline
+// How long a page waits for the server's first byte before the stored copy
+// answers. The browser may believe it is online where requests hang (a
+// captive portal, a dead uplink): without a bound, the page would wait for
+// the system's TCP timeout, minutes. 4 s: a slow but working hospital
+// Wi-Fi answers a page well within it.
 const NETWORK_TIMEOUT_MS = 4000;
+// Downloads the inspector asked for (the offline bundle, a section's
+// documents): the server renders the bundle first, so the first byte may take
+// longer; past this, the panel says it could not, rather than "Preparing…" for ever.
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+// Pages of the device rather than of an inspection ("Sent from this device"):
+// stored in the user's cache whenever they are fetched, so they open offline
+// even before any inspection was taken offline.
+const DEVICE_PAGES = new Set(["/sent"]);
 let currentUser = null;   // whose cached pages may be served: told by the page, learned from X-Inspector-User
 
 self.addEventListener("install", (event) => {
@@ -70,7 +83,8 @@ self.addEventListener("message", (event) => {
  * server's rule) for finding them offline. Progress goes to the page. */
 async function takeOffline(userId, bundleUrl, port) {
   if (!userId) throw new Error("nobody is logged in");
-  const response = await fetch(bundleUrl, { credentials: "same-origin", cache: "no-store" });
+  const response = await withTimeout(fetch(bundleUrl, { credentials: "same-origin", cache: "no-store" }),
+                                     DOWNLOAD_TIMEOUT_MS, "the server did not answer");
   if (!response.ok || response.redirected) throw new Error(`the offline bundle: ${response.status}`);
   // Only pages rendered for this inspector go in this inspector's cache.
   if (response.headers.get("X-Inspector-User") !== userId) throw new Error("another user is logged in");
@@ -181,7 +195,8 @@ async function storeDocuments(userId, urls, port) {
   let stored = 0, bytes = 0, failed = 0;
   for (const url of urls) {
     try {
-      const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      const response = await withTimeout(fetch(url, { credentials: "same-origin", cache: "no-store" }),
+                                         DOWNLOAD_TIMEOUT_MS);
       if (!response.ok || response.redirected) throw new Error(String(response.status));
       const body = await response.arrayBuffer();
       await cache.put(url, new Response(body, { status: 200, headers: response.headers }));
@@ -220,7 +235,7 @@ async function documentFromCacheOrNetwork(request) {
     if (hit) return hit;
   }
   try {
-    return await fetch(request);
+    return await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
   } catch {
     return offlinePage("This document is not stored on this device. Store its section's documents on the " +
                        "inspection page while online to read it offline.");
@@ -235,9 +250,9 @@ async function userCache() {
   return currentUser ? caches.open(pagesCache(currentUser)) : null;
 }
 
-function withTimeout(promise, ms) {
+function withTimeout(promise, ms, message = "timeout") {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("timeout")), ms);
+    const t = setTimeout(() => reject(new Error(message)), ms);
     promise.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
   });
 }
@@ -289,15 +304,18 @@ async function networkFirst(request) {
   // A fragment (an htmx answer holding part of a page) never replaces the
   // stored whole page at its address.
   const whole = response.headers.get("X-Inspector-Fragment") === null;
-  if (response.ok && !response.redirected && whole && owner && await caches.has(pagesCache(owner))) {
+  const url = new URL(request.url);
+  const devicePage = DEVICE_PAGES.has(url.pathname);
+  if (response.ok && !response.redirected && whole && owner && (devicePage || await caches.has(pagesCache(owner)))) {
     // The cache of the user this page was rendered for, named from this very
     // response: not `currentUser`, which another answer arriving meanwhile
     // (the previous user's, on a shared tablet) may change while this one
     // waits on the cache, and put one user's page in another's cache.
     const cache = await caches.open(pagesCache(owner));
-    const url = new URL(request.url);
     // Refresh a copy only of what the inspector chose to take offline.
-    if (await cache.match(url.pathname + url.search)) await cache.put(url.pathname + url.search, response.clone());
+    if (devicePage || await cache.match(url.pathname + url.search)) {
+      await cache.put(url.pathname + url.search, response.clone());
+    }
   }
   return response;
 }
@@ -320,7 +338,9 @@ self.addEventListener("fetch", (event) => {
   // The login page is never stored (it carries a form token), but offline it
   // answers with our page rather than the browser's error.
   if (url.pathname === "/login") {
-    if (request.mode === "navigate") event.respondWith(fetch(request).catch(() => offlinePage(LOGIN_OFFLINE)));
+    if (request.mode === "navigate") {
+      event.respondWith(withTimeout(fetch(request), NETWORK_TIMEOUT_MS).catch(() => offlinePage(LOGIN_OFFLINE)));
+    }
     return;
   }
   if (url.pathname.startsWith("/sync/") || url.pathname === "/sw.js") return;

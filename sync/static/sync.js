@@ -39,10 +39,10 @@ export async function status() {
   const base = { waiting, rejected, lastSynced: lastSynced || null };
   const changes = (n) => `${n} change${n === 1 ? "" : "s"}`;
   if (problem) return { ...base, state: "problem", text: `${problem.message} (${changes(waiting + rejected)} kept on this device)` };
-  if (rejected) return { ...base, state: "problem", text: `${changes(rejected)} could not be saved: see the page` };
+  if (rejected) return { ...base, state: "problem", text: `${changes(rejected)} refused` };
   // The browser knows it has no network: say so rather than "All synced",
   // which an offline tablet cannot know.
-  if (!navigator.onLine) return { ...base, state: "offline", text: waiting ? `Offline: ${changes(waiting)} waiting` : "Offline" };
+  if (!navigator.onLine) return { ...base, state: "offline", text: waiting ? `Offline · ${changes(waiting)} waiting` : "Offline" };
   if (syncing && waiting) return { ...base, state: "syncing", text: `Syncing ${changes(waiting)}…` };
   if (waiting) return { ...base, state: "waiting", text: `${changes(waiting)} waiting` };
   return { ...base, state: "synced", text: "All synced" };
@@ -67,8 +67,17 @@ class HttpError extends Error {
   constructor(status, body) { super(body?.message || `HTTP ${status}`); this.status = status; this.body = body; }
 }
 
+// A round that hangs (a captive portal, a dead uplink while the browser
+// believes it is online) would hold the loop for the system's TCP timeout,
+// minutes, showing "Syncing…": give up and retry with backoff instead. A
+// photo's upload may take a while on a slow link; the rest are small.
+const CALL_TIMEOUT_MS = 30_000;
+const UPLOAD_TIMEOUT_MS = 120_000;
+
 async function call(url, options = {}) {
-  const response = await fetch(url, { credentials: "same-origin", cache: "no-store", ...options,
+  const timeout = options.method === "PUT" ? UPLOAD_TIMEOUT_MS : CALL_TIMEOUT_MS;
+  const response = await fetch(url, { credentials: "same-origin", cache: "no-store",
+                                      signal: AbortSignal.timeout(timeout), ...options,
                                       headers: { ...SYNC_HEADERS, "X-Inspector-User": store.user(),
                                                  ...(options.headers || {}) } });
   let body = null;
@@ -191,19 +200,21 @@ async function pushBody(json) {
 /** Apply the server's answer per op: delete the accepted, keep the refused. */
 async function settle(batch, results) {
   const byId = new Map(batch.map((op) => [op.op_id, op]));
-  const tx = (await store.db()).transaction(["outbox", "photos", "values", "meta"], "readwrite");
+  const tx = (await store.db()).transaction(["outbox", "photos", "values", "meta", "sent"], "readwrite");
   const ops = tx.objectStore("outbox");
+  const sent = tx.objectStore("sent");
   for (const r of results) {
     const op = byId.get(r.op_id);
     // Replaced by a newer edit while it was on its way: nothing to update.
     if (!op || !(await ops.getKey(op.op_id))) continue;
     if (["applied", "duplicate", "superseded"].includes(r.status)) {
       await ops.delete(op.op_id);
+      await outbox.keepAnswer(sent, op, r.status);
     } else if (r.code === "missing_photo") {
       // The blob is not on the server (yet): upload it again next round.
       const photo = await tx.objectStore("photos").get(op.value.sha256);
       if (photo) await tx.objectStore("photos").put({ ...photo, state: "waiting" });
-      else await ops.put({ ...op, state: "rejected", reason: r.reason });
+      else await refuse(ops, sent, op, r.reason);
     } else if (r.code === "clock_ahead" && !op.restamped) {
       // Same op, same id, a stamp from the corrected clock (it was never stored).
       const hlc = await outbox.nextStamp(tx.objectStore("meta"));
@@ -213,14 +224,23 @@ async function settle(batch, results) {
         await tx.objectStore("values").put({ ...value, stamp: `${hlc} ${op.op_id}` });
       }
     } else {
-      await ops.put({ ...op, state: "rejected", reason: r.reason });
+      await refuse(ops, sent, op, r.reason);
     }
   }
+  await outbox.pruneAnswers(sent);
   await tx.done;
 }
 
+/** A refused op stays in the outbox (shown, until discarded) and goes in the receipt. */
+async function refuse(ops, sent, op, reason) {
+  await ops.put({ ...op, state: "rejected", reason });
+  await outbox.keepAnswer(sent, op, "refused", reason);
+}
+
 async function markRejected(op, reason) {
-  await (await store.db()).put("outbox", { ...op, state: "rejected", reason });
+  const tx = (await store.db()).transaction(["outbox", "sent"], "readwrite");
+  await refuse(tx.objectStore("outbox"), tx.objectStore("sent"), op, reason);
+  await tx.done;
 }
 
 // The field table's client part (sync/fields.py client_table), shipped in

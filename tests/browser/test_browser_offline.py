@@ -179,7 +179,7 @@ def test_work_survives_a_browser_restart_while_offline(live_server, chromium, tm
         page.goto(f"{live_server.url}/inspections/{inspection}/standards/B4.2")
         expect(page.get_by_label("Not compliant", exact=True)).to_be_checked()
         expect(page.get_by_label("Note")).to_have_value("Deviation log has no trend review.")
-        expect(page.get_by_role("status")).to_have_text("Offline: 2 changes waiting")  # the browser knows it is offline
+        expect(page.get_by_role("status")).to_have_text("Offline · 2 changes waiting")  # the browser knows it is offline
         context.set_offline(False)
         expect(page.get_by_role("status")).to_have_text("All synced", timeout=30_000)
         context.close()

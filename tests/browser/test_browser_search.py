@@ -82,7 +82,7 @@ def test_words_find_standards_online_then_offline(live_server, chromium):
     assert asked == []  # nothing was asked of the network
     box.fill("ICU")
     expect(results(page).first).to_contain_text("B2.3")
-    expect(page.locator("[data-search-count]")).to_have_text("2 standards found.")
+    expect(page.locator("[data-search-count]")).to_have_text("2 standards found. Searched in your sections (stored on this device).")
     assert violations(page) == []  # the results the page made itself, from the server's template
     # Enter with words offline: the matches, focused, not the offline page.
     box.press("Enter")

@@ -89,7 +89,7 @@ def test_unsynced_work_in_a_version_1_database_survives_the_upgrade_and_syncs(li
 
     # The inspector logs in on the new release: the database is upgraded and the loop syncs.
     log_in_through_form(page, live_server.url, "inspector1")
-    expect(page.get_by_role("status")).to_have_text("1 change could not be saved: see the page", timeout=30_000)
+    expect(page.get_by_role("status")).to_have_text("1 change refused", timeout=30_000)
     expect(page.locator("#sync-problems")).to_contain_text("B6.2 (verdict): refused before the update")
     deadline = time.monotonic() + 30
     while True:
@@ -105,6 +105,6 @@ def test_unsynced_work_in_a_version_1_database_survives_the_upgrade_and_syncs(li
     assert op_ids == set(held["opIds"][:3])  # the same ops, sent once each, under their own ids
 
     outbox = page.evaluate(READ_OUTBOX, user_id)
-    assert outbox["version"] == 2 and "by_state" in outbox["indexes"]
+    assert outbox["version"] == 3 and "by_state" in outbox["indexes"]
     assert outbox["ops"] == [["B6.2", "verdict", "rejected"]]  # refused: kept, still shown, never dropped
     assert outbox["photos"] == [["uploaded", True]]  # the blob stays on the tablet

@@ -5,7 +5,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 
 from inspector.domain import access, catalog, team
 
@@ -69,6 +69,15 @@ def search_index(inspection_id):
                         inspection_id=inspection_id, code=e["code"])]
                for e in catalog.search_entries(db, ins["catalog_id"], assigned or None)]
     return jsonify(entries=entries)
+
+
+@bp.route("/sent")
+@access.login_required
+def sent():
+    """Sent from this device: the page is a frame the device fills from its
+    own store (static/js/sent.js), so it is the same for every device and
+    the service worker serves it offline."""
+    return render_template("device/sent.html")
 
 
 @bp.route("/sw.js")

@@ -3,6 +3,7 @@ seed the demo, make a synthetic catalog."""
 import csv
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -418,3 +419,33 @@ def test_a_catalog_import_and_its_audit_record_commit_together(data):
     db.conn.close()
     assert run("catalog", "import", "--data", data, FIXTURES / "good.csv").exit_code != 0
     assert count(data, "SELECT count(*) FROM catalogs") == 0 and count(data, "SELECT count(*) FROM standards") == 0
+
+
+# --- the first run talks ------------------------------------------------------------------
+
+def test_a_busy_port_is_reported_with_the_next_free_one_before_anything_is_served(data):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("demo", "--data", data, "--port", str(port), "--password", "demo-passphrase")
+    assert result.exit_code == 1
+    assert f"port {port} is in use" in result.output and re.search(r"Try --port \d+\.", result.output)
+    assert "running at" not in result.output and "Log in as" not in result.output  # nothing promised
+
+
+def test_run_demo_help_installs_nothing_and_a_first_run_says_what_it_installs(tmp_path):
+    import shutil
+    import subprocess
+    script = tmp_path / "run"
+    shutil.copy(Path(__file__).parent.parent / "run", script)
+    helped = subprocess.run(["bash", str(script), "demo", "--help"], capture_output=True, text=True, timeout=30)
+    assert helped.returncode == 0 and "Usage: ./run demo" in helped.stdout and "--port N" in helped.stdout
+    assert not (tmp_path / ".venv").exists()
+    # A first run says what it installs and how long it takes before it starts
+    # (here a Python that cannot make the virtual environment stops it at once).
+    first = subprocess.run(["bash", str(script), "demo"], capture_output=True, text=True, timeout=30,
+                           env={**os.environ, "PYTHON": "false"})
+    assert first.returncode != 0
+    assert "First run: installing the app into .venv" in first.stdout and "minutes" in first.stdout

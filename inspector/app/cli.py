@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import secrets
+import socket
 import signal
 import sys
 from pathlib import Path
@@ -31,8 +32,29 @@ def main():
     private_files()
 
 
+def _port_free(host, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _check_port(host, port):
+    """Stop, before anything is printed as running, when the port is taken,
+    naming the next free one (gunicorn would otherwise retry for a while and
+    fail after "running at" was printed)."""
+    if _port_free(host, port):
+        return
+    free = next((p for p in range(port + 1, min(port + 100, 65536)) if _port_free(host, p)), None)
+    hint = f" Try --port {free}." if free else ""
+    raise click.ClickException(f"port {port} is in use (another program, or inspector already running).{hint}")
+
+
 def _serve(data_dir, host, port, cert=None, key=None, workers=server.DEFAULT_WORKERS,
            threads=server.DEFAULT_THREADS):
+    _check_port(host, port)
     # Served over https, the session cookie is never sent over plain http.
     config = {"DATA_DIR": str(data_dir), **({"SESSION_COOKIE_SECURE": True} if cert else {})}
     # Once here, before the workers start: the schema is brought up to date
@@ -97,6 +119,8 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     them) unless given --password or --reset-password."""
     from inspector.app.demo import USERS, missing_users, seed
     _check_tls(cert, key)
+    if not no_serve:
+        _check_port(host, port)  # before the logins and links are printed for a server that cannot start
     db = _open(data_dir)
     keep = not password and not reset_password and not missing_users(db)
     while not password and not keep:  # a new one for every demo user (a random one could hold "lead")

@@ -53,7 +53,7 @@ def test_the_office_from_users_to_the_sites_notification(chromium, tmp_path, see
         admin.get_by_label("Inspector: records findings on a team").check()
         admin.get_by_role("button", name="Add user and send the link").click()
         expect(admin.locator(".flash")).to_contain_text("Added olga")
-        to, message = wait_for_mail(inbox, "")
+        to, message = wait_for_mail(inbox, "Set your password")
         assert to == ["olga@northbridge.example"]
         olga = newcomer.new_page()
         olga.goto(server.url + link_in(message))

@@ -60,7 +60,8 @@ def _serve(data_dir, host, port, cert=None, key=None, workers=server.DEFAULT_WOR
     # Once here, before the workers start: the schema is brought up to date
     # and the secret key made. The workers build their own app after the
     # fork, so no connection crosses from one process to another.
-    release(create_app(config))
+    # No mail sender in this process: gunicorn forks it; each worker runs its own.
+    release(create_app({**config, "MAIL_SENDER": False}))
     scheme = "https" if cert else "http"
     click.echo(f"inspector is running at {scheme}://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"
                f" ({workers} processes x {threads} threads)")
@@ -140,7 +141,10 @@ def demo(data_dir, password, reset_password, host, port, no_serve, cert, key, wo
     for username, role in summary["users"]:
         click.echo(f"  {username:<11} {role}")
     from inspector.app.views.review import link_path
-    secret = create_app({"DATA_DIR": str(data_dir)}).secret_key
+    # Built only for its secret key: released, and no mail sender, before the server forks.
+    app = create_app({"DATA_DIR": str(data_dir), "MAIL_SENDER": False})
+    secret = app.secret_key
+    release(app)
     scheme = "https" if cert else "http"
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo("The site's review link (it opens once the lead presses Send draft citations to site):")

@@ -61,7 +61,7 @@ def test_a_refused_change_stays_on_the_tablet_and_is_shown(live_server, tablet):
     tablet.route("**/sync/push", refuse_every_op("standard B2.4 is not in this inspection's catalog"))
     page.goto(standard_url(live_server, "B2.4"))
     page.get_by_label("Compliant", exact=True).check()
-    expect(page.get_by_role("status")).to_contain_text("1 change could not be saved", timeout=15_000)
+    expect(page.get_by_role("status")).to_contain_text("1 change refused", timeout=15_000)
     expect(page.locator("#sync-problems")).to_contain_text("not in this inspection's catalog")
     expect(page.locator("[data-save-state]")).to_contain_text("Not accepted by the server")
 
@@ -93,7 +93,7 @@ def test_a_newer_edit_replaces_a_refused_change(live_server, tablet):
     tablet.route("**/sync/push", refuse_every_op("refused for the test"))
     page.goto(standard_url(live_server, "B2.6"))
     page.get_by_label("Compliant", exact=True).check()
-    expect(page.get_by_role("status")).to_contain_text("could not be saved", timeout=15_000)
+    expect(page.get_by_role("status")).to_contain_text("refused", timeout=15_000)
     tablet.unroute("**/sync/push")
     page.get_by_label("Not applicable", exact=True).check()
     expect(page.get_by_role("status")).to_have_text("All synced", timeout=15_000)

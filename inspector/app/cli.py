@@ -34,6 +34,8 @@ def main():
 
 def _port_free(host, port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As gunicorn binds: a port held only by closed connections (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -42,9 +44,10 @@ def _port_free(host, port):
 
 
 def _check_port(host, port):
-    """Stop, before anything is printed as running, when the port is taken,
-    naming the next free one (gunicorn would otherwise retry for a while and
-    fail after "running at" was printed)."""
+    """For the demo: stop before its logins and links are printed when the
+    port is taken, naming the next free one (gunicorn would retry for a
+    while and fail after them). `inspector serve` does not ask: a restart
+    relies on gunicorn's retries while the old server lets the port go."""
     if _port_free(host, port):
         return
     free = next((p for p in range(port + 1, min(port + 100, 65536)) if _port_free(host, p)), None)
@@ -54,7 +57,6 @@ def _check_port(host, port):
 
 def _serve(data_dir, host, port, cert=None, key=None, workers=server.DEFAULT_WORKERS,
            threads=server.DEFAULT_THREADS):
-    _check_port(host, port)
     # Served over https, the session cookie is never sent over plain http.
     config = {"DATA_DIR": str(data_dir), **({"SESSION_COOKIE_SECURE": True} if cert else {})}
     # Once here, before the workers start: the schema is brought up to date

@@ -22,20 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import median_time, seeded_data_dir  # noqa: E402
+from bench._common import seeded_data_dir  # noqa: E402
 from bench.merge_render import bench_app  # noqa: E402
+from bench.pages import median_ms  # noqa: E402
 from inspector.app.views.inspections import PAGE_SIZE  # noqa: E402
 from inspector.domain import users  # noqa: E402
 from inspector.domain.db import connect, database_path  # noqa: E402
 from tests import helpers as testing  # noqa: E402
-
-
-def median_ms(client, url, repeat):
-    def get():
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-    get()
-    return median_time(get, repeat)[0] * 1000
 
 
 def statements(app, client):

@@ -48,15 +48,19 @@ def main(argv=None):
                      "All standards": f"/inspections/{inspection}/merge?only=all"}
             opener = testing.http_login(server.url, "lead", PASSWORD)
             browser = None if args.no_browser else _browser()
+            counted = {}
             for name, path in pages.items():
                 html = opener.open(server.url + path).read().decode()
-                rows = html.count('class="merge-row"')
+                rows = counted[name] = html.count('class="merge-row"')
+                # The lead's merge screen, not a login page or an error: a size of anything else misleads.
+                assert "<h1>Merge findings</h1>" in html or 'id="merge-list"' in html, (name, html[:200])
                 line = (f"merge screen, {name} ({path.split('/')[-1]}): {len(html.encode()):,} bytes of HTML, "
                         f"{elements(html):,} elements, {rows} standards")
                 if browser:
                     nodes, height = _measure(browser, server, path)
                     line += f"; Chromium 768x1024: {nodes:,} DOM elements, {height:,} px tall"
                 print(line)
+            assert 0 < counted["opens on"] < counted["All standards"], counted
             if browser:
                 browser[1].close()
                 browser[0].stop()

@@ -13,8 +13,8 @@ from flask import Response, abort, current_app, g, render_template, request, url
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import TooManyRequests
 
-from inspector.domain import inspections, review
-from inspector.domain.db import get_db
+from inspector.domain import audit, inspections, review
+from inspector.domain.db import get_db, transaction
 from inspector.app import throttle
 
 # The salt of every link's token, whatever its purpose (the purpose is the
@@ -91,3 +91,12 @@ def _spelled_as_issued(data, inspection_id, token):
         return True
     path = urlsplit(raw).path.removeprefix(request.script_root)
     return path.split("/")[2:4] == [str(inspection_id), token]
+
+
+def note_opened(link):
+    """A link's page was opened: remembered, and in the audit trail at most once an hour."""
+    db = get_db()
+    if review.note_opened(db, link["id"]):
+        with transaction(db):
+            audit.record(db, "link.opened", inspection_id=link["inspection_id"], link_id=link["id"],
+                         device=f"link{link['id']}", subject=link["issued_to"])

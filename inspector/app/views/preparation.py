@@ -17,7 +17,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 
 from sync import fields, forms
 
-from inspector.domain import access, audit, catalog, documents, inspections, photos, preparation, review
+from inspector.domain import access, catalog, documents, inspections, photos, preparation, review
 from inspector.domain.catalog import jump_key
 from inspector.domain.db import get_db, transaction
 from inspector.app import links
@@ -71,10 +71,7 @@ def program(inspection_id, token):
     """The self-assessment's front page: progress per section, open requests, submission."""
     link, ins = _program(inspection_id, token)
     db = get_db()
-    if review.note_opened(db, link["id"]):
-        with transaction(db):
-            audit.record(db, "link.opened", inspection_id=inspection_id, link_id=link["id"],
-                         device=f"link{link['id']}", subject=link["issued_to"])
+    links.note_opened(link)
     sections = preparation.progress(db, ins)
     return render_template("preparation/program.html", sections=sections,
                            assessed=sum(s["assessed"] for s in sections), total=sum(s["total"] for s in sections),

@@ -55,11 +55,7 @@ def _at_citation(code):
 @bp.route("/review/<int:inspection_id>/<token>")
 def site(inspection_id, token):
     link, ins = _site(inspection_id, token)
-    db = get_db()
-    if review.note_opened(db, link["id"]):
-        with transaction(db):
-            audit.record(db, "link.opened", inspection_id=inspection_id, link_id=link["id"],
-                         device=f"link{link['id']}", subject=link["issued_to"])
+    links.note_opened(link)
     return _site_page(link, ins, token)
 
 
